@@ -1,0 +1,55 @@
+using CharRnn.Fast.Model;
+using CharRnn.Fast.Text;
+
+namespace CharRnn.Fast.Inference;
+
+/// <summary>
+/// An immutable snapshot of a <see cref="CharRnnModel"/> in the layouts generation reads (Wxhᵀ rows, Whhᵀ, Whyᵀ).
+/// Thread-safe: share one across threads and give each caller its own <see cref="Generator"/>.
+/// Later changes to the source model's parameters do not affect it.
+/// </summary>
+public sealed class InferenceModel
+{
+    private readonly float[] _wxhT, _whhT, _bh, _whyT, _by;
+
+    /// <summary>Copies and packs the weights of <paramref name="model"/>.</summary>
+    public InferenceModel(CharRnnModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var p = model.Parameters;
+        int h = model.HiddenSize, v = model.VocabularySize;
+        Vocabulary = model.Vocabulary;
+        Nonlinearity = model.Nonlinearity;
+        SequenceMode = model.SequenceMode;
+        BoundaryToken = model.BoundaryToken;
+        HiddenSize = h;
+        _wxhT = p.WxhT.ToArray();
+        _bh = p.Bh.ToArray();
+        _by = p.By.ToArray();
+        _whhT = new float[h * h];
+        _whyT = new float[h * v];
+        Kernels.RowKernels.Transpose(_whhT, p.Whh, h, h);
+        Kernels.RowKernels.Transpose(_whyT, p.Why, v, h);
+    }
+
+    public Vocabulary Vocabulary { get; }
+    public Nonlinearity Nonlinearity { get; }
+    public bool SequenceMode { get; }
+    public int BoundaryToken { get; }
+    public int HiddenSize { get; }
+    public int VocabularySize => Vocabulary.Count;
+
+    /// <summary>Wxhᵀ: [V,H].</summary>
+    internal ReadOnlySpan<float> WxhT => _wxhT;
+    /// <summary>Whhᵀ: [H,H].</summary>
+    internal ReadOnlySpan<float> WhhT => _whhT;
+    /// <summary>bh: [H].</summary>
+    internal ReadOnlySpan<float> Bh => _bh;
+    /// <summary>Whyᵀ: [H,V].</summary>
+    internal ReadOnlySpan<float> WhyT => _whyT;
+    /// <summary>by: [V].</summary>
+    internal ReadOnlySpan<float> By => _by;
+
+    /// <summary>The token generation starts from when no prime is given: the boundary <c>\n</c> if the vocabulary has it, else token 0.</summary>
+    public int DefaultStartToken => Vocabulary.TryGetId(new System.Text.Rune('\n'), out int id) ? id : 0;
+}

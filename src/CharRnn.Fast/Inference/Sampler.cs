@@ -1,0 +1,62 @@
+using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
+
+namespace CharRnn.Fast.Inference;
+
+/// <summary>Draws a token from logits: greedy, temperature, top-k, top-p. Allocation-free over caller buffers.</summary>
+internal static class Sampler
+{
+    /// <summary>
+    /// Samples from <paramref name="logits"/> (overwritten with probabilities). <paramref name="keys"/> and
+    /// <paramref name="order"/> ([V] each) are scratch for top-k / top-p.
+    /// </summary>
+    /// <param name="logits">[V]</param>
+    public static int Sample(Span<float> logits, in SamplingOptions options, Rng rng, Span<float> keys, Span<int> order)
+    {
+        if (options.IsGreedy) return ArgMax(logits);
+        Softmax.InPlace(logits, (float)(1.0 / options.Temperature));
+        int v = logits.Length;
+        bool truncate = (options.TopK > 0 && options.TopK < v) || options.TopP < 1;
+        if (!truncate) return Draw(logits, 1.0, rng);
+
+        // most likely first: sort (−p, id) pairs
+        for (int i = 0; i < v; i++) { keys[i] = -logits[i]; order[i] = i; }
+        keys.Slice(0, v).Sort(order.Slice(0, v));
+        int kept = options.TopK > 0 ? Math.Min(options.TopK, v) : v;
+        double mass = 0;
+        for (int i = 0; i < kept; i++)
+        {
+            mass += -keys[i];
+            if (mass >= options.TopP) { kept = i + 1; break; }
+        }
+        // draw among the kept tokens in probability order
+        double u = rng.NextDouble() * mass, cumulative = 0;
+        for (int i = 0; i < kept; i++)
+        {
+            cumulative += -keys[i];
+            if (u < cumulative) return order[i];
+        }
+        return order[kept - 1];
+    }
+
+    /// <summary>Index of the largest value (the first one on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> x)
+    {
+        int best = 0;
+        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    private static int Draw(ReadOnlySpan<float> p, double total, Rng rng)
+    {
+        double u = rng.NextDouble() * total, cumulative = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            cumulative += p[i];
+            if (u < cumulative) return i;
+        }
+        // rounding left u above the float sum: the last token with mass
+        for (int i = p.Length - 1; i > 0; i--) if (p[i] > 0) return i;
+        return 0;
+    }
+}

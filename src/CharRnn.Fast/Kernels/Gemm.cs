@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace CharRnn.Fast.Kernels;
+
+/// <summary>
+/// The one matrix-multiply kernel of the engine, in "axpy" form: C[M,N] = epilogue(init[M,N] + A·B), where B is
+/// [K,N] row-major and A is read through strides, A(i,k) = a[i·rowStride + k·colStride], so the same kernel serves
+/// A·B (A row-major [M,K]) and Aᵀ·B (A stored [K,M]). Rows of C are computed as sums of broadcast A elements times
+/// rows of B, so the vector loop runs along N and no horizontal sums are needed. Register tiles are 4 rows × 4
+/// vectors (16 accumulators) with 1×4, 1×1 and scalar-column tails. <c>init</c> may alias <c>c</c> (accumulate)
+/// or be empty (start from zero).
+/// </summary>
+internal static class Gemm
+{
+    /// <summary>c[M,N] = A[M,K]·B[K,N]  (c overwritten).</summary>
+    public static void Multiply(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(c, default, a, k, 1, b, default, m, k, n);
+
+    /// <summary>c[M,N] += A[M,K]·B[K,N].</summary>
+    public static void MultiplyAdd(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(c, c, a, k, 1, b, default, m, k, n);
+
+    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B [K,N]: the weight-gradient GEMM (K = T·B positions).</summary>
+    public static void MultiplyTransposedAAdd(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(c, c, a, 1, m, b, default, m, k, n);
+
+    /// <summary>
+    /// The general entry: c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]). <paramref name="init"/> empty means zero.
+    /// </summary>
+    public static void Run<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, ReadOnlySpan<float> a, int aRowStride, int aColStride,
+        ReadOnlySpan<float> b, ReadOnlySpan<float> aux, int m, int k, int n) where TEpilogue : IEpilogue
+    {
+        if (m == 0 || n == 0) return;
+        if (c.Length < m * n) throw new ArgumentException($"c holds {c.Length} floats, needs [{m},{n}]", nameof(c));
+        if (!init.IsEmpty && init.Length < m * n) throw new ArgumentException($"init holds {init.Length} floats, needs [{m},{n}]", nameof(init));
+        if (k > 0 && a.Length < (long)(m - 1) * aRowStride + (long)(k - 1) * aColStride + 1) throw new ArgumentException("a is too short for its shape and strides", nameof(a));
+        if (b.Length < k * n) throw new ArgumentException($"b holds {b.Length} floats, needs [{k},{n}]", nameof(b));
+        if (TEpilogue.UsesAux && aux.Length < m * n) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}]", nameof(aux));
+
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float ir = ref MemoryMarshal.GetReference(init);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float br = ref MemoryMarshal.GetReference(b);
+        ref float xr = ref MemoryMarshal.GetReference(aux);
+        bool hasInit = !init.IsEmpty;
+        switch (VectorPaths.Active)
+        {
+            case VectorPath.V512: Kernel<Simd512, Vector512<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
+            case VectorPath.V256: Kernel<Simd256, Vector256<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
+            case VectorPath.V128: Kernel<Simd128, Vector128<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
+            default: Kernel<SimdScalar, float, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
+        }
+    }
+
+    [SkipLocalsInit]
+    private static void Kernel<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, ref float aux, int m, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        int w = TS.Count;
+        int nVec = n - n % w;
+        int j = 0;
+        // B panel [K, 4 vectors] is reused by every row block while it is hot in cache.
+        for (; j + 4 * w <= nVec; j += 4 * w)
+        {
+            int i = 0;
+            for (; i + 4 <= m; i += 4) Tile4x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (; i < m; i++) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+        }
+        for (; j < nVec; j += w)
+            for (int i = 0; i < m; i++) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+        // Columns past the last whole vector: the same tile at width 1.
+        for (; j < n; j++)
+            for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Start<TS, TV>(ref float init, bool hasInit, nint offset) where TS : ISimd<TV> where TV : struct
+        => hasInit ? TS.Load(in Unsafe.Add(ref init, offset)) : TS.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<TS, TV, TE>(TV acc, ref float c, ref float aux, nint offset) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+        => TS.Store(TE.Apply<TS, TV>(acc, TE.UsesAux ? TS.Load(in Unsafe.Add(ref aux, offset)) : TS.Zero), ref Unsafe.Add(ref c, offset));
+
+    [SkipLocalsInit]
+    private static void Tile4x4<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        nint w = TS.Count, ldc = n;
+        nint o0 = (nint)i * n + j, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+        TV c00 = Start<TS, TV>(ref init, hasInit, o0), c01 = Start<TS, TV>(ref init, hasInit, o0 + w), c02 = Start<TS, TV>(ref init, hasInit, o0 + 2 * w), c03 = Start<TS, TV>(ref init, hasInit, o0 + 3 * w);
+        TV c10 = Start<TS, TV>(ref init, hasInit, o1), c11 = Start<TS, TV>(ref init, hasInit, o1 + w), c12 = Start<TS, TV>(ref init, hasInit, o1 + 2 * w), c13 = Start<TS, TV>(ref init, hasInit, o1 + 3 * w);
+        TV c20 = Start<TS, TV>(ref init, hasInit, o2), c21 = Start<TS, TV>(ref init, hasInit, o2 + w), c22 = Start<TS, TV>(ref init, hasInit, o2 + 2 * w), c23 = Start<TS, TV>(ref init, hasInit, o2 + 3 * w);
+        TV c30 = Start<TS, TV>(ref init, hasInit, o3), c31 = Start<TS, TV>(ref init, hasInit, o3 + w), c32 = Start<TS, TV>(ref init, hasInit, o3 + 2 * w), c33 = Start<TS, TV>(ref init, hasInit, o3 + 3 * w);
+        ref float a0 = ref Unsafe.Add(ref a, i * aRow);
+        ref float a1 = ref Unsafe.Add(ref a0, aRow);
+        ref float a2 = ref Unsafe.Add(ref a1, aRow);
+        ref float a3 = ref Unsafe.Add(ref a2, aRow);
+        ref float bk = ref Unsafe.Add(ref b, j);
+        nint p = 0;
+        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+        {
+            TV b0 = TS.Load(in bk), b1 = TS.Load(in Unsafe.Add(ref bk, w)), b2 = TS.Load(in Unsafe.Add(ref bk, 2 * w)), b3 = TS.Load(in Unsafe.Add(ref bk, 3 * w));
+            TV x = TS.Create(Unsafe.Add(ref a0, p));
+            c00 = TS.MultiplyAdd(x, b0, c00); c01 = TS.MultiplyAdd(x, b1, c01); c02 = TS.MultiplyAdd(x, b2, c02); c03 = TS.MultiplyAdd(x, b3, c03);
+            x = TS.Create(Unsafe.Add(ref a1, p));
+            c10 = TS.MultiplyAdd(x, b0, c10); c11 = TS.MultiplyAdd(x, b1, c11); c12 = TS.MultiplyAdd(x, b2, c12); c13 = TS.MultiplyAdd(x, b3, c13);
+            x = TS.Create(Unsafe.Add(ref a2, p));
+            c20 = TS.MultiplyAdd(x, b0, c20); c21 = TS.MultiplyAdd(x, b1, c21); c22 = TS.MultiplyAdd(x, b2, c22); c23 = TS.MultiplyAdd(x, b3, c23);
+            x = TS.Create(Unsafe.Add(ref a3, p));
+            c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31); c32 = TS.MultiplyAdd(x, b2, c32); c33 = TS.MultiplyAdd(x, b3, c33);
+        }
+        Finish<TS, TV, TE>(c00, ref c, ref aux, o0); Finish<TS, TV, TE>(c01, ref c, ref aux, o0 + w); Finish<TS, TV, TE>(c02, ref c, ref aux, o0 + 2 * w); Finish<TS, TV, TE>(c03, ref c, ref aux, o0 + 3 * w);
+        Finish<TS, TV, TE>(c10, ref c, ref aux, o1); Finish<TS, TV, TE>(c11, ref c, ref aux, o1 + w); Finish<TS, TV, TE>(c12, ref c, ref aux, o1 + 2 * w); Finish<TS, TV, TE>(c13, ref c, ref aux, o1 + 3 * w);
+        Finish<TS, TV, TE>(c20, ref c, ref aux, o2); Finish<TS, TV, TE>(c21, ref c, ref aux, o2 + w); Finish<TS, TV, TE>(c22, ref c, ref aux, o2 + 2 * w); Finish<TS, TV, TE>(c23, ref c, ref aux, o2 + 3 * w);
+        Finish<TS, TV, TE>(c30, ref c, ref aux, o3); Finish<TS, TV, TE>(c31, ref c, ref aux, o3 + w); Finish<TS, TV, TE>(c32, ref c, ref aux, o3 + 2 * w); Finish<TS, TV, TE>(c33, ref c, ref aux, o3 + 3 * w);
+    }
+
+    [SkipLocalsInit]
+    private static void Tile1x4<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        nint w = TS.Count;
+        nint o = (nint)i * n + j;
+        TV c0 = Start<TS, TV>(ref init, hasInit, o), c1 = Start<TS, TV>(ref init, hasInit, o + w), c2 = Start<TS, TV>(ref init, hasInit, o + 2 * w), c3 = Start<TS, TV>(ref init, hasInit, o + 3 * w);
+        ref float ai = ref Unsafe.Add(ref a, i * aRow);
+        ref float bk = ref Unsafe.Add(ref b, j);
+        nint p = 0;
+        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+        {
+            TV x = TS.Create(Unsafe.Add(ref ai, p));
+            c0 = TS.MultiplyAdd(x, TS.Load(in bk), c0);
+            c1 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, w)), c1);
+            c2 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 3 * w)), c3);
+        }
+        Finish<TS, TV, TE>(c0, ref c, ref aux, o); Finish<TS, TV, TE>(c1, ref c, ref aux, o + w);
+        Finish<TS, TV, TE>(c2, ref c, ref aux, o + 2 * w); Finish<TS, TV, TE>(c3, ref c, ref aux, o + 3 * w);
+    }
+
+    [SkipLocalsInit]
+    private static void Tile1x1<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        nint o = (nint)i * n + j;
+        TV c0 = Start<TS, TV>(ref init, hasInit, o);
+        ref float ai = ref Unsafe.Add(ref a, i * aRow);
+        ref float bk = ref Unsafe.Add(ref b, j);
+        nint p = 0;
+        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref ai, p)), TS.Load(in bk), c0);
+        Finish<TS, TV, TE>(c0, ref c, ref aux, o);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+
+namespace CharRnn.Fast.Kernels;
+
+/// <summary>SGD: p −= lr·g.   Operands: (p, g).</summary>
+internal readonly struct SgdOperator(float learningRate) : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float p, ref float g, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.MultiplyAdd(TS.Create(-learningRate), TS.Load(in g), TS.Load(in p)), ref p);
+}
+
+/// <summary>Adagrad as min-char-rnn: mem += g²; p −= lr·g / √(mem + ε).   Operands: (p, g, mem).</summary>
+internal readonly struct AdagradOperator(float learningRate, float epsilon) : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float p, ref float g, ref float mem, ref float unused3) where TS : ISimd<TV> where TV : struct
+    {
+        TV gv = TS.Load(in g);
+        TV m = TS.MultiplyAdd(gv, gv, TS.Load(in mem));
+        TS.Store(m, ref mem);
+        TV step = TS.Divide(TS.Multiply(TS.Create(learningRate), gv), TS.Sqrt(TS.Add(m, TS.Create(epsilon))));
+        TS.Store(TS.Subtract(TS.Load(in p), step), ref p);
+    }
+}
+
+/// <summary>
+/// Adam with bias correction: m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+/// p −= lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε).   Operands: (p, g, m, v).
+/// </summary>
+internal readonly struct AdamOperator(float learningRate, float beta1, float beta2, float epsilon, int step) : IElementwiseOperator
+{
+    private readonly float _stepSize = learningRate / (float)(1 - Math.Pow(beta1, step));
+    private readonly float _inverseCorrection2 = (float)(1 / (1 - Math.Pow(beta2, step)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float p, ref float g, ref float m, ref float v) where TS : ISimd<TV> where TV : struct
+    {
+        TV gv = TS.Load(in g);
+        TV mv = TS.MultiplyAdd(TS.Create(beta1), TS.Load(in m), TS.Multiply(TS.Create(1 - beta1), gv));
+        TV vv = TS.MultiplyAdd(TS.Create(beta2), TS.Load(in v), TS.Multiply(TS.Create(1 - beta2), TS.Multiply(gv, gv)));
+        TS.Store(mv, ref m);
+        TS.Store(vv, ref v);
+        TV denominator = TS.Add(TS.Sqrt(TS.Multiply(vv, TS.Create(_inverseCorrection2))), TS.Create(epsilon));
+        TS.Store(TS.Subtract(TS.Load(in p), TS.Divide(TS.Multiply(TS.Create(_stepSize), mv), denominator)), ref p);
+    }
+}
+
+/// <summary>Element-wise clipping (np.clip as in the seeds): g = min(max(g, −c), c).   Operands: (g).</summary>
+internal readonly struct ClipOperator(float limit) : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float g, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Min(TS.Max(TS.Load(in g), TS.Create(-limit)), TS.Create(limit)), ref g);
+}
+
+/// <summary>x ·= s (global-norm clipping's rescale).   Operands: (x).</summary>
+internal readonly struct ScaleOperator(float scale) : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float x, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Multiply(TS.Load(in x), TS.Create(scale)), ref x);
+}
+
+/// <summary>y += x.   Operands: (y, x).</summary>
+internal readonly struct AddOperator : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float y, ref float x, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Add(TS.Load(in y), TS.Load(in x)), ref y);
+}

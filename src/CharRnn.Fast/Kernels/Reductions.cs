@@ -1,0 +1,42 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace CharRnn.Fast.Kernels;
+
+/// <summary>Reductions over a span: Σx² (for global-norm clipping and the non-finite check).</summary>
+internal static class Reductions
+{
+    /// <summary>Σ x², accumulated in float vectors (4 independent chains), returned as double. NaN or ∞ in gives NaN or ∞ out.</summary>
+    public static double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        ref float r = ref MemoryMarshal.GetReference(x);
+        return VectorPaths.Active switch
+        {
+            VectorPath.V512 => SumOfSquares<Simd512, Vector512<float>>(ref r, x.Length),
+            VectorPath.V256 => SumOfSquares<Simd256, Vector256<float>>(ref r, x.Length),
+            VectorPath.V128 => SumOfSquares<Simd128, Vector128<float>>(ref r, x.Length),
+            _ => SumOfSquares<SimdScalar, float>(ref r, x.Length),
+        };
+    }
+
+    private static double SumOfSquares<TS, TV>(ref float x, int n) where TS : ISimd<TV> where TV : struct
+    {
+        int w = TS.Count, i = 0;
+        TV s0 = TS.Zero, s1 = TS.Zero, s2 = TS.Zero, s3 = TS.Zero;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            TV a = TS.Load(in Unsafe.Add(ref x, i)), b = TS.Load(in Unsafe.Add(ref x, i + w));
+            TV c = TS.Load(in Unsafe.Add(ref x, i + 2 * w)), d = TS.Load(in Unsafe.Add(ref x, i + 3 * w));
+            s0 = TS.MultiplyAdd(a, a, s0); s1 = TS.MultiplyAdd(b, b, s1); s2 = TS.MultiplyAdd(c, c, s2); s3 = TS.MultiplyAdd(d, d, s3);
+        }
+        for (; i <= n - w; i += w)
+        {
+            TV a = TS.Load(in Unsafe.Add(ref x, i));
+            s0 = TS.MultiplyAdd(a, a, s0);
+        }
+        double sum = TS.Sum(TS.Add(TS.Add(s0, s1), TS.Add(s2, s3)));
+        for (; i < n; i++) sum += (double)Unsafe.Add(ref x, i) * Unsafe.Add(ref x, i);
+        return sum;
+    }
+}

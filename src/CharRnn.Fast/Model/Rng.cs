@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Numerics;
+
+namespace CharRnn.Fast.Model;
+
+/// <summary>
+/// xoshiro256** — a small, fast, seedable generator whose whole state is four words, so a checkpoint can store it
+/// and resumed training draws exactly the numbers an uninterrupted run would. Seeded through SplitMix64.
+/// Not thread-safe: give each thread its own.
+/// </summary>
+public sealed class Rng
+{
+    private ulong _s0, _s1, _s2, _s3;
+
+    /// <summary>A generator seeded with <paramref name="seed"/>; equal seeds give equal streams.</summary>
+    public Rng(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>The next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Standard normal N(0, 1) by Box–Muller (one value per call, two uniforms drawn).</summary>
+    public double NextGaussian()
+    {
+        double u1 = 1.0 - NextDouble(); // (0, 1]: log is finite
+        double u2 = NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    /// <summary>The state as 64 hex digits (for checkpoints).</summary>
+    public string SaveState() => string.Create(CultureInfo.InvariantCulture, $"{_s0:x16}{_s1:x16}{_s2:x16}{_s3:x16}");
+
+    /// <summary>Restores a state written by <see cref="SaveState"/>.</summary>
+    public static Rng FromState(string state)
+    {
+        if (state is null || state.Length != 64)
+            throw new FormatException("an RNG state is 64 hex digits");
+        var rng = new Rng(0);
+        rng._s0 = ulong.Parse(state.AsSpan(0, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        rng._s1 = ulong.Parse(state.AsSpan(16, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        rng._s2 = ulong.Parse(state.AsSpan(32, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        rng._s3 = ulong.Parse(state.AsSpan(48, 16), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if ((rng._s0 | rng._s1 | rng._s2 | rng._s3) == 0) throw new FormatException("an all-zero RNG state is invalid");
+        return rng;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text;
+using System.Text.Json;
+
+namespace CharRnn.Fast.Text;
+
+/// <summary>
+/// The token set of a corpus: its distinct Unicode scalar values (<see cref="Rune"/>, so emoji and CJK are never
+/// split) sorted by ordinal value; a token id is the index in that order. Immutable and thread-safe.
+/// </summary>
+public sealed class Vocabulary
+{
+    private readonly Rune[] _symbols;
+    private readonly string[] _strings;
+    private readonly Dictionary<int, int> _ids;
+
+    private Vocabulary(Rune[] sortedDistinct)
+    {
+        _symbols = sortedDistinct;
+        _strings = Array.ConvertAll(sortedDistinct, r => r.ToString());
+        _ids = new Dictionary<int, int>(sortedDistinct.Length);
+        for (int i = 0; i < sortedDistinct.Length; i++) _ids[sortedDistinct[i].Value] = i;
+    }
+
+    /// <summary>Number of tokens (V).</summary>
+    public int Count => _symbols.Length;
+
+    /// <summary>The symbol of token <paramref name="id"/>.</summary>
+    public Rune this[int id] => _symbols[id];
+
+    /// <summary>The symbols in id order.</summary>
+    public IReadOnlyList<Rune> Symbols => _symbols;
+
+    /// <summary>The vocabulary of <paramref name="text"/>; throws <see cref="ArgumentException"/> for empty text.</summary>
+    public static Vocabulary FromText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length == 0) throw new ArgumentException("the text is empty: a vocabulary needs at least one character", nameof(text));
+        var set = new HashSet<Rune>();
+        foreach (var r in text.EnumerateRunes()) set.Add(r);
+        return FromSymbols(set);
+    }
+
+    /// <summary>A vocabulary of the given symbols (deduplicated, sorted by ordinal).</summary>
+    public static Vocabulary FromSymbols(IEnumerable<Rune> symbols)
+    {
+        var sorted = symbols.Distinct().OrderBy(r => r.Value).ToArray();
+        if (sorted.Length == 0) throw new ArgumentException("a vocabulary needs at least one symbol", nameof(symbols));
+        return new Vocabulary(sorted);
+    }
+
+    /// <summary>The id of <paramref name="symbol"/>, if it is in the vocabulary.</summary>
+    public bool TryGetId(Rune symbol, out int id) => _ids.TryGetValue(symbol.Value, out id);
+
+    /// <summary>The id of a one-symbol string such as "\n"; throws when absent.</summary>
+    public int IdOf(string symbol)
+    {
+        if (!Rune.TryGetRuneAt(symbol, 0, out var r) || r.Utf16SequenceLength != symbol.Length || !TryGetId(r, out int id))
+            throw new UnknownCharactersException($"'{Escape(symbol)}' is not in the model's vocabulary", [symbol]);
+        return id;
+    }
+
+    /// <summary>The string of token <paramref name="id"/> (cached: no allocation).</summary>
+    public string GetString(int id) => _strings[id];
+
+    /// <summary>
+    /// Token ids of <paramref name="text"/>. Characters outside the vocabulary throw an
+    /// <see cref="UnknownCharactersException"/> that names every one of them.
+    /// </summary>
+    public int[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length);
+        List<string>? unknown = null;
+        foreach (var r in text.EnumerateRunes())
+        {
+            if (_ids.TryGetValue(r.Value, out int id)) ids.Add(id);
+            else
+            {
+                unknown ??= [];
+                var s = r.ToString();
+                if (!unknown.Contains(s)) unknown.Add(s);
+            }
+        }
+        if (unknown is not null)
+            throw new UnknownCharactersException(
+                $"{unknown.Count} character(s) are not in the model's vocabulary: {string.Join(" ", unknown.Select(s => "'" + Escape(s) + "'"))}", unknown);
+        return ids.ToArray();
+    }
+
+    /// <summary>The text of a token sequence.</summary>
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        var sb = new StringBuilder(ids.Length);
+        foreach (int id in ids) sb.Append(_strings[id]);
+        return sb.ToString();
+    }
+
+    /// <summary>The vocabulary as a JSON array of one-symbol strings, in id order (the checkpoint's "vocab" metadata).</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartArray();
+            foreach (var s in _strings) writer.WriteStringValue(s);
+            writer.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>
+    /// Reads <see cref="ToJson"/>'s form; every entry must be exactly one Unicode scalar value and the entries must be
+    /// distinct and in ordinal order (so ids mean the same thing in every program).
+    /// </summary>
+    public static Vocabulary FromJson(string json)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new FormatException($"the vocabulary is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new FormatException("the vocabulary must be a JSON array of strings");
+            var runes = new List<Rune>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.String) throw new FormatException("the vocabulary must be a JSON array of strings");
+                var s = e.GetString()!;
+                if (!Rune.TryGetRuneAt(s, 0, out var r) || r.Utf16SequenceLength != s.Length)
+                    throw new FormatException($"vocabulary entry {runes.Count} (\"{Escape(s)}\") is not exactly one Unicode character");
+                if (runes.Count > 0 && runes[^1].Value >= r.Value)
+                    throw new FormatException($"vocabulary entry {runes.Count} (\"{Escape(s)}\") is out of order or repeated: entries must be distinct and sorted by code point");
+                runes.Add(r);
+            }
+            if (runes.Count == 0) throw new FormatException("the vocabulary is empty");
+            return new Vocabulary(runes.ToArray());
+        }
+    }
+
+    /// <summary>A printable form of a symbol for messages: \n, \t, U+XXXX for other control characters.</summary>
+    public static string Escape(string s)
+    {
+        var sb = new StringBuilder();
+        foreach (var r in s.EnumerateRunes())
+        {
+            if (r.Value == '\n') sb.Append("\\n");
+            else if (r.Value == '\t') sb.Append("\\t");
+            else if (r.Value == '\r') sb.Append("\\r");
+            else if (Rune.IsControl(r)) sb.Append($"U+{r.Value:X4}");
+            else sb.Append(r.ToString());
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>Text contained characters the vocabulary does not have; <see cref="Characters"/> lists them.</summary>
+public sealed class UnknownCharactersException(string message, IReadOnlyList<string> characters) : Exception(message)
+{
+    /// <summary>The distinct unknown characters, in order of first appearance.</summary>
+    public IReadOnlyList<string> Characters { get; } = characters;
+}

@@ -1,0 +1,34 @@
+using CharRnn.Fast.Kernels;
+
+namespace CharRnn.Fast.Training;
+
+/// <summary>y = Why·h + by for all T·B positions at once (one GEMM), and its backward pass (three GEMM-shaped updates).</summary>
+internal static class OutputLayer
+{
+    /// <summary>y[R,O] = h[R,H]·Whyᵀ + by.</summary>
+    /// <param name="y">[R,O]</param>
+    /// <param name="h">[R,H]</param>
+    /// <param name="whyT">[H,O] row-major, Whyᵀ</param>
+    /// <param name="by">[O]</param>
+    public static void Forward(Span<float> y, ReadOnlySpan<float> h, ReadOnlySpan<float> whyT, ReadOnlySpan<float> by, int rows, int hidden)
+    {
+        int o = by.Length;
+        RowKernels.BroadcastRows(y.Slice(0, rows * o), by);
+        Gemm.MultiplyAdd(y, h, whyT, rows, hidden, o);
+    }
+
+    /// <summary>dWhy += dyᵀ·h;  dby += Σ dy;  dh = dy·Why.</summary>
+    /// <param name="dh">[R,H] overwritten</param>
+    /// <param name="dWhy">[O,H]</param>
+    /// <param name="dBy">[O]</param>
+    /// <param name="dy">[R,O]</param>
+    /// <param name="h">[R,H]</param>
+    /// <param name="why">[O,H] row-major</param>
+    public static void Backward(Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, ReadOnlySpan<float> h, ReadOnlySpan<float> why, int rows, int hidden)
+    {
+        int o = dBy.Length;
+        Gemm.MultiplyTransposedAAdd(dWhy, dy, h, o, rows, hidden);
+        RowKernels.AddColumnSums(dBy, dy.Slice(0, rows * o));
+        Gemm.Multiply(dh, dy, why, rows, o, hidden);
+    }
+}

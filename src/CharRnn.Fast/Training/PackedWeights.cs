@@ -1,0 +1,24 @@
+using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
+
+namespace CharRnn.Fast.Training;
+
+/// <summary>
+/// Whhᵀ and Whyᵀ, the layouts the forward GEMMs read (axpy form, vectors along the output dimension). Repacked from
+/// the parameters whenever they change: H² + O·H copies, about 1/(3·T·B) of a training step's arithmetic.
+/// </summary>
+internal sealed class PackedWeights(RnnShape shape)
+{
+    /// <summary>Whhᵀ: [H,H] row-major.</summary>
+    public float[] WhhT { get; } = new float[shape.HiddenSize * shape.HiddenSize];
+
+    /// <summary>Whyᵀ: [H,O] row-major.</summary>
+    public float[] WhyT { get; } = new float[shape.HiddenSize * shape.OutputSize];
+
+    public void Pack(RnnParameters p)
+    {
+        int h = p.Shape.HiddenSize;
+        RowKernels.Transpose(WhhT, p.Whh, h, h);
+        RowKernels.Transpose(WhyT, p.Why, p.Shape.OutputSize, h);
+    }
+}

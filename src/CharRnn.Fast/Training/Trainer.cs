@@ -1,0 +1,108 @@
+using CharRnn.Fast.Model;
+using CharRnn.Fast.Text;
+
+namespace CharRnn.Fast.Training;
+
+/// <summary>Training stopped because the loss or the gradient became NaN or infinite; the weights were not updated.</summary>
+public sealed class NonFiniteTrainingException(string message) : Exception(message);
+
+/// <summary>
+/// Trains a <see cref="CharRnnModel"/> on a token stream: truncated BPTT in the data order of <see cref="TokenStream"/>,
+/// the hidden state carried from step to step and reset at each epoch, clipping, then the optimizer. Every buffer is
+/// allocated in the constructor; <see cref="TrainStep"/> allocates nothing. Everything a resumed run needs to continue
+/// bit-identically is public state: <see cref="Step"/>, <see cref="Epoch"/>, <see cref="Cursor"/>, <see cref="HiddenState"/>,
+/// <see cref="SmoothLoss"/> and the optimizer's moments.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TruncatedBptt _bptt;
+    private readonly RnnParameters _gradient;
+    private readonly int[] _inputs, _targets;
+
+    public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Model = model;
+        Options = options;
+        Data = new TokenStream(tokens, options.SequenceLength, options.BatchSize);
+        Optimizer = optimizer ?? new Optimizer(options.Optimizer, model.Parameters.Shape);
+        if (Optimizer.Kind != options.Optimizer) throw new ArgumentException("the optimizer state is for a different optimizer");
+        _bptt = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, options.BatchSize);
+        _gradient = new RnnParameters(model.Parameters.Shape);
+        _inputs = new int[options.SequenceLength * options.BatchSize];
+        _targets = new int[_inputs.Length];
+        HiddenState = new float[options.BatchSize * model.HiddenSize];
+        SmoothLoss = Math.Log(model.VocabularySize);
+    }
+
+    /// <summary>A fresh model initialised from <paramref name="options"/>' schemes and seed.</summary>
+    public static CharRnnModel NewModel(Vocabulary vocabulary, int hiddenSize, TrainingOptions options, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
+    {
+        var model = new CharRnnModel(vocabulary, hiddenSize, nonlinearity, sequenceMode);
+        ParameterInitializer.Initialize(model.Parameters, options.WeightInit, options.BiasInit, new Rng(options.Seed));
+        return model;
+    }
+
+    public CharRnnModel Model { get; }
+    public TrainingOptions Options { get; }
+    public TokenStream Data { get; }
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The gradient of the last step, after clipping.</summary>
+    public RnnParameters Gradient => _gradient;
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Step { get; set; }
+
+    /// <summary>Completed passes over the data.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>The next step within the epoch (0 ≤ cursor &lt; steps per epoch).</summary>
+    public int Cursor { get; set; }
+
+    /// <summary>The carried hidden state [B,H].</summary>
+    public float[] HiddenState { get; }
+
+    /// <summary>Mean loss per character of the last step (nats).</summary>
+    public double LastLoss { get; private set; } = double.NaN;
+
+    /// <summary>Exponential moving average of the per-character loss (min-char-rnn's 0.999 / 0.001), starting at log V.</summary>
+    public double SmoothLoss { get; set; }
+
+    /// <summary>‖g‖₂ of the last step before clipping.</summary>
+    public double LastGradientNorm { get; private set; }
+
+    /// <summary>The learning rate the next step uses.</summary>
+    public double CurrentLearningRate => Options.LearningRateAt(Step);
+
+    /// <summary>
+    /// One optimizer step on the next chunk. Returns its mean cross-entropy per character (nats). Throws
+    /// <see cref="NonFiniteTrainingException"/>, leaving the weights untouched, if the loss or gradient is not finite.
+    /// </summary>
+    public double TrainStep()
+    {
+        Data.Fill(Cursor, _inputs, _targets);
+        double loss = _bptt.ForwardBackward(Model.Parameters, _gradient, _inputs, _targets, HiddenState, Model.Nonlinearity, Model.BoundaryToken)
+            / _inputs.Length;
+        if (!double.IsFinite(loss))
+            throw new NonFiniteTrainingException($"the loss became {loss} at step {Step + 1}: lower the learning rate or enable clipping");
+        double norm = Optimizer.Clip(_gradient.All, Options.ClipValue, Options.ClipNorm);
+        if (!double.IsFinite(norm))
+            throw new NonFiniteTrainingException($"the gradient became non-finite at step {Step + 1}: lower the learning rate or enable clipping");
+        Optimizer.Update(Model.Parameters, _gradient, Options, Options.LearningRateAt(Step));
+
+        Step++;
+        LastLoss = loss;
+        LastGradientNorm = norm;
+        SmoothLoss = SmoothLoss * 0.999 + loss * 0.001;
+        if (++Cursor == Data.StepsPerEpoch)
+        {
+            Cursor = 0;
+            Epoch++;
+            Array.Clear(HiddenState); // a new pass starts from a blank memory
+        }
+        return loss;
+    }
+}
