@@ -5,7 +5,7 @@ namespace CharRnn.Fast.Kernels;
 /// <summary>
 /// Fast tanh: tanh(x) ≈ x·P(x²)/Q(x²), a [13/6] rational minimax fit on |x| ≤ 7.9053 (beyond it tanh rounds to ±1
 /// in float). Maximum absolute error against <see cref="Math.Tanh(double)"/> is below 1e-6 on every path
-/// (checked in <c>ActivationTests</c>); NaN in gives NaN out; ±∞ gives ±1.
+/// (checked in <c>ActivationTests</c>); beyond the clamp, including ±∞, it returns ±0.99999976; NaN in gives NaN out.
 /// </summary>
 internal static class TanhApproximation
 {

@@ -28,20 +28,24 @@ internal readonly struct AdagradOperator(float learningRate, float epsilon) : IE
 /// Adam with bias correction: m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
 /// p −= lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε).   Operands: (p, g, m, v).
 /// </summary>
-internal readonly struct AdamOperator(float learningRate, float beta1, float beta2, float epsilon, int step) : IElementwiseOperator
+internal readonly struct AdamOperator(double learningRate, double beta1, double beta2, double epsilon, long step) : IElementwiseOperator
 {
-    private readonly float _stepSize = learningRate / (float)(1 - Math.Pow(beta1, step));
+    // Constants are formed in double: 1 − β2 from a float β2 = 0.9999 would be off by 2e-4 relative.
+    private readonly float _beta1 = (float)beta1, _oneMinusBeta1 = (float)(1 - beta1);
+    private readonly float _beta2 = (float)beta2, _oneMinusBeta2 = (float)(1 - beta2);
+    private readonly float _epsilon = (float)epsilon;
+    private readonly float _stepSize = (float)(learningRate / (1 - Math.Pow(beta1, step)));
     private readonly float _inverseCorrection2 = (float)(1 / (1 - Math.Pow(beta2, step)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TS, TV>(ref float p, ref float g, ref float m, ref float v) where TS : ISimd<TV> where TV : struct
     {
         TV gv = TS.Load(in g);
-        TV mv = TS.MultiplyAdd(TS.Create(beta1), TS.Load(in m), TS.Multiply(TS.Create(1 - beta1), gv));
-        TV vv = TS.MultiplyAdd(TS.Create(beta2), TS.Load(in v), TS.Multiply(TS.Create(1 - beta2), TS.Multiply(gv, gv)));
+        TV mv = TS.MultiplyAdd(TS.Create(_beta1), TS.Load(in m), TS.Multiply(TS.Create(_oneMinusBeta1), gv));
+        TV vv = TS.MultiplyAdd(TS.Create(_beta2), TS.Load(in v), TS.Multiply(TS.Create(_oneMinusBeta2), TS.Multiply(gv, gv)));
         TS.Store(mv, ref m);
         TS.Store(vv, ref v);
-        TV denominator = TS.Add(TS.Sqrt(TS.Multiply(vv, TS.Create(_inverseCorrection2))), TS.Create(epsilon));
+        TV denominator = TS.Add(TS.Sqrt(TS.Multiply(vv, TS.Create(_inverseCorrection2))), TS.Create(_epsilon));
         TS.Store(TS.Subtract(TS.Load(in p), TS.Divide(TS.Multiply(TS.Create(_stepSize), mv), denominator)), ref p);
     }
 }

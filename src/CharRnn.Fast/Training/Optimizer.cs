@@ -59,7 +59,7 @@ public sealed class Optimizer
                 Elementwise.Apply(new AdagradOperator(lr, (float)options.Epsilon), parameters.All, gradient.All, FirstMoment!.All);
                 break;
             default:
-                Elementwise.Apply(new AdamOperator(lr, (float)options.Beta1, (float)options.Beta2, (float)options.Epsilon, (int)Math.Min(StepCount, int.MaxValue)),
+                Elementwise.Apply(new AdamOperator(learningRate, options.Beta1, options.Beta2, options.Epsilon, StepCount),
                     parameters.All, gradient.All, FirstMoment!.All, SecondMoment!.All);
                 break;
         }

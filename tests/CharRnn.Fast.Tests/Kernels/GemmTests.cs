@@ -1,0 +1,112 @@
+using CharRnn.Fast.Kernels;
+using FsCheck;
+using FsCheck.Fluent;
+using Xunit;
+using static CharRnn.Fast.Tests.Kernels.VectorPathSweep;
+
+namespace CharRnn.Fast.Tests.Kernels;
+
+public class GemmTests
+{
+    // float accumulation of K terms: error ≤ ~K·ε·Σ|terms|; 1e-5 relative to Σ|terms| covers K ≤ 300 with margin.
+    private const double Rel = 1e-5, Abs = 1e-6;
+
+    private static Gen<(int M, int K, int N, int Seed)> Shapes =>
+        from m in Gen.Choose(1, 9) from k in Gen.Choose(0, 70) from n in Size from seed in Gen.Choose(0, int.MaxValue)
+        select (m, k, n, seed);
+
+    [Fact]
+    public void Multiply_matches_naive_on_every_path() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N);
+        var c = Random(rng, s.M * s.N); // overwritten
+        Gemm.Multiply(c, a, b, s.M, s.K, s.N);
+        var (expected, scale) = NaiveKernels.Gemm(null, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => x);
+        Close.Assert(c, expected, scale, Rel, Abs, "C");
+    });
+
+    [Fact]
+    public void MultiplyAdd_accumulates_onto_c() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N);
+        var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => x);
+        Gemm.MultiplyAdd(c, a, b, s.M, s.K, s.N);
+        Close.Assert(c, expected, scale, Rel, Abs, "C");
+    });
+
+    [Fact]
+    public void MultiplyTransposedAAdd_reads_a_as_k_by_m() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.K * s.M); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N);
+        var (expected, scale) = NaiveKernels.Gemm(c, a, 1, s.M, b, s.M, s.K, s.N, (x, _) => x);
+        Gemm.MultiplyTransposedAAdd(c, a, b, s.M, s.K, s.N);
+        Close.Assert(c, expected, scale, Rel, Abs, "C");
+    });
+
+    [Fact]
+    public void Fused_tanh_cell_matches_naive() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
+        var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
+        Gemm.Run<TanhEpilogue>(c, c, a, s.K, 1, b, default, s.M, s.K, s.N);
+        // tanh is 1-Lipschitz: the GEMM's error passes through, plus the approximation's 1e-6.
+        Close.Assert(c, expected, scale, Rel, 2e-6, "h");
+    });
+
+    [Fact]
+    public void Fused_relu_cell_matches_naive() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
+        var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Max(x, 0));
+        Gemm.Run<ReluEpilogue>(c, c, a, s.K, 1, b, default, s.M, s.K, s.N);
+        Close.Assert(c, expected, scale, Rel, Abs, "h");
+    });
+
+    [Fact]
+    public void Fused_backward_cells_apply_the_derivative_at_the_output() => Property(Shapes, s =>
+    {
+        var rng = new Random(s.Seed);
+        var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var init = Random(rng, s.M * s.N);
+        var h = Random(rng, s.M * s.N); // tanh outputs in (−1, 1); as relu outputs, the negatives stand for zeros
+        var (tanhExpected, scale) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => x * (1 - (double)h[i] * h[i]));
+        var c = (float[])init.Clone();
+        Gemm.Run<TanhGradientEpilogue>(c, c, a, s.K, 1, b, h, s.M, s.K, s.N);
+        Close.Assert(c, tanhExpected, scale, Rel, Abs, "draw(tanh)");
+
+        var (reluExpected, _) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => h[i] > 0 ? x : 0);
+        c = (float[])init.Clone();
+        Gemm.Run<ReluGradientEpilogue>(c, c, a, s.K, 1, b, h, s.M, s.K, s.N);
+        Close.Assert(c, reluExpected, scale, Rel, Abs, "draw(relu)");
+    });
+
+    [Fact]
+    public void Every_column_remainder_is_covered()
+    {
+        // exhaustive over N = 1..70 (all remainders of 4, 8, 16 lanes) for the 4-row tile and the 1-row tail
+        ForEachPath(_ =>
+        {
+            var rng = new Random(5);
+            for (int n = 1; n <= 70; n++)
+            {
+                const int m = 5, k = 7;
+                var a = Random(rng, m * k); var b = Random(rng, k * n); var c = new float[m * n];
+                Gemm.Multiply(c, a, b, m, k, n);
+                var (expected, scale) = NaiveKernels.Gemm(null, a, k, 1, b, m, k, n, (x, _) => x);
+                Close.Assert(c, expected, scale, Rel, Abs, $"C(n={n})");
+            }
+        });
+    }
+
+    [Fact]
+    public void Shapes_that_do_not_fit_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[3], new float[4], new float[4], 2, 2, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[3], new float[4], 2, 2, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[3], 2, 2, 2));
+    }
+}
