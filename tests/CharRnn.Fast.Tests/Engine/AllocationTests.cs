@@ -1,0 +1,67 @@
+using CharRnn.Fast.Inference;
+using CharRnn.Fast.Model;
+using CharRnn.Fast.Tests.Kernels;
+using CharRnn.Fast.Text;
+using CharRnn.Fast.Training;
+using Xunit;
+
+namespace CharRnn.Fast.Tests.Engine;
+
+/// <summary>After set-up, a training step and a generated character allocate exactly 0 bytes, on every vector path.</summary>
+public class AllocationTests
+{
+    private static (CharRnnModel Model, int[] Tokens) Corpus(bool lines)
+    {
+        var rng = new Random(3);
+        var text = new string(Enumerable.Range(0, 4000).Select(_ => "abcdefgh \n"[rng.Next(10)]).ToArray());
+        var vocabulary = Vocabulary.FromText(text);
+        var model = Trainer.NewModel(vocabulary, 37, new TrainingOptions(), sequenceMode: lines);
+        return (model, vocabulary.Encode(text));
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Adam, 1, false)]
+    [InlineData(OptimizerKind.Adagrad, 3, true)]
+    [InlineData(OptimizerKind.Sgd, 2, false)]
+    public void Training_steps_allocate_nothing(OptimizerKind optimizer, int batch, bool lines) => VectorPathSweep.ForEachPath(_ =>
+    {
+        var (model, tokens) = Corpus(lines);
+        var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 });
+        trainer.TrainStep(); // warm-up: JIT and first-touch
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) trainer.TrainStep(); // crosses epoch boundaries too
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    });
+
+    [Theory]
+    [InlineData(1.0, 0, 1.0)]
+    [InlineData(0.8, 5, 0.9)]
+    [InlineData(0.0, 0, 1.0)]
+    public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => VectorPathSweep.ForEachPath(_ =>
+    {
+        var (model, _) = Corpus(false);
+        var generator = new Generator(new InferenceModel(model), seed: 5);
+        var options = new SamplingOptions(temperature, topK, topP);
+        generator.Prime("abc");
+        generator.Next(options);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++) generator.Next(options);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    });
+
+    [Fact]
+    public void Dense_forward_and_backward_allocate_nothing()
+    {
+        var rnn = new DenseRnn(new RnnShape(3, 21, 2), 8);
+        ParameterInitializer.Initialize(rnn.Parameters, new InitScheme(InitKind.Normal, 0.1), new InitScheme(InitKind.Zero, 0), new Rng(1));
+        var inputs = new float[8 * 3];
+        var dOutputs = new float[8 * 2];
+        rnn.Forward(inputs);
+        rnn.Backward(dOutputs);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) { rnn.Forward(inputs); rnn.Backward(dOutputs); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
