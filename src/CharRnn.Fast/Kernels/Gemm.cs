@@ -9,7 +9,7 @@ namespace CharRnn.Fast.Kernels;
 /// [K,N] row-major and A is read through strides, A(i,k) = a[i·rowStride + k·colStride], so the same kernel serves
 /// A·B (A row-major [M,K]) and Aᵀ·B (A stored [K,M]). Rows of C are computed as sums of broadcast A elements times
 /// rows of B, so the vector loop runs along N and no horizontal sums are needed. Register tiles are 4 rows × 4
-/// vectors (16 accumulators) with 1×4, 1×1 and scalar-column tails. <c>init</c> may alias <c>c</c> (accumulate)
+/// vectors (16 accumulators); leftover rows use 1×8 (M = 1 is the GEMV of batch-1 training and generation), 1×4 and 1×1 tiles, and columns past the last whole vector a width-1 tile. <c>init</c> may alias <c>c</c> (accumulate)
 /// or be empty (start from zero).
 /// </summary>
 internal static class Gemm
@@ -59,19 +59,24 @@ internal static class Gemm
         ref float b, ref float aux, int m, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         int w = TS.Count;
-        int nVec = n - n % w;
+        int nVec = n - n % w, mFull = m - m % 4;
+        // Rows in blocks of 4: the B panel [K, 4 vectors] is reused by every row block while it is hot in cache.
         int j = 0;
-        // B panel [K, 4 vectors] is reused by every row block while it is hot in cache.
         for (; j + 4 * w <= nVec; j += 4 * w)
-        {
-            int i = 0;
-            for (; i + 4 <= m; i += 4) Tile4x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
-            for (; i < m; i++) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
-        }
+            for (int i = 0; i < mFull; i += 4) Tile4x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
         for (; j < nVec; j += w)
-            for (int i = 0; i < m; i++) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < mFull; i++) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+        // Leftover rows (all of them when M = 1, the GEMV of batch-1 training and generation): 8 independent
+        // accumulators hide the FMA latency (4 cycles × 2 ports).
+        for (int i = mFull; i < m; i++)
+        {
+            j = 0;
+            for (; j + 8 * w <= nVec; j += 8 * w) Tile1x8<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (; j + 4 * w <= nVec; j += 4 * w) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (; j < nVec; j += w) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+        }
         // Columns past the last whole vector: the same tile at width 1.
-        for (; j < n; j++)
+        for (j = nVec; j < n; j++)
             for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
     }
 
@@ -115,6 +120,35 @@ internal static class Gemm
         Finish<TS, TV, TE>(c10, ref c, ref aux, o1); Finish<TS, TV, TE>(c11, ref c, ref aux, o1 + w); Finish<TS, TV, TE>(c12, ref c, ref aux, o1 + 2 * w); Finish<TS, TV, TE>(c13, ref c, ref aux, o1 + 3 * w);
         Finish<TS, TV, TE>(c20, ref c, ref aux, o2); Finish<TS, TV, TE>(c21, ref c, ref aux, o2 + w); Finish<TS, TV, TE>(c22, ref c, ref aux, o2 + 2 * w); Finish<TS, TV, TE>(c23, ref c, ref aux, o2 + 3 * w);
         Finish<TS, TV, TE>(c30, ref c, ref aux, o3); Finish<TS, TV, TE>(c31, ref c, ref aux, o3 + w); Finish<TS, TV, TE>(c32, ref c, ref aux, o3 + 2 * w); Finish<TS, TV, TE>(c33, ref c, ref aux, o3 + 3 * w);
+    }
+
+    [SkipLocalsInit]
+    private static void Tile1x8<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        nint w = TS.Count;
+        nint o = (nint)i * n + j;
+        TV c0 = Start<TS, TV>(ref init, hasInit, o), c1 = Start<TS, TV>(ref init, hasInit, o + w), c2 = Start<TS, TV>(ref init, hasInit, o + 2 * w), c3 = Start<TS, TV>(ref init, hasInit, o + 3 * w);
+        TV c4 = Start<TS, TV>(ref init, hasInit, o + 4 * w), c5 = Start<TS, TV>(ref init, hasInit, o + 5 * w), c6 = Start<TS, TV>(ref init, hasInit, o + 6 * w), c7 = Start<TS, TV>(ref init, hasInit, o + 7 * w);
+        ref float ai = ref Unsafe.Add(ref a, i * aRow);
+        ref float bk = ref Unsafe.Add(ref b, j);
+        nint p = 0;
+        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+        {
+            TV x = TS.Create(Unsafe.Add(ref ai, p));
+            c0 = TS.MultiplyAdd(x, TS.Load(in bk), c0);
+            c1 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, w)), c1);
+            c2 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 3 * w)), c3);
+            c4 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 4 * w)), c4);
+            c5 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 5 * w)), c5);
+            c6 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 6 * w)), c6);
+            c7 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 7 * w)), c7);
+        }
+        Finish<TS, TV, TE>(c0, ref c, ref aux, o); Finish<TS, TV, TE>(c1, ref c, ref aux, o + w);
+        Finish<TS, TV, TE>(c2, ref c, ref aux, o + 2 * w); Finish<TS, TV, TE>(c3, ref c, ref aux, o + 3 * w);
+        Finish<TS, TV, TE>(c4, ref c, ref aux, o + 4 * w); Finish<TS, TV, TE>(c5, ref c, ref aux, o + 5 * w);
+        Finish<TS, TV, TE>(c6, ref c, ref aux, o + 6 * w); Finish<TS, TV, TE>(c7, ref c, ref aux, o + 7 * w);
     }
 
     [SkipLocalsInit]
