@@ -31,16 +31,23 @@ public sealed class TokenStream
     public int TokenCount => _tokens.Length;
 
     /// <summary>Fills inputs and targets, both [T,B] t-major, for step <paramref name="stepInEpoch"/>.</summary>
-    public void Fill(int stepInEpoch, Span<int> inputs, Span<int> targets)
+    public void Fill(int stepInEpoch, Span<int> inputs, Span<int> targets) => Fill(stepInEpoch, 0, BatchSize, inputs, targets);
+
+    /// <summary>
+    /// Fills inputs and targets, both [T,count] t-major, with streams firstStream..firstStream+count−1 of step
+    /// <paramref name="stepInEpoch"/> (one worker's share of the batch).
+    /// </summary>
+    public void Fill(int stepInEpoch, int firstStream, int count, Span<int> inputs, Span<int> targets)
     {
         if ((uint)stepInEpoch >= (uint)StepsPerEpoch) throw new ArgumentOutOfRangeException(nameof(stepInEpoch));
+        if (firstStream < 0 || count < 1 || firstStream + count > BatchSize) throw new ArgumentOutOfRangeException(nameof(count));
         int t0 = stepInEpoch * SequenceLength;
         for (int t = 0; t < SequenceLength; t++)
-            for (int b = 0; b < BatchSize; b++)
+            for (int b = 0; b < count; b++)
             {
-                int pos = b * ShardLength + t0 + t;
-                inputs[t * BatchSize + b] = _tokens[pos];
-                targets[t * BatchSize + b] = _tokens[pos + 1];
+                int pos = (firstStream + b) * ShardLength + t0 + t;
+                inputs[t * count + b] = _tokens[pos];
+                targets[t * count + b] = _tokens[pos + 1];
             }
     }
 }

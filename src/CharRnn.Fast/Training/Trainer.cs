@@ -1,3 +1,4 @@
+using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 
@@ -13,11 +14,16 @@ public sealed class NonFiniteTrainingException(string message) : Exception(messa
 /// bit-identically is public state: <see cref="Step"/>, <see cref="Epoch"/>, <see cref="Cursor"/>, <see cref="HiddenState"/>,
 /// <see cref="SmoothLoss"/> and the optimizer's moments.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : IDisposable
 {
-    private readonly TruncatedBptt _bptt;
-    private readonly RnnParameters _gradient;
-    private readonly int[] _inputs, _targets;
+    // One workspace per worker; worker w trains streams [_firstStream[w], _firstStream[w] + _streamCount[w]).
+    private readonly TruncatedBptt[] _bptt;
+    private readonly RnnParameters[] _gradients;
+    private readonly int[][] _inputs, _targets;
+    private readonly int[] _firstStream, _streamCount;
+    private readonly double[] _losses;
+    private readonly WorkerTeam? _team;
+    private readonly Action<int> _workerStep;
 
     public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null)
     {
@@ -29,13 +35,33 @@ public sealed class Trainer
         Data = new TokenStream(tokens, options.SequenceLength, options.BatchSize);
         Optimizer = optimizer ?? new Optimizer(options.Optimizer, model.Parameters.Shape);
         if (Optimizer.Kind != options.Optimizer) throw new ArgumentException("the optimizer state is for a different optimizer");
-        _bptt = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, options.BatchSize);
-        _gradient = new RnnParameters(model.Parameters.Shape);
-        _inputs = new int[options.SequenceLength * options.BatchSize];
-        _targets = new int[_inputs.Length];
+        int workers = Math.Min(options.Threads, options.BatchSize);
+        _bptt = new TruncatedBptt[workers];
+        _gradients = new RnnParameters[workers];
+        _inputs = new int[workers][];
+        _targets = new int[workers][];
+        _firstStream = new int[workers];
+        _streamCount = new int[workers];
+        _losses = new double[workers];
+        for (int w = 0, first = 0; w < workers; w++)
+        {
+            int count = options.BatchSize / workers + (w < options.BatchSize % workers ? 1 : 0);
+            _firstStream[w] = first;
+            _streamCount[w] = count;
+            first += count;
+            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count);
+            _gradients[w] = new RnnParameters(model.Parameters.Shape);
+            _inputs[w] = new int[options.SequenceLength * count];
+            _targets[w] = new int[options.SequenceLength * count];
+        }
+        _workerStep = WorkerStep;
+        if (workers > 1) _team = new WorkerTeam(workers);
         HiddenState = new float[options.BatchSize * model.HiddenSize];
         SmoothLoss = Math.Log(model.VocabularySize);
     }
+
+    /// <summary>Threads actually used (the option capped at the batch size).</summary>
+    public int Threads => _bptt.Length;
 
     /// <summary>A fresh model initialised from <paramref name="options"/>' schemes and seed.</summary>
     public static CharRnnModel NewModel(Vocabulary vocabulary, int hiddenSize, TrainingOptions options, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
@@ -51,7 +77,7 @@ public sealed class Trainer
     public Optimizer Optimizer { get; }
 
     /// <summary>The gradient of the last step, after clipping.</summary>
-    public RnnParameters Gradient => _gradient;
+    public RnnParameters Gradient => _gradients[0];
 
     /// <summary>Optimizer steps taken.</summary>
     public long Step { get; set; }
@@ -83,15 +109,23 @@ public sealed class Trainer
     /// </summary>
     public double TrainStep()
     {
-        Data.Fill(Cursor, _inputs, _targets);
-        double loss = _bptt.ForwardBackward(Model.Parameters, _gradient, _inputs, _targets, HiddenState, Model.Nonlinearity, Model.BoundaryToken)
-            / _inputs.Length;
+        var gradient = _gradients[0];
+        if (_team is null) WorkerStep(0);
+        else
+        {
+            _team.Run(_workerStep);
+            // Σ of the workers' gradients in a fixed order: the result depends on the thread count only
+            for (int w = 1; w < _gradients.Length; w++) Elementwise.Apply(new AddOperator(), gradient.All, _gradients[w].All);
+        }
+        double loss = 0;
+        foreach (double l in _losses) loss += l;
+        loss /= (double)Options.SequenceLength * Options.BatchSize;
         if (!double.IsFinite(loss))
             throw new NonFiniteTrainingException($"the loss became {loss} at step {Step + 1}: lower the learning rate or enable clipping");
-        double norm = Optimizer.Clip(_gradient.All, Options.ClipValue, Options.ClipNorm);
+        double norm = Optimizer.Clip(gradient.All, Options.ClipValue, Options.ClipNorm);
         if (!double.IsFinite(norm))
             throw new NonFiniteTrainingException($"the gradient became non-finite at step {Step + 1}: lower the learning rate or enable clipping");
-        Optimizer.Update(Model.Parameters, _gradient, Options, Options.LearningRateAt(Step));
+        Optimizer.Update(Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
 
         Step++;
         LastLoss = loss;
@@ -105,4 +139,16 @@ public sealed class Trainer
         }
         return loss;
     }
+
+    // Forward and backward of worker w's streams; its gradient carries the whole batch's 1/B weight.
+    private void WorkerStep(int w)
+    {
+        int h = Model.HiddenSize;
+        Data.Fill(Cursor, _firstStream[w], _streamCount[w], _inputs[w], _targets[w]);
+        _losses[w] = _bptt[w].ForwardBackward(Model.Parameters, _gradients[w], _inputs[w], _targets[w],
+            HiddenState.AsSpan(_firstStream[w] * h, _streamCount[w] * h), Model.Nonlinearity, Model.BoundaryToken, 1f / Options.BatchSize);
+    }
+
+    /// <summary>Stops the worker threads (if any).</summary>
+    public void Dispose() => _team?.Dispose();
 }

@@ -40,6 +40,12 @@ public sealed record TrainingOptions
 
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Threads for training: the batch's streams are split among them (data parallel), each with its own workspace and
+    /// gradient, summed in a fixed order — results depend on the thread count, never on timing. Capped at B.
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
@@ -52,6 +58,7 @@ public sealed record TrainingOptions
         if (!(ClipValue >= 0)) throw new ArgumentException($"clip must be ≥ 0 (got {ClipValue})");
         if (!(ClipNorm >= 0)) throw new ArgumentException($"clip norm must be ≥ 0 (got {ClipNorm})");
         if (!(LearningRateDecay > 0 && LearningRateDecay <= 1)) throw new ArgumentException($"learning-rate decay must be in (0, 1] (got {LearningRateDecay})");
+        if (Threads is < 1 or > 256) throw new ArgumentException($"threads must be in 1..256 (got {Threads})");
         if (DecayEvery < 1) throw new ArgumentException($"decay interval must be ≥ 1 step (got {DecayEvery})");
     }
 

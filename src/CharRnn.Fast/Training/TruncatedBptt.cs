@@ -44,22 +44,24 @@ public sealed class TruncatedBptt
     /// Forward and backward over one chunk. <paramref name="gradient"/> is overwritten with the gradient of the
     /// objective; <paramref name="state"/> ([B,H]) is the carried hidden state, replaced by h_T. Tokens equal to
     /// <paramref name="resetToken"/> (≥ 0 in sequence mode) start a new example: the state entering them is zero.
-    /// Returns Σ −log p over the T·B predictions.
+    /// Returns Σ −log p over the T·B predictions. The objective's weight per prediction is
+    /// <paramref name="gradientScale"/> (default 1/B; a worker holding part of a batch passes 1/B of the whole batch).
     /// </summary>
     /// <param name="inputs">[T,B] t-major token ids</param>
     /// <param name="targets">[T,B]</param>
     /// <param name="state">[B,H]</param>
     public double ForwardBackward(RnnParameters parameters, RnnParameters gradient, ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets,
-        Span<float> state, Nonlinearity act, int resetToken = -1)
+        Span<float> state, Nonlinearity act, int resetToken = -1, float gradientScale = 0)
     {
         int steps = CheckChunk(inputs, targets, state);
+        if (gradientScale == 0) gradientScale = 1f / _batch;
         int h = _shape.HiddenSize, v = _shape.OutputSize, positions = steps * _batch;
         var resets = MarkResets(inputs, resetToken, positions);
         var hs = Forward(parameters, inputs, state, resets, steps, act);
 
         // loss and dlogits = (p − onehot)/B, in place
         var logits = _logits.AsSpan(0, positions * v);
-        double loss = Softmax.CrossEntropyWithGradient(logits, targets, v, 1f / _batch);
+        double loss = Softmax.CrossEntropyWithGradient(logits, targets, v, gradientScale);
 
         gradient.Clear();
         var hOut = hs.Slice(_batch * h, positions * h);
