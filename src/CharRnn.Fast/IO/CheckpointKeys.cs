@@ -1,0 +1,51 @@
+namespace CharRnn.Fast.IO;
+
+/// <summary>The names a checkpoint file uses: tensors in the math shapes of the seeds and PyTorch, metadata keys (string → string).</summary>
+public static class CheckpointKeys
+{
+    /// <summary>Value of <see cref="Format"/> this version writes and reads.</summary>
+    public const string FormatTag = "charrnn-fast/1";
+
+    // weight tensors, F32, row-major
+    public const string Wxh = "Wxh";   // [H,V]
+    public const string Whh = "Whh";   // [H,H]
+    public const string Bh = "bh";     // [H]
+    public const string Why = "Why";   // [V,H]
+    public const string By = "by";     // [V]
+
+    /// <summary>Carried hidden state of a training run: [B,H].</summary>
+    public const string TrainHidden = "train.hidden";
+
+    // metadata: the model
+    public const string Format = "format";
+    public const string Vocabulary = "vocab";            // JSON array of one-character strings, in id order
+    public const string HiddenSize = "hidden_size";
+    public const string Nonlinearity = "nonlinearity";   // tanh | relu
+    public const string Mode = "mode";                   // stream | lines
+
+    // metadata: training state, present in resumable checkpoints
+    public const string Optimizer = "optimizer";         // sgd | adagrad | adam
+    public const string LearningRate = "lr";
+    public const string Beta1 = "beta1";
+    public const string Beta2 = "beta2";
+    public const string Epsilon = "eps";
+    public const string Clip = "clip";
+    public const string ClipNorm = "clip_norm";
+    public const string LearningRateDecay = "lr_decay";
+    public const string DecayEvery = "lr_decay_every";
+    public const string SequenceLength = "seq_len";
+    public const string BatchSize = "batch";
+    public const string Threads = "threads";
+    public const string Seed = "seed";
+    public const string Init = "init";
+    public const string InitBias = "init_bias";
+    public const string Step = "step";
+    public const string Epoch = "epoch";
+    public const string Cursor = "cursor";
+    public const string SmoothLoss = "smooth_loss";
+    public const string OptimizerSteps = "optimizer_steps";
+    public const string RngState = "rng_state";
+
+    /// <summary>Optimizer moment tensor names, e.g. "adam.m.Whh": prefix + "." + weight name.</summary>
+    public static string Moment(string prefix, string tensor) => prefix + "." + tensor;
+}
