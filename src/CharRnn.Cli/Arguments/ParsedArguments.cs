@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace CharRnn.Cli.Arguments;
+
+/// <summary>
+/// The options of one command line, parsed against the command's <see cref="Option"/> table: <c>--name value</c>,
+/// <c>--name=value</c>, flags without a value. Unknown options, missing values and repeated options are
+/// <see cref="UsageException"/>s; typed getters say which option was wrong and what it expects.
+/// </summary>
+internal sealed class ParsedArguments
+{
+    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+
+    private ParsedArguments() { }
+
+    public static ParsedArguments Parse(IReadOnlyList<string> args, IReadOnlyList<Option> options)
+    {
+        var parsed = new ParsedArguments();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+                throw new UsageException($"unexpected argument '{arg}' (options start with --; see --help)");
+            string name = arg[2..];
+            string? value = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+            var option = options.FirstOrDefault(o => o.Name == name)
+                ?? throw new UsageException($"unknown option --{name}{Suggest(name, options)} (see --help)");
+            if (option.IsFlag)
+            {
+                if (value is not null) throw new UsageException($"--{name} is a flag and takes no value");
+            }
+            else if (value is null)
+            {
+                if (i + 1 >= args.Count) throw new UsageException($"--{name} expects a value ({option.Value})");
+                value = args[++i];
+            }
+            if (!parsed._values.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
+        }
+        return parsed;
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public string? String(string name) => _values.GetValueOrDefault(name);
+
+    public string String(string name, string fallback) => _values.GetValueOrDefault(name) ?? fallback;
+
+    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        if (!_values.TryGetValue(name, out var text)) return fallback;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
+            throw new UsageException($"--{name} expects an integer, got '{text}'");
+        if (value < min || value > max) throw new UsageException($"--{name} must be {Range(min, max)}, got {value}");
+        return value;
+    }
+
+    public long Long(string name, long fallback, long min = 0)
+    {
+        if (!_values.TryGetValue(name, out var text)) return fallback;
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
+            throw new UsageException($"--{name} expects an integer, got '{text}'");
+        if (value < min) throw new UsageException($"--{name} must be ≥ {min}, got {value}");
+        return value;
+    }
+
+    public ulong ULong(string name, ulong fallback)
+    {
+        if (!_values.TryGetValue(name, out var text)) return fallback;
+        if (!ulong.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong value))
+            throw new UsageException($"--{name} expects a non-negative integer, got '{text}'");
+        return value;
+    }
+
+    public double Double(string name, double fallback, double min = double.MinValue, double max = double.MaxValue, bool minExclusive = false)
+    {
+        if (!_values.TryGetValue(name, out var text)) return fallback;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            throw new UsageException($"--{name} expects a number, got '{text}'");
+        if (value < min || value > max || (minExclusive && value == min))
+            throw new UsageException($"--{name} must be {(minExclusive ? $"> {min.ToString(CultureInfo.InvariantCulture)}" : "≥ " + min.ToString(CultureInfo.InvariantCulture))}{(max < double.MaxValue ? " and ≤ " + max.ToString(CultureInfo.InvariantCulture) : "")}, got {text}");
+        return value;
+    }
+
+    private static string Range(long min, long max) => max == int.MaxValue ? $"≥ {min}" : $"in {min}..{max}";
+
+    private static string Suggest(string name, IReadOnlyList<Option> options)
+    {
+        var close = options.Select(o => o.Name).FirstOrDefault(o => o.StartsWith(name, StringComparison.Ordinal) || name.StartsWith(o, StringComparison.Ordinal));
+        return close is null ? "" : $"; did you mean --{close}?";
+    }
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CharRnn.Cli.Arguments;
+using CharRnn.Cli.Output;
+using CharRnn.Fast.Inference;
+using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
+using CharRnn.Fast.Text;
+using CharRnn.Fast.Training;
+
+namespace CharRnn.Cli.Commands;
+
+/// <summary><c>charrnn bench</c>: training and generation throughput on synthetic tokens.</summary>
+internal static class BenchCommand
+{
+    public static readonly Option[] Options =
+    [
+        new("hidden", "H", "hidden units (default 128)"),
+        new("batch", "B", "streams per training step (default 1)"),
+        new("seq-len", "T", "characters per step (default 25)"),
+        new("vocab", "V", "vocabulary size (default 65)"),
+        new("threads", "N", "training threads (default 1)"),
+        new("seconds", "S", "measuring time for training; generation gets half (default 3)"),
+        new("json", null, "print {\"train_chars_per_s\":…,\"generate_us_per_char\":…,\"vector_path\":…,\"hidden\":…,\"batch\":…,\"threads\":…}"),
+    ];
+
+    public static string HelpText => Help.For("charrnn bench [options]",
+        "Measures training (Adam, element-wise clip 5) and generation (batch 1, temperature 1) on uniformly random tokens,\n" +
+        "after a warm-up. CHARRNN_ISA=512|256|128|scalar forces a vector path.", Options);
+
+    public static int Run(ParsedArguments a)
+    {
+        int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
+        int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
+        double seconds = a.Double("seconds", 3, 0.05, 3600);
+        bool json = a.Has("json");
+
+        var vocabulary = Vocabulary.FromSymbols(Enumerable.Range(0, v).Select(i => new Rune(0x100 + i)));
+        var rng = new Random(1);
+        var tokens = new int[Math.Max(200_000, 2 * t * b + 1)];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
+        var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
+        var model = Trainer.NewModel(vocabulary, h, options);
+        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}");
+
+        double trainRate;
+        using (var trainer = new Trainer(model, tokens, options))
+        {
+            Measure(() => trainer.TrainStep(), Math.Min(0.5, seconds / 4), 3);
+            var (steps, elapsed) = Measure(() => trainer.TrainStep(), seconds, 3);
+            trainRate = steps * (double)t * b / elapsed;
+        }
+        var generator = new Generator(new InferenceModel(model), 1);
+        var sampling = new SamplingOptions();
+        Measure(() => generator.Next(sampling), Math.Min(0.2, seconds / 8), 1000);
+        var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
+        double usPerChar = genElapsed / chars * 1e6;
+
+        string path = VectorPaths.Describe(VectorPaths.Active);
+        if (json)
+            JsonLine.Write(w =>
+            {
+                w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("generate_us_per_char", usPerChar); w.WriteString("vector_path", path);
+                w.WriteNumber("hidden", h); w.WriteNumber("batch", b); w.WriteNumber("threads", threads); w.WriteNumber("seq_len", t); w.WriteNumber("vocab", v);
+            });
+        else
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {trainRate:N0} chars/s   generate {usPerChar:F2} µs/char   ({path})"));
+        return 0;
+    }
+
+    /// <summary>Runs <paramref name="work"/> for at least <paramref name="seconds"/> and <paramref name="minimum"/> times; returns (count, seconds).</summary>
+    private static (long Count, double Seconds) Measure(Action work, double seconds, int minimum)
+    {
+        var clock = Stopwatch.StartNew();
+        long n = 0;
+        while (n < minimum || clock.Elapsed.TotalSeconds < seconds)
+        {
+            for (int i = 0; i < 16; i++) work();
+            n += 16;
+        }
+        return (n, clock.Elapsed.TotalSeconds);
+    }
+}

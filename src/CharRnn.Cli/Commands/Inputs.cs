@@ -1,0 +1,65 @@
+using System.Reflection;
+using System.Text;
+using CharRnn.Fast.IO;
+using CharRnn.Fast.Text;
+
+namespace CharRnn.Cli.Commands;
+
+/// <summary>Reading what commands consume: model files, text files, the embedded default corpus.</summary>
+internal static class Inputs
+{
+    /// <summary>Loads a model or checkpoint, turning every file problem into a <see cref="CommandError"/>.</summary>
+    public static LoadedCheckpoint LoadModel(string path)
+    {
+        try { return Checkpoint.Load(path); }
+        catch (FileNotFoundException) { throw new CommandError($"model file '{path}' does not exist"); }
+        catch (CheckpointFormatException e) { throw new CommandError($"'{path}' is not a valid model file: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot read '{path}': {e.Message}"); }
+    }
+
+    /// <summary>The text of <paramref name="path"/> (strict UTF-8 unless <paramref name="replaceInvalid"/>); empty text is an error.</summary>
+    public static string ReadText(string path, bool replaceInvalid)
+    {
+        string text;
+        try { text = TextFile.ReadUtf8(path, replaceInvalid); }
+        catch (TextInputException e) { throw new CommandError(e.Message); }
+        if (text.Length == 0) throw new CommandError($"input file '{path}' is empty");
+        return text;
+    }
+
+    /// <summary>
+    /// A lines corpus as the token stream sequence models train on: every non-empty line framed by the boundary
+    /// <c>\n</c> ("\nanna\nbob\n"), carriage returns removed.
+    /// </summary>
+    public static string FrameLines(string text)
+    {
+        var lines = text.Replace("\r", "", StringComparison.Ordinal).Split('\n').Where(l => l.Length > 0).ToArray();
+        if (lines.Length == 0) throw new CommandError("the input has no non-empty lines");
+        return "\n" + string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>Token ids of <paramref name="text"/> in <paramref name="vocabulary"/>; unknown characters are an error naming them.</summary>
+    public static int[] Encode(Vocabulary vocabulary, string text, string what)
+    {
+        try { return vocabulary.Encode(text); }
+        catch (UnknownCharactersException e) { throw new CommandError($"{what}: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// The embedded default corpus: this project's README, then its source files in name order (so the validation tail
+    /// is source code like most of the training text).
+    /// </summary>
+    public static string DefaultCorpus()
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        var sb = new StringBuilder();
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("corpus/", StringComparison.Ordinal))
+                     .OrderBy(n => n != "corpus/README.md").ThenBy(n => n, StringComparer.Ordinal))
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            sb.Append(reader.ReadToEnd().Replace("\r", "", StringComparison.Ordinal)).Append('\n');
+        }
+        return sb.ToString();
+    }
+}

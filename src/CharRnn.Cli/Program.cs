@@ -1,0 +1,73 @@
+using CharRnn.Cli.Arguments;
+using CharRnn.Cli.Commands;
+using CharRnn.Fast.Kernels;
+
+namespace CharRnn.Cli;
+
+/// <summary>
+/// Entry point of <c>charrnn</c>. Exit codes: 0 success, 1 a problem with inputs or files, 2 a command-line mistake,
+/// 70 an internal error, 130 interrupted (training saved a checkpoint).
+/// </summary>
+internal static class Program
+{
+    private sealed record Command(string Name, string Summary, Option[] Options, Func<string> Help, Func<ParsedArguments, int> Run);
+
+    private static readonly Command[] Commands =
+    [
+        new("train", "train a model on a text file (or the embedded corpus) and save a checkpoint", TrainCommand.Options, () => TrainCommand.HelpText, TrainCommand.Run),
+        new("sample", "generate text from a model", SampleCommand.Options, () => SampleCommand.HelpText, SampleCommand.Run),
+        new("eval", "cross-entropy (nats/char, bits/char, perplexity) of a model on a text file", EvalCommand.Options, () => EvalCommand.HelpText, EvalCommand.Run),
+        new("info", "describe a model file", InfoCommand.Options, () => InfoCommand.HelpText, InfoCommand.Run),
+        new("bench", "measure training and generation speed", BenchCommand.Options, () => BenchCommand.HelpText, BenchCommand.Run),
+    ];
+
+    public static int Main(string[] args)
+    {
+        Console.OutputEncoding = new System.Text.UTF8Encoding(false);
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.Write(TopLevelHelp());
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (args[0] == "--version")
+        {
+            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} ({VectorPaths.Describe(VectorPaths.Active)} vectors)");
+            return 0;
+        }
+        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command is null) return Fail(2, $"unknown command '{args[0]}'; commands: {string.Join(", ", Commands.Select(c => c.Name))} (see charrnn --help)");
+        var rest = args[1..];
+        if (rest.Any(x => x is "-h" or "--help"))
+        {
+            Console.Out.Write(command.Help());
+            return 0;
+        }
+        try
+        {
+            return command.Run(ParsedArguments.Parse(rest, command.Options));
+        }
+        catch (UsageException e) { return Fail(2, $"{e.Message}\n(charrnn {command.Name} --help lists the options)"); }
+        catch (CommandError e) { return Fail(1, e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(1, e.Message); }
+        catch (Exception e)
+        {
+            return Fail(70, $"internal error: {e.GetType().Name}: {e.Message}\nThis is a bug in charrnn; please report it with the command line that caused it.\n{e.StackTrace}");
+        }
+    }
+
+    private static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine($"charrnn: error: {message}");
+        return code;
+    }
+
+    private static string TopLevelHelp()
+    {
+        var lines = Commands.Select(c => $"  {c.Name,-8}{c.Summary}");
+        return "usage: charrnn <command> [options]\n\n" +
+               "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
+               "commands:\n" + string.Join('\n', lines) + "\n\n" +
+               "charrnn <command> --help shows a command's options; charrnn --version shows the version and vector path.\n" +
+               $"Environment: {VectorPaths.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path.\n";
+    }
+}
