@@ -7,6 +7,9 @@ namespace CharRnn.Fast.Inference;
 /// </summary>
 public readonly record struct SamplingOptions(double Temperature = 1.0, int TopK = 0, double TopP = 1.0, bool Greedy = false)
 {
+    /// <summary>Plain sampling at temperature 1 (without this, <c>new SamplingOptions()</c> would be all zeros: greedy).</summary>
+    public SamplingOptions() : this(1.0) { }
+
     /// <summary>Throws <see cref="ArgumentException"/> for a negative temperature, negative k or p outside (0, 1].</summary>
     public void Validate()
     {

@@ -75,3 +75,15 @@ public class SeedExampleTests
         Assert.True(known >= 10, $"{known} of 20 samples are training names");
     }
 }
+
+public class SamplingOptionsTests
+{
+    [Fact]
+    public void Default_options_sample_at_temperature_one()
+    {
+        var options = new SamplingOptions();
+        Assert.Equal(1.0, options.Temperature);
+        Assert.Equal(1.0, options.TopP);
+        Assert.False(options.IsGreedy);
+    }
+}
