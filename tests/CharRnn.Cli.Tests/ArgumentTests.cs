@@ -1,0 +1,43 @@
+using CharRnn.Cli.Arguments;
+using Xunit;
+
+namespace CharRnn.Cli.Tests;
+
+public class ArgumentTests
+{
+    private static readonly Option[] Options = [new("hidden", "H", "h"), new("lr", "X", "lr"), new("json", null, "j"), new("name", "S", "s")];
+
+    [Fact]
+    public void Both_value_forms_and_flags_parse()
+    {
+        var a = ParsedArguments.Parse(["--hidden", "64", "--lr=0.5", "--json", "--name", "--weird"], Options);
+        Assert.Equal(64, a.Int("hidden", 1));
+        Assert.Equal(0.5, a.Double("lr", 0));
+        Assert.True(a.Has("json"));
+        Assert.Equal("--weird", a.String("name")); // a value may look like an option
+        Assert.Equal(7, ParsedArguments.Parse([], Options).Int("hidden", 7));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--nope" }, "unknown option --nope")]
+    [InlineData(new[] { "--hid", "3" }, "did you mean --hidden")]
+    [InlineData(new[] { "--hidden" }, "expects a value")]
+    [InlineData(new[] { "--json=1" }, "takes no value")]
+    [InlineData(new[] { "--hidden", "1", "--hidden", "2" }, "given twice")]
+    [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
+    public void Mistakes_are_usage_errors_that_say_what_to_fix(string[] args, string message)
+    {
+        var e = Assert.Throws<UsageException>(() => ParsedArguments.Parse(args, Options));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Typed_values_are_checked()
+    {
+        var a = ParsedArguments.Parse(["--hidden", "x", "--lr", "nan"], Options);
+        Assert.Contains("expects an integer", Assert.Throws<UsageException>(() => a.Int("hidden", 1)).Message);
+        Assert.Contains("expects a number", Assert.Throws<UsageException>(() => a.Double("lr", 1)).Message);
+        var b = ParsedArguments.Parse(["--hidden", "0"], Options);
+        Assert.Contains("must be", Assert.Throws<UsageException>(() => b.Int("hidden", 1, 1)).Message);
+    }
+}

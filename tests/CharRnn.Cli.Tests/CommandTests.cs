@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using CharRnn.Fast.IO;
+using Xunit;
+using static CharRnn.Cli.Tests.CliRunner;
+
+namespace CharRnn.Cli.Tests;
+
+public sealed class CommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("charrnn-cli-").FullName;
+    private readonly string _text;
+    private const string Small = "--hidden 24 --seq-len 10 --batch 2 --val-frac 0.1 --eval-every 20 --print-every 10";
+
+    public CommandTests()
+    {
+        _text = Path.Combine(_dir, "input.txt");
+        File.WriteAllText(_text, string.Concat(Enumerable.Repeat("the cat sat on the mat. the dog ate the log. ", 80)));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private Result Charrnn(string args) => Run(_dir, Split(args));
+    private static string[] Split(string args) => args.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static void AssertOk(Result r)
+        => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout: {r.Stdout}\nstderr: {r.Stderr}");
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("sample")]
+    [InlineData("eval")]
+    [InlineData("info")]
+    [InlineData("bench")]
+    public void Every_command_has_help_listing_its_options(string command)
+    {
+        var r = Charrnn($"{command} --help");
+        AssertOk(r);
+        Assert.StartsWith($"usage: charrnn {command}", r.Stdout);
+        Assert.Contains("--json", r.Stdout);
+        var top = Charrnn("--help");
+        AssertOk(top);
+        Assert.Contains(command, top.Stdout);
+    }
+
+    [Fact]
+    public void Train_sample_eval_info_work_together()
+    {
+        var train = Charrnn($"train --input {_text} {Small} --steps 60 --checkpoint m.safetensors");
+        AssertOk(train);
+        Assert.Contains("validation", train.Stderr);
+        Assert.Contains("vector path", train.Stderr);
+        Assert.True(File.Exists(Path.Combine(_dir, "m.safetensors")));
+        Assert.False(string.IsNullOrWhiteSpace(train.Stdout)); // the closing sample
+
+        var sample = Charrnn("sample --model m.safetensors --prime the --length 40 --seed 5");
+        AssertOk(sample);
+        Assert.StartsWith("the", sample.Stdout);
+        Assert.Equal(sample.Stdout, Charrnn("sample --model m.safetensors --prime the --length 40 --seed 5").Stdout); // seeded
+        var greedy = Charrnn("sample --model m.safetensors --prime the --length 30 --greedy --count 3");
+        AssertOk(greedy);
+        var lines = greedy.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length >= 3);
+
+        var eval = Charrnn($"eval --model m.safetensors --input {_text} --json");
+        AssertOk(eval);
+        using var doc = JsonDocument.Parse(eval.Stdout);
+        var e = doc.RootElement;
+        double nats = e.GetProperty("nats_per_char").GetDouble();
+        Assert.Equal(File.ReadAllText(_text).Length - 1, e.GetProperty("predictions").GetInt64());
+        Assert.Equal(nats / Math.Log(2), e.GetProperty("bits_per_char").GetDouble(), 9);
+        Assert.Equal(Math.Exp(nats), e.GetProperty("perplexity").GetDouble(), 6);
+        Assert.True(nats < Math.Log(14), $"trained model should beat uniform over 14 symbols: {nats}"); // the text has 14 distinct characters
+
+        var info = Charrnn("info --model m.safetensors --json");
+        AssertOk(info);
+        using var infoDoc = JsonDocument.Parse(info.Stdout);
+        Assert.Equal(24, infoDoc.RootElement.GetProperty("hidden_size").GetInt32());
+        Assert.Equal(60, infoDoc.RootElement.GetProperty("training").GetProperty("step").GetInt64());
+    }
+
+    [Fact]
+    public void Json_training_reports_are_one_object_per_line()
+    {
+        var r = Charrnn($"train --input {_text} {Small} --steps 30 --json --checkpoint j.safetensors");
+        AssertOk(r);
+        var objects = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(objects, o => o.TryGetProperty("loss", out _) && o.TryGetProperty("chars_per_s", out _));
+        Assert.Contains(objects, o => o.TryGetProperty("val_bits_per_char", out _));
+        Assert.Equal("done", objects[^1].GetProperty("event").GetString());
+    }
+
+    [Fact]
+    public void Interrupted_and_resumed_training_ends_bit_identical()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 40 --checkpoint straight.safetensors"));
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 20 --checkpoint part.safetensors"));
+        AssertOk(Charrnn($"train --resume part.safetensors --steps 40 --checkpoint part.safetensors"));
+        var a = SafetensorsReader.Read(Path.Combine(_dir, "straight.safetensors"));
+        var b = SafetensorsReader.Read(Path.Combine(_dir, "part.safetensors"));
+        Assert.Equal(a.Tensors.Select(t => t.Name), b.Tensors.Select(t => t.Name));
+        foreach (var t in a.Tensors) Assert.Equal(t.Data, b.Get(t.Name).Data); // weights, moments, hidden state
+        Assert.Equal(a.Metadata["step"], b.Metadata["step"]);
+        Assert.Equal(a.Metadata["rng_state"], b.Metadata["rng_state"]);
+    }
+
+    [Fact]
+    public void Init_from_a_hand_written_model_file()
+    {
+        // what a numpy user writes: five tensors in math shapes and the vocabulary, nothing else
+        var vocab = File.ReadAllText(_text).EnumerateRunes().Distinct().OrderBy(r => r.Value).Select(r => r.ToString()).ToArray();
+        int v = vocab.Length, h = 8;
+        var rng = new Random(1);
+        float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5) * 0.2f).ToArray();
+        var tensors = new (string Name, int[] Shape, float[] Data)[] { ("Wxh", [h, v], R(h * v)), ("Whh", [h, h], R(h * h)), ("bh", [h], R(h)), ("Why", [v, h], R(v * h)), ("by", [v], R(v)) };
+        var header = new StringBuilder("{\"__metadata__\":{\"vocab\":" + JsonSerializer.Serialize(JsonSerializer.Serialize(vocab)) + "}");
+        long offset = 0;
+        foreach (var t in tensors)
+        {
+            header.Append($",\"{t.Name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + t.Data.Length * 4}]}}");
+            offset += t.Data.Length * 4;
+        }
+        header.Append('}');
+        var headerBytes = Encoding.UTF8.GetBytes(header.ToString());
+        using (var file = File.Create(Path.Combine(_dir, "numpy.safetensors")))
+        {
+            file.Write(BitConverter.GetBytes((ulong)headerBytes.Length));
+            file.Write(headerBytes);
+            foreach (var t in tensors) foreach (var x in t.Data) file.Write(BitConverter.GetBytes(x));
+        }
+
+        AssertOk(Charrnn("sample --model numpy.safetensors --length 20"));
+        var info = Charrnn("info --model numpy.safetensors");
+        AssertOk(info);
+        Assert.Contains("weights-only", info.Stdout);
+        AssertOk(Charrnn($"train --input {_text} --init-from numpy.safetensors --seq-len 10 --batch 2 --steps 15 --checkpoint from-numpy.safetensors"));
+        var loaded = Checkpoint.Load(Path.Combine(_dir, "from-numpy.safetensors"));
+        Assert.Equal(8, loaded.Model.HiddenSize);
+        Assert.Equal(15, loaded.Training!.Step);
+    }
+
+    [Fact]
+    public void Lines_models_generate_one_line_per_sample()
+    {
+        var names = Path.Combine(_dir, "names.txt");
+        File.WriteAllLines(names, Enumerable.Repeat(new[] { "anna", "bob", "carl", "dora", "emil", "fay" }, 30).SelectMany(x => x));
+        AssertOk(Charrnn($"train --input {names} --lines --hidden 32 --seq-len 8 --batch 2 --steps 400 --checkpoint names.safetensors"));
+        var r = Charrnn("sample --model names.safetensors --count 6 --temperature 0.5 --length 30");
+        AssertOk(r);
+        var lines = r.Stdout.Split('\n');
+        Assert.Equal(7, lines.Length); // six lines and the final newline
+        Assert.All(lines[..6], l => Assert.InRange(l.Length, 0, 30));
+    }
+
+    [Fact]
+    public void Ctrl_c_saves_a_checkpoint_and_exits_130()
+    {
+        var info = StartInfo(_dir, Split($"train --input {_text} --hidden 32 --seq-len 10 --batch 2 --steps 100000000 --print-every 20 --checkpoint interrupted.safetensors"));
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        // wait for the first progress line: training is under way
+        string? line;
+        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step ", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        var rest = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("interrupted at step", rest);
+        var loaded = Checkpoint.Load(Path.Combine(_dir, "interrupted.safetensors"));
+        Assert.True(loaded.Training!.Step > 0);
+        AssertOk(Charrnn("train --resume interrupted.safetensors --steps " + (loaded.Training.Step + 5) + " --checkpoint interrupted.safetensors"));
+    }
+
+    public static TheoryData<string, int, string> BadInputs => new()
+    {
+        { "frobnicate", 2, "unknown command" },
+        { "train --hiden 3", 2, "unknown option --hiden" },
+        { "train --hidden abc", 2, "--hidden expects an integer" },
+        { "train --hidden 0", 2, "--hidden must be" },
+        { "train --steps 5 --epochs 1", 2, "not both" },
+        { "train --optimizer rmsprop", 2, "--optimizer must be" },
+        { "train --init gaussian", 2, "not an initialisation" },
+        { "train --lr -1", 2, "--lr must be" },
+        { "train --input missing.txt", 1, "does not exist" },
+        { "train --input empty.txt", 1, "is empty" },
+        { "train --input short.txt", 1, "needs at least" },
+        { "train --input invalid.txt", 1, "byte offset 3" },
+        { "sample", 2, "--model FILE is required" },
+        { "sample --model missing.safetensors", 1, "does not exist" },
+        { "sample --model corrupt.safetensors", 1, "not a valid model file" },
+        { "sample --model truncated.safetensors", 1, "truncated" },
+        { "sample --model nan.safetensors", 1, "NaN" },
+        { "sample --model good.safetensors --prime 日本", 1, "not in the model's vocabulary: '日' '本'" },
+        { "sample --model good.safetensors --top-p 0", 2, "--top-p must be" },
+        { "eval --model good.safetensors", 2, "--input FILE is required" },
+        { "eval --model good.safetensors --input other.txt", 1, "not in the model's vocabulary" },
+        { "train --resume good-weights.safetensors", 1, "no training state" },
+        { "train --resume good.safetensors --hidden 64", 2, "cannot change on --resume" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_is_a_clear_error_without_a_stack_trace(string args, int exitCode, string message)
+    {
+        File.WriteAllText(Path.Combine(_dir, "empty.txt"), "");
+        File.WriteAllText(Path.Combine(_dir, "short.txt"), "tiny");
+        File.WriteAllBytes(Path.Combine(_dir, "invalid.txt"), [(byte)'a', (byte)'b', (byte)'c', 0xFF, (byte)'d']);
+        File.WriteAllText(Path.Combine(_dir, "other.txt"), "xyz€");
+        File.WriteAllBytes(Path.Combine(_dir, "corrupt.safetensors"), Encoding.UTF8.GetBytes("this is not a model at all, just some text"));
+        if (args.Contains("good", StringComparison.Ordinal) || args.Contains("truncated", StringComparison.Ordinal) || args.Contains("nan", StringComparison.Ordinal))
+        {
+            AssertOk(Charrnn($"train --input {_text} --hidden 8 --seq-len 5 --batch 1 --steps 3 --checkpoint good.safetensors"));
+            var good = Checkpoint.Load(Path.Combine(_dir, "good.safetensors"));
+            Checkpoint.Save(Path.Combine(_dir, "good-weights.safetensors"), good.Model);
+            var bytes = File.ReadAllBytes(Path.Combine(_dir, "good-weights.safetensors"));
+            File.WriteAllBytes(Path.Combine(_dir, "truncated.safetensors"), bytes[..(bytes.Length - 10)]);
+            good.Model.Parameters.Whh[0] = float.NaN;
+            Checkpoint.Save(Path.Combine(_dir, "nan.safetensors"), good.Model);
+        }
+        var r = Charrnn(args);
+        Assert.Equal(exitCode, r.ExitCode);
+        Assert.Contains("charrnn: error:", r.Stderr);
+        Assert.Contains(message, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void The_embedded_corpus_is_the_projects_own_text_and_large_enough()
+    {
+        string corpus = CharRnn.Cli.Commands.Inputs.DefaultCorpus();
+        Assert.True(corpus.Length >= 100_000, $"{corpus.Length} characters");
+        Assert.Contains("class Gemm", corpus);
+        Assert.Contains("# CharRnn.Fast", corpus);
+    }
+
+    [Fact]
+    public void Bench_json_has_the_documented_fields()
+    {
+        var r = Charrnn("bench --hidden 16 --batch 2 --seconds 0.2 --json");
+        AssertOk(r);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var o = doc.RootElement;
+        Assert.True(o.GetProperty("train_chars_per_s").GetDouble() > 0);
+        Assert.True(o.GetProperty("generate_us_per_char").GetDouble() > 0);
+        Assert.Equal(16, o.GetProperty("hidden").GetInt32());
+        Assert.Equal(2, o.GetProperty("batch").GetInt32());
+        Assert.Equal(1, o.GetProperty("threads").GetInt32());
+        Assert.False(string.IsNullOrEmpty(o.GetProperty("vector_path").GetString()));
+    }
+}
