@@ -22,6 +22,8 @@ internal static class BenchCommand
         new("vocab", "V", "vocabulary size (default 65)"),
         new("threads", "N", "training threads (default 1)"),
         new("seconds", "S", "measuring time for training; generation gets half (default 3)"),
+        new("latency", "MODEL", "instead: per-character generation latency (p50/p99/max µs) of MODEL through the .NET API"),
+        new("chars", "N", "characters timed by --latency (default 200000)"),
         new("json", null, "print {\"train_chars_per_s\":…,\"generate_us_per_char\":…,\"vector_path\":…,\"hidden\":…,\"batch\":…,\"threads\":…}"),
     ];
 
@@ -31,6 +33,7 @@ internal static class BenchCommand
 
     public static int Run(ParsedArguments a)
     {
+        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
         int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
         double seconds = a.Double("seconds", 3, 0.05, 3600);
@@ -66,6 +69,33 @@ internal static class BenchCommand
             });
         else
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {trainRate:N0} chars/s   generate {usPerChar:F2} µs/char   ({path})"));
+        return 0;
+    }
+
+    /// <summary>
+    /// p50 / p99 / max of one <see cref="Generator.Next"/> call, one timestamp per character after a warm-up: the .NET
+    /// side of the native API's latency harness (bench/native/latency.c), which times charrnn_generator_next the same way.
+    /// </summary>
+    private static int Latency(string modelPath, int chars, bool json)
+    {
+        var generator = new Generator(new InferenceModel(Inputs.LoadModel(modelPath).Model), 1);
+        var options = new SamplingOptions();
+        for (int i = 0; i < 20_000; i++) generator.Next(options);
+        var us = new double[chars];
+        double tick = 1e6 / Stopwatch.Frequency, total = 0;
+        for (int i = 0; i < chars; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            generator.Next(options);
+            us[i] = (Stopwatch.GetTimestamp() - start) * tick;
+            total += us[i];
+        }
+        Array.Sort(us);
+        double p50 = us[chars / 2], p99 = us[(int)(chars * 0.99)], max = us[^1], mean = total / chars;
+        if (json)
+            JsonLine.Write(w => { w.WriteString("api", "dotnet"); w.WriteNumber("p50_us", p50); w.WriteNumber("p99_us", p99); w.WriteNumber("max_us", max); w.WriteNumber("mean_us", mean); w.WriteNumber("chars", chars); });
+        else
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p50 {p50:F3} µs  p99 {p99:F3} µs  max {max:F1} µs  mean {mean:F3} µs over {chars} characters"));
         return 0;
     }
 

@@ -19,10 +19,14 @@ internal static class Sampler
         bool truncate = (options.TopK > 0 && options.TopK < v) || options.TopP < 1;
         if (!truncate) return Draw(logits, 1.0, rng);
 
-        // most likely first: sort (−p, id) pairs
-        for (int i = 0; i < v; i++) { keys[i] = -logits[i]; order[i] = i; }
-        keys.Slice(0, v).Sort(order.Slice(0, v));
         int kept = options.TopK > 0 ? Math.Min(options.TopK, v) : v;
+        if (options.TopP >= 1 && kept <= 32) SelectLargest(logits, kept, keys, order);   // O(V·k), no sort
+        else
+        {
+            // most likely first: sort (−p, id) pairs
+            for (int i = 0; i < v; i++) { keys[i] = -logits[i]; order[i] = i; }
+            keys.Slice(0, v).Sort(order.Slice(0, v));
+        }
         double mass = 0;
         for (int i = 0; i < kept; i++)
         {
@@ -37,6 +41,24 @@ internal static class Sampler
             if (u < cumulative) return order[i];
         }
         return order[kept - 1];
+    }
+
+    /// <summary>
+    /// The k largest of <paramref name="p"/>, most likely first, into keys (as −p, like the sorted path) and order, by
+    /// insertion into a k-slot list: one pass over V with a short shift per newcomer.
+    /// </summary>
+    private static void SelectLargest(ReadOnlySpan<float> p, int k, Span<float> keys, Span<int> order)
+    {
+        int count = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            float key = -p[i];
+            if (count == k && key >= keys[k - 1]) continue; // not among the k best so far (ties keep the lower id)
+            int at = count < k ? count++ : k - 1;
+            while (at > 0 && keys[at - 1] > key) { keys[at] = keys[at - 1]; order[at] = order[at - 1]; at--; }
+            keys[at] = key;
+            order[at] = i;
+        }
     }
 
     /// <summary>Index of the largest value (the first one on ties).</summary>

@@ -9,7 +9,7 @@ namespace CharRnn.Fast.Kernels;
 /// [K,N] row-major and A is read through strides, A(i,k) = a[i·rowStride + k·colStride], so the same kernel serves
 /// A·B (A row-major [M,K]) and Aᵀ·B (A stored [K,M]). Rows of C are computed as sums of broadcast A elements times
 /// rows of B, so the vector loop runs along N and no horizontal sums are needed. Register tiles are 4 rows × 4
-/// vectors (16 accumulators); leftover rows use 1×8 (M = 1 is the GEMV of batch-1 training and generation), 1×4 and 1×1 tiles, and columns past the last whole vector a width-1 tile. <c>init</c> may alias <c>c</c> (accumulate)
+/// vectors (16 accumulators); leftover rows use 1×8 (M = 1 is the GEMV of batch-1 training and generation), 1×4 and 1×1 tiles, and columns past the last whole vector narrower vectors, then a width-1 tile. <c>init</c> may alias <c>c</c> (accumulate)
 /// or be empty (start from zero).
 /// </summary>
 internal static class Gemm
@@ -75,8 +75,19 @@ internal static class Gemm
             for (; j + 4 * w <= nVec; j += 4 * w) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
             for (; j < nVec; j += w) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
         }
-        // Columns past the last whole vector: the same tile at width 1.
-        for (j = nVec; j < n; j++)
+        // Columns past the last whole vector: narrower vectors (V = 125 at 512 bits leaves 8 + 4 + 1), then width 1.
+        j = nVec;
+        if (w > 8 && n - j >= 8)
+        {
+            for (int i = 0; i < m; i++) Tile1x1<Simd256, Vector256<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            j += 8;
+        }
+        if (w > 4 && n - j >= 4)
+        {
+            for (int i = 0; i < m; i++) Tile1x1<Simd128, Vector128<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            j += 4;
+        }
+        for (; j < n; j++)
             for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
     }
 
@@ -173,17 +184,23 @@ internal static class Gemm
         Finish<TS, TV, TE>(c2, ref c, ref aux, o + 2 * w); Finish<TS, TV, TE>(c3, ref c, ref aux, o + 3 * w);
     }
 
+    // One vector of one row: two accumulators over alternate k halve the FMA-latency chain.
     [SkipLocalsInit]
     private static void Tile1x1<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         nint o = (nint)i * n + j;
-        TV c0 = Start<TS, TV>(ref init, hasInit, o);
+        TV c0 = Start<TS, TV>(ref init, hasInit, o), c1 = TS.Zero;
         ref float ai = ref Unsafe.Add(ref a, i * aRow);
         ref float bk = ref Unsafe.Add(ref b, j);
-        nint p = 0;
-        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+        nint p = 0, n2 = 2 * (nint)n;
+        int kk = 0;
+        for (; kk + 1 < k; kk += 2, p += 2 * aCol, bk = ref Unsafe.Add(ref bk, n2))
+        {
             c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref ai, p)), TS.Load(in bk), c0);
-        Finish<TS, TV, TE>(c0, ref c, ref aux, o);
+            c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref ai, p + aCol)), TS.Load(in Unsafe.Add(ref bk, n)), c1);
+        }
+        if (kk < k) c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref ai, p)), TS.Load(in bk), c0);
+        Finish<TS, TV, TE>(TS.Add(c0, c1), ref c, ref aux, o);
     }
 }

@@ -37,6 +37,7 @@ public class AllocationTests
     [Theory]
     [InlineData(1.0, 0, 1.0)]
     [InlineData(0.8, 5, 0.9)]
+    [InlineData(1.0, 3, 1.0)]
     [InlineData(0.0, 0, 1.0)]
     public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => VectorPathSweep.ForEachPath(_ =>
     {
