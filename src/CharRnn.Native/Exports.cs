@@ -174,9 +174,10 @@ internal static unsafe class Exports
         if (!HandleTable.TryGet<Generator>(generator, out var g)) return Fail(Status.InvalidHandle, "not a live generator handle");
         if (token is null) return Fail(Status.InvalidArgument, "token must not be NULL");
         var sampling = options is null ? new SamplingOptions() : new SamplingOptions(options->Temperature, options->TopK, options->TopP, options->Greedy != 0);
-        if (!Valid(sampling, out var why)) return Fail(Status.InvalidArgument, why);
+        if (!InRange(sampling)) return Valid(sampling, out var why) ? (int)Status.Ok : Fail(Status.InvalidArgument, why);
         *token = g.Next(sampling);
-        return Ok();
+        if (LastError.Message is not null) LastError.Clear();
+        return (int)Status.Ok;
     }
 
     /// <summary>Generates <paramref name="length"/> characters (fewer if a lines model emits its boundary) as UTF-8 into buffer.</summary>
@@ -199,6 +200,10 @@ internal static unsafe class Exports
             return (Status)WriteUtf8(text.ToString(), buffer, capacity, written);
         });
     }
+
+    // The per-character path checks the ranges inline; the exception-based validation only runs to word the error.
+    private static bool InRange(in SamplingOptions o)
+        => o.Temperature >= 0 && !double.IsInfinity(o.Temperature) && o.TopK >= 0 && o.TopP > 0 && o.TopP <= 1;
 
     private static bool Valid(in SamplingOptions options, out string why)
     {
