@@ -227,6 +227,33 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void A_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint keep.safetensors"));
+        var before = File.ReadAllBytes(Path.Combine(_dir, "keep.safetensors"));
+        var r = Charrnn($"train --input {_text} --hidden 24 --seq-len 10 --batch 2 --optimizer sgd --lr 1e30 --clip 0 --init normal:1 --steps 200 --checkpoint-every 1 --checkpoint keep.safetensors");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("lower the learning rate", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        var after = Checkpoint.Load(Path.Combine(_dir, "keep.safetensors"));   // still a loadable, finite model
+        Assert.True(after.Model.Parameters.AllFinite());
+        Assert.NotNull(after.Training);
+        Assert.True(before.Length > 0);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_replaced_only_when_asked()
+    {
+        var path = Path.Combine(_dir, "latin1.txt");
+        File.WriteAllBytes(path, [.. Encoding.UTF8.GetBytes(File.ReadAllText(_text)), 0xE9, (byte)'!']);
+        var refused = Charrnn($"train --input {path} {Small} --steps 5");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("byte offset", refused.Stderr);
+        AssertOk(Charrnn($"train --input {path} {Small} --steps 5 --replace-invalid --checkpoint replaced.safetensors"));
+        Assert.Contains("\uFFFD", Charrnn("info --model replaced.safetensors --json").Stdout.Replace("�", "\uFFFD", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_embedded_corpus_is_the_projects_own_text_and_large_enough()
     {
         string corpus = CharRnn.Cli.Commands.Inputs.DefaultCorpus();

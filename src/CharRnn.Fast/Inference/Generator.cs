@@ -68,10 +68,20 @@ public sealed class Generator
         _hasLogits = true;
     }
 
-    /// <summary>Feeds every token of <paramref name="text"/>; unknown characters throw, naming them, before any is fed.</summary>
-    public void Prime(string text)
+    /// <summary>
+    /// Feeds every character of <paramref name="text"/>. Unknown characters throw an <see cref="Text.UnknownCharactersException"/>
+    /// naming them before anything is fed. Allocates nothing unless it throws.
+    /// </summary>
+    public void Prime(ReadOnlySpan<char> text)
     {
-        foreach (int id in _model.Vocabulary.Encode(text)) Feed(id);
+        var vocabulary = _model.Vocabulary;
+        foreach (var rune in text.EnumerateRunes())
+            if (!vocabulary.TryGetId(rune, out _)) vocabulary.Encode(text.ToString()); // throws, naming every unknown character
+        foreach (var rune in text.EnumerateRunes())
+        {
+            vocabulary.TryGetId(rune, out int id);
+            Feed(id);
+        }
     }
 
     /// <summary>Draws the next token from the current logits without feeding it. Feeds the default start token first if nothing was fed yet.</summary>

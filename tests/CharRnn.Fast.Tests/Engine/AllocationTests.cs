@@ -48,6 +48,7 @@ public class AllocationTests
         generator.Next(options);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 2000; i++) generator.Next(options);
+        for (int i = 0; i < 100; i++) { generator.Reset(); generator.Prime("bad cafe"); }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
     });

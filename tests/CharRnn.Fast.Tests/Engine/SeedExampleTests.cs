@@ -33,6 +33,20 @@ public class SeedExampleTests
     }
 
     [Fact]
+    public void Hello_as_in_seeds_001_and_003_predicts_ello_from_h()
+    {
+        // The seeds' exact set-up: the text "hello" (inputs "hell", targets "ello"), hidden 16, N(0, 0.01²) weights,
+        // SGD lr 0.1, clip ±5; predict('h', n_chars=4) gives "hello" (the transition o → h is not in that text).
+        const string text = "hello";
+        var options = new TrainingOptions { SequenceLength = 4, Optimizer = OptimizerKind.Sgd, LearningRate = 0.1, Seed = 42 };
+        var model = Trainer.NewModel(Vocabulary.FromText(text), 16, options);
+        var trainer = new Trainer(model, model.Vocabulary.Encode(text), options);
+        for (int i = 0; i < 2000; i++) trainer.TrainStep();
+        Assert.True(trainer.LastLoss < 0.01, $"loss {trainer.LastLoss}");
+        Assert.Equal("hello", Greedy(model, "h", 4));
+    }
+
+    [Fact]
     public void Hello_world_is_reproduced_from_h()
     {
         // seed 004: "hello world", hidden 64; greedy generation from "h" gives back the text.
