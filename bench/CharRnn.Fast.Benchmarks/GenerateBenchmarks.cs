@@ -11,6 +11,7 @@ public class Generate
     private const int Chars = 256;
     private Generator _generator = null!;
     private TensorPrimitivesTrainer _baseline = null!;
+    private NaiveTrainer _naive = null!;
 
     [Params(64, 128, 256, 512, 1024)]
     public int Hidden { get; set; }
@@ -23,9 +24,18 @@ public class Generate
         _generator = new Generator(new InferenceModel(model), seed: 1);
         _generator.Feed(0);
         _baseline = new TensorPrimitivesTrainer(vocabulary.Count, Hidden, 1, tokens);
+        _naive = new NaiveTrainer(vocabulary.Count, Hidden, 1, tokens);
     }
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = Chars, Description = "TensorPrimitives GEMV loops")]
+    [Benchmark(Baseline = true, OperationsPerInvoke = Chars, Description = "naive reference (double)")]
+    public int Naive()
+    {
+        int id = 0;
+        for (int i = 0; i < Chars; i++) id = _naive.GenerateNext(id);
+        return id;
+    }
+
+    [Benchmark(OperationsPerInvoke = Chars, Description = "TensorPrimitives GEMV loops")]
     public int TensorPrimitives()
     {
         int id = 0;
