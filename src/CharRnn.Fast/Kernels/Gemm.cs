@@ -45,6 +45,26 @@ internal static class Gemm
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float xr = ref MemoryMarshal.GetReference(aux);
         bool hasInit = !init.IsEmpty;
+        // Blocks of K keep the B panel a tile reads ([KBlock, 4 vectors]) in L1: every block but the last accumulates
+        // plain partial sums into C, the last one continues from them and applies the epilogue.
+        for (int k0 = 0; k0 + KBlock < k; k0 += KBlock)
+        {
+            Dispatch<NoEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, k0 * (nint)aColStride), aRowStride, aColStride,
+                ref Unsafe.Add(ref br, k0 * (nint)n), ref xr, m, KBlock, n);
+            ir = ref cr;
+            hasInit = true;
+        }
+        int last = k == 0 ? 0 : (k - 1) / KBlock * KBlock;
+        Dispatch<TEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, last * (nint)aColStride), aRowStride, aColStride,
+            ref Unsafe.Add(ref br, last * (nint)n), ref xr, m, k - last, n);
+    }
+
+    /// <summary>Depth of one K block: a [128, 64] float panel is 32 KiB, within a 48 KiB L1.</summary>
+    internal const int KBlock = 128;
+
+    private static void Dispatch<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
+        ref float br, ref float xr, int m, int k, int n) where TEpilogue : IEpilogue
+    {
         switch (VectorPaths.Active)
         {
             case VectorPath.V512: Kernel<Simd512, Vector512<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
