@@ -78,13 +78,6 @@ public static class SafetensorsReader
         }
     }
 
-    /// <summary>True when no value is NaN or infinite.</summary>
-    public static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float x in values) if (!float.IsFinite(x)) return false;
-        return true;
-    }
-
     private static void ReadMetadata(JsonElement element, Dictionary<string, string> metadata)
     {
         if (element.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException("__metadata__ must be an object of string values");

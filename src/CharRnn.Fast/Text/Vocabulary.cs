@@ -51,14 +51,6 @@ public sealed class Vocabulary
     /// <summary>The id of <paramref name="symbol"/>, if it is in the vocabulary.</summary>
     public bool TryGetId(Rune symbol, out int id) => _ids.TryGetValue(symbol.Value, out id);
 
-    /// <summary>The id of a one-symbol string such as "\n"; throws when absent.</summary>
-    public int IdOf(string symbol)
-    {
-        if (!Rune.TryGetRuneAt(symbol, 0, out var r) || r.Utf16SequenceLength != symbol.Length || !TryGetId(r, out int id))
-            throw new UnknownCharactersException($"'{Escape(symbol)}' is not in the model's vocabulary", [symbol]);
-        return id;
-    }
-
     /// <summary>The string of token <paramref name="id"/> (cached: no allocation).</summary>
     public string GetString(int id) => _strings[id];
 

@@ -28,7 +28,6 @@ public sealed class TokenStream
     public int BatchSize { get; }
     public int ShardLength { get; }
     public int StepsPerEpoch { get; }
-    public int TokenCount => _tokens.Length;
 
     /// <summary>Fills inputs and targets, both [T,B] t-major, for step <paramref name="stepInEpoch"/>.</summary>
     public void Fill(int stepInEpoch, Span<int> inputs, Span<int> targets) => Fill(stepInEpoch, 0, BatchSize, inputs, targets);

@@ -147,7 +147,9 @@ public class EngineVsReferenceTests
         var dRows = Enumerable.Range(0, c.t).Select(t => dOut.Skip(t * c.o).Take(c.o).Select(x => (double)x).ToArray()).ToArray();
 
         var outputs = rnn.Forward(inputs).ToArray();
-        AssertTensorClose(outputs, reference.DenseForward(rows).Outputs.SelectMany(x => x).ToArray(), 1e-4, 1e-6, "outputs");
+        var (expectedOutputs, expectedStates) = reference.DenseForward(rows);
+        AssertTensorClose(outputs, expectedOutputs.SelectMany(x => x).ToArray(), 1e-4, 1e-6, "outputs");
+        AssertTensorClose(rnn.HiddenStates, expectedStates.SelectMany(x => x).ToArray(), 1e-4, 1e-6, "states");
         AssertGradientsClose(rnn.Backward(dOut), reference.DenseBackward(rows, dRows), rnn.Shape, "dense", rel: 1e-3);
     }, tests: 30);
 
