@@ -39,76 +39,99 @@ internal static class Gemm
         if (b.Length < k * n) throw new ArgumentException($"b holds {b.Length} floats, needs [{k},{n}]", nameof(b));
         if (TEpilogue.UsesAux && aux.Length < m * n) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}]", nameof(aux));
 
-        ref float cr = ref MemoryMarshal.GetReference(c);
-        ref float ir = ref MemoryMarshal.GetReference(init);
-        ref float ar = ref MemoryMarshal.GetReference(a);
-        ref float br = ref MemoryMarshal.GetReference(b);
-        ref float xr = ref MemoryMarshal.GetReference(aux);
-        bool hasInit = !init.IsEmpty;
-        // Blocks of K keep the B panel a tile reads ([KBlock, 4 vectors]) in L1: every block but the last accumulates
-        // plain partial sums into C, the last one continues from them and applies the epilogue.
+        Blocked<TEpilogue>(ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(init), !init.IsEmpty, ref MemoryMarshal.GetReference(a),
+            aRowStride, aColStride, ref MemoryMarshal.GetReference(b), ref MemoryMarshal.GetReference(aux), m, k, n, n);
+    }
+
+    /// <summary>
+    /// Columns [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Run{TEpilogue}"/>'s result, the rest of c
+    /// untouched: one thread's share of a product split by columns. Each element gets the same sequence of FMAs as in
+    /// <see cref="Run{TEpilogue}"/> when the split points are multiples of <see cref="ColumnSplitUnit"/>.
+    /// </summary>
+    public static void RunColumns<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, ReadOnlySpan<float> a, int aRowStride, int aColStride,
+        ReadOnlySpan<float> b, ReadOnlySpan<float> aux, int m, int k, int n, int first, int end) where TEpilogue : IEpilogue
+    {
+        if (first < 0 || end > n || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"columns [{first},{end}) are not within [0,{n})");
+        if (m == 0 || first == end) return;
+        if (c.Length < m * n || (!init.IsEmpty && init.Length < m * n) || b.Length < k * n || (TEpilogue.UsesAux && aux.Length < m * n)
+            || (k > 0 && a.Length < (long)(m - 1) * aRowStride + (long)(k - 1) * aColStride + 1))
+            throw new ArgumentException("an operand is too short for its shape");
+        Blocked<TEpilogue>(ref Unsafe.Add(ref MemoryMarshal.GetReference(c), first), ref Unsafe.Add(ref MemoryMarshal.GetReference(init), init.IsEmpty ? 0 : first),
+            !init.IsEmpty, ref MemoryMarshal.GetReference(a), aRowStride, aColStride, ref Unsafe.Add(ref MemoryMarshal.GetReference(b), first),
+            ref Unsafe.Add(ref MemoryMarshal.GetReference(aux), aux.IsEmpty ? 0 : first), m, k, end - first, n);
+    }
+
+    /// <summary>Column splits at multiples of this (8 vectors of 16) keep every element's tile, and so its rounding.</summary>
+    public const int ColumnSplitUnit = 128;
+
+    // Blocks of K keep the B panel a tile reads ([KBlock, 4 vectors]) in L1: every block but the last accumulates
+    // plain partial sums into C, the last one continues from them and applies the epilogue. C, init, aux and B have
+    // rows of `ld` floats, of which `n` columns are computed.
+    private static void Blocked<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
+        ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
+    {
         for (int k0 = 0; k0 + KBlock < k; k0 += KBlock)
         {
             Dispatch<NoEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, k0 * (nint)aColStride), aRowStride, aColStride,
-                ref Unsafe.Add(ref br, k0 * (nint)n), ref xr, m, KBlock, n);
+                ref Unsafe.Add(ref br, k0 * (nint)ld), ref xr, m, KBlock, n, ld);
             ir = ref cr;
             hasInit = true;
         }
         int last = k == 0 ? 0 : (k - 1) / KBlock * KBlock;
         Dispatch<TEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, last * (nint)aColStride), aRowStride, aColStride,
-            ref Unsafe.Add(ref br, last * (nint)n), ref xr, m, k - last, n);
+            ref Unsafe.Add(ref br, last * (nint)ld), ref xr, m, k - last, n, ld);
     }
 
     /// <summary>Depth of one K block: a [128, 64] float panel is 32 KiB, within a 48 KiB L1.</summary>
     internal const int KBlock = 128;
 
     private static void Dispatch<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
-        ref float br, ref float xr, int m, int k, int n) where TEpilogue : IEpilogue
+        ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
     {
         switch (VectorPaths.Active)
         {
-            case VectorPath.V512: Kernel<Simd512, Vector512<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
-            case VectorPath.V256: Kernel<Simd256, Vector256<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
-            case VectorPath.V128: Kernel<Simd128, Vector128<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
-            default: Kernel<SimdScalar, float, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n); break;
+            case VectorPath.V512: Kernel<Simd512, Vector512<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
+            case VectorPath.V256: Kernel<Simd256, Vector256<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
+            case VectorPath.V128: Kernel<Simd128, Vector128<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
+            default: Kernel<SimdScalar, float, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
         }
     }
 
     [SkipLocalsInit]
     private static void Kernel<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float b, ref float aux, int m, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+        ref float b, ref float aux, int m, int k, int n, int ld) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         int w = TS.Count;
         int nVec = n - n % w, mFull = m - m % 4;
         // Rows in blocks of 4: the B panel [K, 4 vectors] is reused by every row block while it is hot in cache.
         int j = 0;
         for (; j + 4 * w <= nVec; j += 4 * w)
-            for (int i = 0; i < mFull; i += 4) Tile4x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < mFull; i += 4) Tile4x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
         for (; j < nVec; j += w)
-            for (int i = 0; i < mFull; i++) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < mFull; i++) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
         // Leftover rows (all of them when M = 1, the GEMV of batch-1 training and generation): 8 independent
         // accumulators hide the FMA latency (4 cycles × 2 ports).
         for (int i = mFull; i < m; i++)
         {
             j = 0;
-            for (; j + 8 * w <= nVec; j += 8 * w) Tile1x8<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
-            for (; j + 4 * w <= nVec; j += 4 * w) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
-            for (; j < nVec; j += w) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (; j + 8 * w <= nVec; j += 8 * w) Tile1x8<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
+            for (; j + 4 * w <= nVec; j += 4 * w) Tile1x4<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
+            for (; j < nVec; j += w) Tile1x1<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
         }
         // Columns past the last whole vector: narrower vectors (V = 125 at 512 bits leaves 8 + 4 + 1), then width 1.
         j = nVec;
         if (w > 8 && n - j >= 8)
         {
-            for (int i = 0; i < m; i++) Tile1x1<Simd256, Vector256<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < m; i++) Tile1x1<Simd256, Vector256<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
             j += 8;
         }
         if (w > 4 && n - j >= 4)
         {
-            for (int i = 0; i < m; i++) Tile1x1<Simd128, Vector128<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < m; i++) Tile1x1<Simd128, Vector128<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
             j += 4;
         }
         for (; j < n; j++)
-            for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, n);
+            for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,4 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CharRnn.Fast.Kernels;
 
@@ -64,15 +67,47 @@ internal static class RowKernels
     /// <param name="input">[R,C] row-major</param>
     public static void Transpose(Span<float> output, ReadOnlySpan<float> input, int rows, int columns)
     {
-        const int Block = 16; // a 16×16 tile of each side stays in L1
+        if (input.Length < rows * columns || output.Length < rows * columns) throw new ArgumentException("transpose operands are too short");
+        ref float o = ref MemoryMarshal.GetReference(output);
+        ref float i = ref MemoryMarshal.GetReference(input);
+        // 16×16 blocks keep a block's 16 source and 16 destination lines in L1 (and off one cache set at 4 KiB strides)
+        const int Block = 16;
+        bool vectors = Sse.IsSupported && VectorPaths.Active != VectorPath.Scalar;
+        int rows4 = vectors ? rows - rows % 4 : 0, columns4 = vectors ? columns - columns % 4 : 0;
         for (int r0 = 0; r0 < rows; r0 += Block)
             for (int c0 = 0; c0 < columns; c0 += Block)
             {
                 int rEnd = Math.Min(r0 + Block, rows), cEnd = Math.Min(c0 + Block, columns);
-                for (int r = r0; r < rEnd; r++)
-                    for (int c = c0; c < cEnd; c++)
-                        output[c * rows + r] = input[r * columns + c];
+                for (int r = r0; r < rEnd; r += 4)
+                    for (int c = c0; c < cEnd; c += 4)
+                    {
+                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, rows, columns);
+                        else
+                            for (int rr = r; rr < Math.Min(r + 4, rEnd); rr++)
+                                for (int cc = c; cc < Math.Min(c + 4, cEnd); cc++)
+                                    Unsafe.Add(ref o, (nint)cc * rows + rr) = Unsafe.Add(ref i, (nint)rr * columns + cc);
+                    }
             }
+    }
+
+    // Four rows a, b, c, d of four floats become four columns: unpack pairs, then join halves.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(ref float output, ref float input, int r, int c, int rows, int columns)
+    {
+        ref float src = ref Unsafe.Add(ref input, (nint)r * columns + c);
+        var a = Vector128.LoadUnsafe(ref src);
+        var b = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, columns));
+        var cc = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 2 * (nint)columns));
+        var d = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 3 * (nint)columns));
+        var ab01 = Sse.UnpackLow(a, b);    // a0 b0 a1 b1
+        var cd01 = Sse.UnpackLow(cc, d);   // c0 d0 c1 d1
+        var ab23 = Sse.UnpackHigh(a, b);   // a2 b2 a3 b3
+        var cd23 = Sse.UnpackHigh(cc, d);  // c2 d2 c3 d3
+        ref float dst = ref Unsafe.Add(ref output, (nint)c * rows + r);
+        Sse.MoveLowToHigh(ab01, cd01).StoreUnsafe(ref dst);                                   // a0 b0 c0 d0
+        Sse.MoveHighToLow(cd01, ab01).StoreUnsafe(ref Unsafe.Add(ref dst, rows));             // a1 b1 c1 d1
+        Sse.MoveLowToHigh(ab23, cd23).StoreUnsafe(ref Unsafe.Add(ref dst, 2 * (nint)rows));   // a2 b2 c2 d2
+        Sse.MoveHighToLow(cd23, ab23).StoreUnsafe(ref Unsafe.Add(ref dst, 3 * (nint)rows));   // a3 b3 c3 d3
     }
 }
 

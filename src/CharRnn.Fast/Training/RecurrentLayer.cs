@@ -33,6 +33,41 @@ internal static class RecurrentLayer
         }
     }
 
+    /// <summary>
+    /// <see cref="Forward"/> for one thread's columns [first, end) of every h_t (no resets): each thread keeps its slice of
+    /// Whhᵀ hot in its own cache and all meet at <paramref name="barrier"/> after each step, since step t+1 reads all of h_t.
+    /// </summary>
+    public static void ForwardColumns(Span<float> hs, ReadOnlySpan<float> whhT, int steps, int batch, int hidden, Nonlinearity act,
+        int first, int end, SpinBarrier barrier)
+    {
+        int bh = batch * hidden;
+        for (int t = 0; t < steps; t++)
+        {
+            ReadOnlySpan<float> prev = hs.Slice(t * bh, bh);
+            var cur = hs.Slice((t + 1) * bh, bh);
+            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden, first, end);
+            else Gemm.RunColumns<ReluEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden, first, end);
+            barrier.SignalAndWait();
+        }
+    }
+
+    /// <summary><see cref="Backward"/> for one thread's columns [first, end) of every draw_t (no resets), meeting at the barrier each step.</summary>
+    public static void BackwardColumns(Span<float> draw, ReadOnlySpan<float> hs, ReadOnlySpan<float> whh, int steps, int batch, int hidden, Nonlinearity act,
+        int first, int end, SpinBarrier barrier)
+    {
+        int bh = batch * hidden;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            var cur = draw.Slice(t * bh, bh);
+            var h = hs.Slice((t + 1) * bh, bh);
+            ReadOnlySpan<float> next = t + 1 < steps ? draw.Slice((t + 1) * bh, bh) : default;
+            int k = t + 1 < steps ? hidden : 0;
+            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden, first, end);
+            else Gemm.RunColumns<ReluGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden, first, end);
+            barrier.SignalAndWait();
+        }
+    }
+
     /// <summary>h_{t−1} as step t sees it: hs[t], or its copy with reset streams zeroed.</summary>
     public static ReadOnlySpan<float> PreviousState(Span<float> hs, Span<float> maskedPrev, ReadOnlySpan<bool> resets, int t, int batch, int hidden)
     {

@@ -22,7 +22,7 @@ public sealed class Trainer : IDisposable
     private readonly int[][] _inputs, _targets;
     private readonly int[] _firstStream, _streamCount;
     private readonly double[] _losses;
-    private readonly WorkerTeam? _team;
+    private readonly WorkerTeam? _team, _recurrenceTeam;
     private readonly Action<int> _workerStep;
 
     public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null)
@@ -36,6 +36,11 @@ public sealed class Trainer : IDisposable
         Optimizer = optimizer ?? new Optimizer(options.Optimizer, model.Parameters.Shape);
         if (Optimizer.Kind != options.Optimizer) throw new ArgumentException("the optimizer state is for a different optimizer");
         int workers = Math.Min(options.Threads, options.BatchSize);
+        // Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at
+        // least two column units (H ≥ 256) to give out and no sequence resets.
+        int columnUnits = (model.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
+        if (options.BatchSize == 1 && options.Threads > 1 && columnUnits > 1 && !model.SequenceMode)
+            _recurrenceTeam = new WorkerTeam(Math.Min(options.Threads, columnUnits));
         _bptt = new TruncatedBptt[workers];
         _gradients = new RnnParameters[workers];
         _inputs = new int[workers][];
@@ -49,7 +54,7 @@ public sealed class Trainer : IDisposable
             _firstStream[w] = first;
             _streamCount[w] = count;
             first += count;
-            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count);
+            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count, _recurrenceTeam);
             _gradients[w] = new RnnParameters(model.Parameters.Shape);
             _inputs[w] = new int[options.SequenceLength * count];
             _targets[w] = new int[options.SequenceLength * count];
@@ -60,8 +65,8 @@ public sealed class Trainer : IDisposable
         SmoothLoss = Math.Log(model.VocabularySize);
     }
 
-    /// <summary>Threads actually used (the option capped at the batch size).</summary>
-    public int Threads => _bptt.Length;
+    /// <summary>Threads actually used: streams split across up to B threads, or at batch 1 the recurrences split by columns.</summary>
+    public int Threads => _recurrenceTeam?.Size ?? _bptt.Length;
 
     /// <summary>A fresh model initialised from <paramref name="options"/>' schemes and seed.</summary>
     public static CharRnnModel NewModel(Vocabulary vocabulary, int hiddenSize, TrainingOptions options, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
@@ -150,5 +155,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Stops the worker threads (if any).</summary>
-    public void Dispose() => _team?.Dispose();
+    public void Dispose()
+    {
+        _team?.Dispose();
+        _recurrenceTeam?.Dispose();
+    }
 }

@@ -42,7 +42,8 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Threads for training: the batch's streams are split among them (data parallel), each with its own workspace and
-    /// gradient, summed in a fixed order — results depend on the thread count, never on timing. Capped at B.
+    /// gradient, summed in a fixed order — results depend on the thread count, never on timing; capped at B. At B = 1
+    /// the recurrences are split by columns of Whh instead (H ≥ 256, stream mode), with results identical to one thread.
     /// </summary>
     public int Threads { get; init; } = 1;
 

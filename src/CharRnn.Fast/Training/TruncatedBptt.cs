@@ -24,9 +24,37 @@ public sealed class TruncatedBptt
     private readonly bool[] _resets;
     private readonly PackedWeights _packed;
 
+    // Splitting the recurrences by columns across a team (batch 1): each member's slice, the work delegates (created
+    // once), and what the current call hands them.
+    private readonly WorkerTeam? _team;
+    private readonly SpinBarrier? _barrier;
+    private readonly int[] _columnStart = [];
+    private readonly Action<int>? _forwardWork, _backwardWork;
+    private RnnParameters? _current;
+    private int _currentSteps;
+    private Nonlinearity _currentAct;
+
     /// <summary>Allocates every buffer for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>.</summary>
-    public TruncatedBptt(RnnShape shape, int steps, int batch)
+    public TruncatedBptt(RnnShape shape, int steps, int batch) : this(shape, steps, batch, null) { }
+
+    /// <summary>
+    /// As above; with a <paramref name="team"/>, the sequential recurrences are split by columns of Whh across its
+    /// members (whole multiples of <see cref="Gemm.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
+    /// Used at batch 1, where there are no streams to split; chunks with sequence resets run on one thread.
+    /// </summary>
+    internal TruncatedBptt(RnnShape shape, int steps, int batch, WorkerTeam? team)
     {
+        if (team is not null)
+        {
+            int units = (shape.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
+            if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * Gemm.ColumnSplitUnit} hidden units");
+            _team = team;
+            _barrier = new SpinBarrier(team.Size);
+            _columnStart = new int[team.Size + 1];
+            for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * Gemm.ColumnSplitUnit);
+            _forwardWork = ForwardSlice;
+            _backwardWork = BackwardSlice;
+        }
         _shape = shape;
         _steps = steps;
         _batch = batch;
@@ -67,7 +95,12 @@ public sealed class TruncatedBptt
         var hOut = hs.Slice(_batch * h, positions * h);
         var draw = _draw.AsSpan(0, positions * h);
         OutputLayer.Backward(draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
-        RecurrentLayer.Backward(draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
+        if (_team is not null && resets.IsEmpty)
+        {
+            _current = parameters; _currentSteps = steps; _currentAct = act;
+            _team.Run(_backwardWork!);
+        }
+        else RecurrentLayer.Backward(draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
         var prevStates = resets.IsEmpty ? hs.Slice(0, positions * h) : _maskedPrev.AsSpan(0, positions * h);
         if (!resets.IsEmpty) CopyUnmaskedPrevious(hs, resets, steps);
         RecurrentLayer.AccumulateGradients(gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
@@ -96,10 +129,23 @@ public sealed class TruncatedBptt
         var hs = _hs.AsSpan(0, (steps + 1) * _batch * h);
         state.CopyTo(hs);
         RowKernels.GatherRowsAddBias(hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
-        RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
+        if (_team is not null && resets.IsEmpty)
+        {
+            _current = parameters; _currentSteps = steps; _currentAct = act;
+            _team.Run(_forwardWork!);
+        }
+        else RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
         OutputLayer.Forward(_logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
         return hs;
     }
+
+    private void ForwardSlice(int member)
+        => RecurrentLayer.ForwardColumns(_hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize), _packed.WhhT, _currentSteps, _batch,
+            _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
+
+    private void BackwardSlice(int member)
+        => RecurrentLayer.BackwardColumns(_draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
+            _current!.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private int CheckChunk(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, ReadOnlySpan<float> state)
     {

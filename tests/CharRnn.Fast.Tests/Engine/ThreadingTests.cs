@@ -1,3 +1,4 @@
+using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 using CharRnn.Fast.Training;
 using Xunit;
@@ -29,6 +30,31 @@ public class ThreadingTests
         // The same sums in another order: float rounding only.
         for (int i = 0; i < l1.Length; i++) Assert.True(Math.Abs(l1[i] - ln[i]) < 1e-4 * l1[i], $"step {i}: {l1[i]} vs {ln[i]}");
         for (int i = 0; i < w1.Length; i++) Assert.True(Math.Abs(w1[i] - wn[i]) < 1e-3 * (1 + Math.Abs(w1[i])), $"weight {i}: {w1[i]} vs {wn[i]}");
+    }
+
+    [Theory]
+    [InlineData(256, Nonlinearity.Tanh)]
+    [InlineData(300, Nonlinearity.Relu)]
+    public void Batch_one_split_by_columns_is_bit_identical_to_one_thread(int hidden, Nonlinearity act)
+    {
+        float[] Run(int threads)
+        {
+            var options = new TrainingOptions { Optimizer = OptimizerKind.Adam, LearningRate = 0.003, BatchSize = 1, SequenceLength = 20, Threads = threads, Seed = 9 };
+            var model = Trainer.NewModel(Vocabulary.FromText(Text), hidden, options, act);
+            using var trainer = new Trainer(model, model.Vocabulary.Encode(Text), options);
+            Assert.Equal(threads, trainer.Threads);
+            for (int i = 0; i < 25; i++) trainer.TrainStep();
+            if (threads > 1)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 10; i++) trainer.TrainStep();
+                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            else for (int i = 0; i < 10; i++) trainer.TrainStep();
+            return model.Parameters.Data;
+        }
+        // each element of h_t and draw_t gets the same FMAs in the same order whichever thread computes it
+        Assert.Equal(Run(1), Run(2));
     }
 
     [Fact]

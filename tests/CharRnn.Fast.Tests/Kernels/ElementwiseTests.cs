@@ -98,4 +98,20 @@ public class ElementwiseTests
         RowKernels.Transpose(transposed, table, s.v, s.h);
         for (int i = 0; i < s.v; i++) for (int j = 0; j < s.h; j++) Assert.Equal(table[i * s.h + j], transposed[j * s.v + i]);
     });
+
+    [Fact]
+    public void Transpose_is_exact_for_every_shape_up_to_40_and_at_cache_hostile_strides() => ForEachPath(_ =>
+    {
+        var rng = new Random(8);
+        var shapes = (from r in Enumerable.Range(1, 40) from c in Enumerable.Range(1, 40) select (r, c)).Concat([(512, 65), (65, 512), (1024, 1024), (260, 300)]);
+        foreach (var (rows, columns) in shapes)
+        {
+            var input = Random(rng, rows * columns);
+            var output = new float[rows * columns];
+            RowKernels.Transpose(output, input, rows, columns);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < columns; c++)
+                    if (output[c * rows + r] != input[r * columns + c]) Assert.Fail($"[{rows},{columns}] element ({r},{c})");
+        }
+    });
 }
