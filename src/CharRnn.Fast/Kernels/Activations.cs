@@ -34,6 +34,35 @@ internal static class TanhApproximation
 }
 
 /// <summary>
+/// Fast exp: e^x = 2ⁿ·e^r with n = round(x·log₂e) and r = x − n·ln 2 (ln 2 split in two for exactness), e^r by a
+/// degree-7 polynomial (Cephes' expf), 2ⁿ from the exponent bits. Inputs are clamped to [−87.3, 88.37] (so 2ⁿ stays a normal float; results from
+/// about 1.2e-38 to 2.5e38); maximum relative error against <see cref="Math.Exp(double)"/> is below 2e-7 on every path
+/// (checked in <c>ActivationTests</c>). Written here rather than taken from the runtime so every build and target
+/// framework runs the same, fast code.
+/// </summary>
+internal static class ExpApproximation
+{
+    private const float Low = -87.3f, High = 88.37f, Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Exp<TS, TVec>(TVec x) where TS : ISimd<TVec> where TVec : struct
+    {
+        x = TS.Max(TS.Min(x, TS.Create(High)), TS.Create(Low));
+        TVec n = TS.Round(TS.Multiply(x, TS.Create(Log2E)));
+        TVec r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
+        r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+        TVec p = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
+        p = TS.MultiplyAdd(p, r, TS.Create(P2));
+        p = TS.MultiplyAdd(p, r, TS.Create(P3));
+        p = TS.MultiplyAdd(p, r, TS.Create(P4));
+        p = TS.MultiplyAdd(p, r, TS.Create(P5));
+        p = TS.MultiplyAdd(p, TS.Multiply(r, r), TS.Add(r, TS.Create(1f)));
+        return TS.ScaleByPowerOfTwo(p, n);
+    }
+}
+
+/// <summary>
 /// What a GEMM does to each accumulated element before storing it: out = f(acc, aux), where aux is the element of a
 /// second [M,N] matrix at the same position (only read when <see cref="UsesAux"/>).
 /// </summary>

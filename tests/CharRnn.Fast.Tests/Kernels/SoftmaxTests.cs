@@ -49,7 +49,7 @@ public class SoftmaxTests
         x[3] = 1e30f; x[5] = -1e30f;
         Softmax.InPlace(x);
         Assert.Equal(1f, x[3]);
-        Assert.Equal(0f, x[5]);
+        Assert.InRange(x[5], 0f, 1e-37f); // e^−87.3 at the exp clamp: negligible, never negative
         var y = new float[37];
         y[20] = float.NaN;
         Assert.True(float.IsNaN(Softmax.InPlace(y)));
