@@ -48,7 +48,7 @@ internal static class ExpApproximation
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Exp<TS, TVec>(TVec x) where TS : ISimd<TVec> where TVec : struct
     {
-        x = TS.Max(TS.Min(x, TS.Create(High)), TS.Create(Low));
+        x = TS.ClampFinite(x, TS.Create(Low), TS.Create(High)); // softmax has ruled NaN out before calling
         TVec n = TS.Round(TS.Multiply(x, TS.Create(Log2E)));
         TVec r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
         r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
@@ -68,6 +68,8 @@ internal static class ExpApproximation
 /// </summary>
 internal interface IEpilogue
 {
+    /// <summary>True for the plain GEMM, whose tiles then skip the epilogue pass.</summary>
+    static virtual bool IsIdentity => false;
     static abstract bool UsesAux { get; }
     static abstract TVec Apply<TS, TVec>(TVec acc, TVec aux) where TS : ISimd<TVec> where TVec : struct;
 }
@@ -75,6 +77,7 @@ internal interface IEpilogue
 /// <summary>out = acc (a plain GEMM).</summary>
 internal readonly struct NoEpilogue : IEpilogue
 {
+    public static bool IsIdentity => true;
     public static bool UsesAux => false;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Apply<TS, TVec>(TVec acc, TVec aux) where TS : ISimd<TVec> where TVec : struct => acc;
