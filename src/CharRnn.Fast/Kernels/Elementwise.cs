@@ -26,19 +26,21 @@ internal static class Elementwise
         ref float r1 = ref MemoryMarshal.GetReference(x1);
         ref float r2 = ref MemoryMarshal.GetReference(x2);
         ref float r3 = ref MemoryMarshal.GetReference(x3);
+        // A local copy: the operator's constants cannot alias the stores, so they stay in registers across the loop.
+        TOp local = op;
         int vecEnd = 0;
         switch (VectorPaths.Active)
         {
-            case VectorPath.V512: vecEnd = Loop<TOp, Simd512, Vector512<float>>(op, ref r0, ref r1, ref r2, ref r3, 0, n); break;
-            case VectorPath.V256: vecEnd = Loop<TOp, Simd256, Vector256<float>>(op, ref r0, ref r1, ref r2, ref r3, 0, n); break;
-            case VectorPath.V128: vecEnd = Loop<TOp, Simd128, Vector128<float>>(op, ref r0, ref r1, ref r2, ref r3, 0, n); break;
+            case VectorPath.V512: vecEnd = Loop<TOp, Simd512, Vector512<float>>(local, ref r0, ref r1, ref r2, ref r3, 0, n); break;
+            case VectorPath.V256: vecEnd = Loop<TOp, Simd256, Vector256<float>>(local, ref r0, ref r1, ref r2, ref r3, 0, n); break;
+            case VectorPath.V128: vecEnd = Loop<TOp, Simd128, Vector128<float>>(local, ref r0, ref r1, ref r2, ref r3, 0, n); break;
         }
-        Loop<TOp, SimdScalar, float>(op, ref r0, ref r1, ref r2, ref r3, vecEnd, n);
+        Loop<TOp, SimdScalar, float>(local, ref r0, ref r1, ref r2, ref r3, vecEnd, n);
     }
 
     /// <summary>Processes whole vectors from <paramref name="start"/>; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Loop<TOp, TS, TV>(in TOp op, ref float r0, ref float r1, ref float r2, ref float r3, int start, int n)
+    private static int Loop<TOp, TS, TV>(TOp op, ref float r0, ref float r1, ref float r2, ref float r3, int start, int n)
         where TOp : struct, IElementwiseOperator where TS : ISimd<TV> where TV : struct
     {
         int i = start;

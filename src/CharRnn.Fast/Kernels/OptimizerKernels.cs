@@ -52,13 +52,12 @@ internal readonly struct AdamOperator(double learningRate, double beta1, double 
 
 /// <summary>
 /// Element-wise clipping (np.clip as in the seeds): g = min(max(g, −c), c).   Operands: (g).
-/// Only finite gradients reach it (the trainer checks ‖g‖ first), so the hardware min and max serve.
 /// </summary>
 internal readonly struct ClipOperator(float limit) : IElementwiseOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TS, TV>(ref float g, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
-        => TS.Store(TS.ClampFinite(TS.Load(in g), TS.Create(-limit), TS.Create(limit)), ref g);
+        => TS.Store(TS.Clamp(TS.Load(in g), TS.Create(-limit), TS.Create(limit)), ref g);
 }
 
 /// <summary>x ·= s (global-norm clipping's rescale).   Operands: (x).</summary>

@@ -56,4 +56,37 @@ public class ActivationTests
         var tiny = ExpApproximation.Exp<SimdScalar, float>(-1000f);
         Assert.InRange(tiny, 0f, 2e-38f);
     }
+
+    private static void ClampAndExpKeepNaN<TS, TV>(string path) where TS : ISimd<TV> where TV : struct
+    {
+        var x = new float[TS.Count];
+        for (int lane = 0; lane < TS.Count; lane++)
+        {
+            Array.Fill(x, 2f);
+            x[lane] = float.NaN;
+            var clamped = new float[TS.Count];
+            TS.Store(TS.Clamp(TS.Load(in x[0]), TS.Create(-1f), TS.Create(1f)), ref clamped[0]);
+            var e = new float[TS.Count];
+            TS.Store(ExpApproximation.Exp<TS, TV>(TS.Load(in x[0])), ref e[0]);
+            for (int i = 0; i < TS.Count; i++)
+            {
+                Assert.True(i == lane ? float.IsNaN(clamped[i]) : clamped[i] == 1f, $"{path}: clamp lane {i} gave {clamped[i]}");
+                Assert.True(i == lane ? float.IsNaN(e[i]) : Math.Abs(e[i] - Math.Exp(2)) < 1e-5, $"{path}: exp lane {i} gave {e[i]}");
+            }
+        }
+        var limits = new float[TS.Count];
+        Array.Fill(limits, float.NegativeInfinity);
+        TS.Store(TS.Clamp(TS.Load(in limits[0]), TS.Create(-1f), TS.Create(1f)), ref limits[0]);
+        Assert.All(limits, v => Assert.Equal(-1f, v));
+    }
+
+    /// <summary>Clamp (tanh, exp, clipping) passes NaN through on every width, so a NaN never turns into a finite value.</summary>
+    [Fact]
+    public void Clamp_and_exp_pass_nan_through_on_every_width()
+    {
+        ClampAndExpKeepNaN<SimdScalar, float>("scalar");
+        if (VectorPaths.Available.Contains(VectorPath.V128)) ClampAndExpKeepNaN<Simd128, System.Runtime.Intrinsics.Vector128<float>>("128");
+        if (VectorPaths.Available.Contains(VectorPath.V256)) ClampAndExpKeepNaN<Simd256, System.Runtime.Intrinsics.Vector256<float>>("256");
+        if (VectorPaths.Available.Contains(VectorPath.V512)) ClampAndExpKeepNaN<Simd512, System.Runtime.Intrinsics.Vector512<float>>("512");
+    }
 }
