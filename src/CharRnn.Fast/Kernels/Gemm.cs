@@ -9,7 +9,7 @@ namespace CharRnn.Fast.Kernels;
 /// [K,N] row-major and A is read through strides, A(i,k) = a[i·rowStride + k·colStride], so the same kernel serves
 /// A·B (A row-major [M,K]) and Aᵀ·B (A stored [K,M]). Rows of C are computed as sums of broadcast A elements times
 /// rows of B, so the vector loop runs along N and no horizontal sums are needed. Register tiles are 4 rows × 4
-/// vectors (16 accumulators); leftover rows use 1×8 (M = 1 is the GEMV of batch-1 training and generation), 1×4 and 1×1 tiles, and columns past the last whole vector narrower vectors, then a width-1 tile. <c>init</c> may alias <c>c</c> (accumulate)
+/// vectors (16 accumulators); leftover rows use 1×8 (M = 1 is the GEMV of batch-1 training and generation), 1×4 and 1×1 tiles, and columns past the last whole vector narrower vectors, then width-1 tiles (dot products along K when A's rows are contiguous). <c>init</c> may alias <c>c</c> (accumulate)
 /// or be empty (start from zero).
 /// </summary>
 internal static class Gemm
@@ -130,8 +130,49 @@ internal static class Gemm
             for (int i = 0; i < m; i++) Tile1x1<Simd128, Vector128<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
             j += 4;
         }
-        for (; j < n; j++)
-            for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
+        if (aCol == 1 && k >= w) DotColumns<TS, TV, TE>(ref c, ref init, hasInit, ref a, aRow, ref b, ref aux, m, k, j, n, ld);
+        else
+            for (; j < n; j++)
+                for (int i = 0; i < m; i++) Tile1x1<SimdScalar, float, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ref aux, i, j, k, ld);
+    }
+
+    /// <summary>
+    /// The last columns [first, n), fewer than a vector, when A's rows are contiguous: C(i,j) = init(i,j) + A(i,:)·B(:,j),
+    /// a dot product vectorized along K against B's column gathered once (the logits column past V = 64 would
+    /// otherwise be a K-long chain of scalar FMAs per row).
+    /// </summary>
+    [SkipLocalsInit]
+    private static void DotColumns<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow,
+        ref float b, ref float aux, int m, int k, int first, int n, int ld) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        int w = TS.Count;
+        Span<float> gathered = stackalloc float[KBlock]; // k ≤ KBlock: Blocked hands out one K block at a time
+        ref float column = ref MemoryMarshal.GetReference(gathered);
+        for (int j = first; j < n; j++)
+        {
+            for (int kk = 0; kk < k; kk++) Unsafe.Add(ref column, kk) = Unsafe.Add(ref b, (nint)kk * ld + j);
+            for (int i = 0; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref a, i * aRow);
+                TV s0 = TS.Zero, s1 = TS.Zero;
+                int kk = 0;
+                for (; kk + 2 * w <= k; kk += 2 * w)
+                {
+                    s0 = TS.MultiplyAdd(TS.Load(in Unsafe.Add(ref ai, kk)), TS.Load(in Unsafe.Add(ref column, kk)), s0);
+                    s1 = TS.MultiplyAdd(TS.Load(in Unsafe.Add(ref ai, kk + w)), TS.Load(in Unsafe.Add(ref column, kk + w)), s1);
+                }
+                if (kk + w <= k)
+                {
+                    s0 = TS.MultiplyAdd(TS.Load(in Unsafe.Add(ref ai, kk)), TS.Load(in Unsafe.Add(ref column, kk)), s0);
+                    kk += w;
+                }
+                float sum = TS.Sum(TS.Add(s0, s1));
+                for (; kk < k; kk++) sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, kk), Unsafe.Add(ref column, kk), sum);
+                nint o = (nint)i * ld + j;
+                if (hasInit) sum += Unsafe.Add(ref init, o);
+                Unsafe.Add(ref c, o) = TE.Apply<SimdScalar, float>(sum, TE.UsesAux ? Unsafe.Add(ref aux, o) : 0f);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -106,14 +106,15 @@ public class GemmTests
     public void Every_column_remainder_is_covered()
     {
         // exhaustive over N = 1..140 (all remainders of 4, 8, 16 lanes; the 1×8 tile needs N ≥ 128 at 512 bits)
-        // with M = 5 (one 4-row tile and one leftover row) and M = 1 (the GEMV)
+        // with M = 5 (one 4-row tile and one leftover row) and M = 1 (the GEMV), K = 7 (scalar column tail) and
+        // K = 37 (the last columns as dot products along K: two vectors at a time, one, then a scalar remainder)
         ForEachPath(_ =>
         {
             var rng = new Random(5);
             for (int n = 1; n <= 140; n++)
             foreach (int m in (int[])[1, 5])
+            foreach (int k in (int[])[7, 37])
             {
-                const int k = 7;
                 var a = Random(rng, m * k); var b = Random(rng, k * n); var c = new float[m * n];
                 Gemm.Multiply(c, a, b, m, k, n);
                 var (expected, scale) = NaiveKernels.Gemm(null, a, k, 1, b, m, k, n, (x, _) => x);
