@@ -11,7 +11,7 @@ namespace CharRnn.Fast.Inference;
 public sealed class Generator
 {
     private readonly InferenceModel _model;
-    private float[] _h, _next;
+    private AlignedBuffer _h, _next;
     private readonly float[] _logits, _work, _keys;
     private readonly int[] _order;
     private bool _hasLogits;
@@ -22,8 +22,8 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
         int h = model.HiddenSize, v = model.VocabularySize;
-        _h = new float[h];
-        _next = new float[h];
+        _h = new AlignedBuffer(h);
+        _next = new AlignedBuffer(h);
         _logits = new float[v];
         _work = new float[v];
         _keys = new float[v];
@@ -45,7 +45,7 @@ public sealed class Generator
     /// <summary>Clears the hidden state (a blank memory).</summary>
     public void Reset()
     {
-        Array.Clear(_h);
+        _h.Span.Clear();
         _hasLogits = false;
     }
 

@@ -10,7 +10,8 @@ namespace CharRnn.Fast.Inference;
 /// </summary>
 public sealed class InferenceModel
 {
-    private readonly float[] _wxhT, _whhT, _bh, _whyT, _by;
+    private readonly float[] _wxhT, _bh, _by;
+    private readonly Kernels.AlignedBuffer _whhT, _whyT;
 
     /// <summary>Copies and packs the weights of <paramref name="model"/>.</summary>
     public InferenceModel(CharRnnModel model)
@@ -26,8 +27,8 @@ public sealed class InferenceModel
         _wxhT = p.WxhT.ToArray();
         _bh = p.Bh.ToArray();
         _by = p.By.ToArray();
-        _whhT = new float[h * h];
-        _whyT = new float[h * v];
+        _whhT = new Kernels.AlignedBuffer(h * h);
+        _whyT = new Kernels.AlignedBuffer(h * v);
         Kernels.RowKernels.Transpose(_whhT, p.Whh, h, h);
         Kernels.RowKernels.Transpose(_whyT, p.Why, v, h);
     }

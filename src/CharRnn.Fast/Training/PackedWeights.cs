@@ -10,10 +10,10 @@ namespace CharRnn.Fast.Training;
 internal sealed class PackedWeights(RnnShape shape)
 {
     /// <summary>Whhᵀ: [H,H] row-major.</summary>
-    public float[] WhhT { get; } = new float[shape.HiddenSize * shape.HiddenSize];
+    public AlignedBuffer WhhT { get; } = new(shape.HiddenSize * shape.HiddenSize);
 
     /// <summary>Whyᵀ: [H,O] row-major.</summary>
-    public float[] WhyT { get; } = new float[shape.HiddenSize * shape.OutputSize];
+    public AlignedBuffer WhyT { get; } = new(shape.HiddenSize * shape.OutputSize);
 
     public void Pack(RnnParameters p)
     {

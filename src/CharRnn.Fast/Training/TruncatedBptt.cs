@@ -20,7 +20,7 @@ public sealed class TruncatedBptt
 {
     private readonly RnnShape _shape;
     private readonly int _steps, _batch;
-    private readonly float[] _hs, _maskedPrev, _logits, _draw, _scratch;
+    private readonly AlignedBuffer _hs, _maskedPrev, _logits, _draw, _scratch;
     private readonly bool[] _resets;
     private readonly PackedWeights _packed;
 
@@ -59,11 +59,11 @@ public sealed class TruncatedBptt
         _steps = steps;
         _batch = batch;
         int h = shape.HiddenSize, v = shape.OutputSize, positions = steps * batch;
-        _hs = new float[(steps + 1) * batch * h];
-        _maskedPrev = new float[positions * h];
-        _logits = new float[positions * v];
-        _draw = new float[positions * h];
-        _scratch = new float[batch * h];
+        _hs = new AlignedBuffer((steps + 1) * batch * h);
+        _maskedPrev = new AlignedBuffer(positions * h);
+        _logits = new AlignedBuffer(positions * v);
+        _draw = new AlignedBuffer(positions * h);
+        _scratch = new AlignedBuffer(batch * h);
         _resets = new bool[positions];
         _packed = new PackedWeights(shape);
     }

@@ -13,7 +13,7 @@ public class DeterminismTests
         var model = Trainer.NewModel(Vocabulary.FromText(text), 33, options);
         var trainer = new Trainer(model, model.Vocabulary.Encode(text), options);
         for (int i = 0; i < steps; i++) trainer.TrainStep();
-        return model.Parameters.Data;
+        return model.Parameters.All.ToArray();
     }
 
     [Theory]

@@ -29,7 +29,7 @@ public class EngineVsReferenceTests
     private static RnnParameters RandomParameters(RnnShape shape, Random rng, double scale)
     {
         var p = new RnnParameters(shape);
-        for (int i = 0; i < p.Data.Length; i++) p.Data[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
+        for (int i = 0; i < p.All.Length; i++) p.All[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
         var whh = p.Whh;
         double recurrent = Math.Min(scale, 1.5 / Math.Sqrt(shape.HiddenSize));
         for (int i = 0; i < whh.Length; i++) whh[i] = (float)((rng.NextDouble() * 2 - 1) * recurrent);
@@ -53,7 +53,7 @@ public class EngineVsReferenceTests
         int offset = 0;
         foreach (var (name, length) in new[] { ("dWxh", s.InputSize * s.HiddenSize), ("dWhh", s.HiddenSize * s.HiddenSize), ("dbh", s.HiddenSize), ("dWhy", s.OutputSize * s.HiddenSize), ("dby", s.OutputSize) })
         {
-            AssertTensorClose(engine.Data.AsSpan(offset, length), expected.AsSpan(offset, length), rel, 1e-6, $"{what} {name}");
+            AssertTensorClose(engine.All.Slice(offset, length), expected.AsSpan(offset, length), rel, 1e-6, $"{what} {name}");
             offset += length;
         }
     }
@@ -113,7 +113,7 @@ public class EngineVsReferenceTests
 
         // The update from the engine's own clipped gradient: Adam's and Adagrad's first steps are lr·g/(|g| + ε), which
         // turns float noise in near-zero gradients into visible differences, so both sides start from the same g.
-        var engineGradient = trainer.Gradient.Data.Select(x => (double)x).ToArray();
+        var engineGradient = trainer.Gradient.All.ToArray().Select(x => (double)x).ToArray();
         int o = 0;
         foreach (var (tensor, rows, columns, transposed) in new[] { (g.Wxh, c.h, c.v, true), (g.Whh, c.h, c.h, false), (g.Bh, 1, c.h, false), (g.Why, c.v, c.h, false), (g.By, 1, c.v, false) })
         {
@@ -128,7 +128,7 @@ public class EngineVsReferenceTests
             case OptimizerKind.Adagrad: NaiveOptimizers.Adagrad(reference.P, g, zeros(), 0.05); break;
             default: NaiveOptimizers.Adam(reference.P, g, zeros(), zeros(), 1, 0.05, 0.99, 0.9999, 1e-8); break;
         }
-        AssertTensorClose(model.Parameters.Data, NaiveRnn.EngineLayout(reference.P, c.v, c.h), 1e-6, 1e-5 * 0.05, $"weights after {kind}");
+        AssertTensorClose(model.Parameters.All, NaiveRnn.EngineLayout(reference.P, c.v, c.h), 1e-6, 1e-5 * 0.05, $"weights after {kind}");
     }, tests: 25);
 
     [Fact]
@@ -139,7 +139,7 @@ public class EngineVsReferenceTests
         var rng = new Random(c.seed);
         var act = c.relu ? Nonlinearity.Relu : Nonlinearity.Tanh;
         var rnn = new DenseRnn(new RnnShape(c.i, c.h, c.o), 30, act);
-        RandomParameters(rnn.Shape, rng, 0.4).Data.CopyTo(rnn.Parameters.Data, 0);
+        RandomParameters(rnn.Shape, rng, 0.4).All.CopyTo(rnn.Parameters.All);
         var inputs = Enumerable.Range(0, c.t * c.i).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         var dOut = Enumerable.Range(0, c.t * c.o).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         var reference = NaiveRnn.From(rnn.Parameters, act);
@@ -161,7 +161,7 @@ public class EngineVsReferenceTests
         ParameterInitializer.Initialize(rnn.Parameters, new InitScheme(InitKind.Normal, 0.01), new InitScheme(InitKind.Zero, 0), new Rng(0));
         float[] inputs = [1, 0, 0, 0, 1, 0, 0, 0, 1];
         rnn.Forward(inputs);
-        var before = (float[])rnn.Parameters.Data.Clone();
+        var before = rnn.Parameters.All.ToArray();
         var gradient = rnn.Backward(Enumerable.Repeat(1f, 6).ToArray());
         Assert.Equal(3f, gradient.By[0]); // dby = Σ_t dy_t = 3 ones
         var optimizer = new Optimizer(OptimizerKind.Sgd, rnn.Shape);

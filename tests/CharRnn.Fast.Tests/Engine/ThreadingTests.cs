@@ -17,7 +17,7 @@ public class ThreadingTests
         using var trainer = new Trainer(model, model.Vocabulary.Encode(text), options);
         var losses = new double[steps];
         for (int i = 0; i < steps; i++) losses[i] = trainer.TrainStep();
-        return (model.Parameters.Data, losses);
+        return (model.Parameters.All.ToArray(), losses);
     }
 
     [Theory]
@@ -51,7 +51,7 @@ public class ThreadingTests
                 Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
             }
             else for (int i = 0; i < 10; i++) trainer.TrainStep();
-            return model.Parameters.Data;
+            return model.Parameters.All.ToArray();
         }
         // each element of h_t and draw_t gets the same FMAs in the same order whichever thread computes it
         Assert.Equal(Run(1), Run(2));

@@ -62,11 +62,11 @@ public class VocabularyTests
         {
             for (int i = 0; i < 100; i++)
             {
-                before = (float[])model.Parameters.Data.Clone();
+                before = model.Parameters.All.ToArray();
                 trainer.TrainStep();
             }
         });
         Assert.Contains("lower the learning rate", error.Message);
-        Assert.Equal(before, model.Parameters.Data); // the failing step changed nothing
+        Assert.Equal(before, model.Parameters.All.ToArray()); // the failing step changed nothing
     }
 }

@@ -38,7 +38,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.Equal(13, t.Step);
             for (int i = 13; i < 30; i++) t.TrainStep();
         }
-        Assert.Equal(straight.Parameters.Data, loaded.Model.Parameters.Data);
+        Assert.Equal(straight.Parameters.All.ToArray(), loaded.Model.Parameters.All.ToArray());
     }
 
     [Fact]
@@ -53,8 +53,8 @@ public sealed class CheckpointTests : IDisposable
         var loaded = Checkpoint.Load(path);
         Assert.Null(loaded.Training);
         Assert.Equal(Nonlinearity.Relu, loaded.Model.Nonlinearity);
-        Assert.Equal(model.Parameters.Data, loaded.Model.Parameters.Data);
-        Assert.Equal(model.Parameters.Data, Checkpoint.Load(File.ReadAllBytes(path)).Model.Parameters.Data);
+        Assert.Equal(model.Parameters.All.ToArray(), loaded.Model.Parameters.All.ToArray());
+        Assert.Equal(model.Parameters.All.ToArray(), Checkpoint.Load(File.ReadAllBytes(path)).Model.Parameters.All.ToArray());
     }
 
     [Theory]
