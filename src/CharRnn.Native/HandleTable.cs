@@ -26,5 +26,9 @@ internal static class HandleTable
     }
 
     public static bool Remove<T>(nint id) where T : class
-        => Objects.TryGetValue(id, out var o) && o is T && Objects.TryRemove(id, out _);
+    {
+        if (!Objects.TryGetValue(id, out var o) || o is not T || !Objects.TryRemove(id, out _)) return false;
+        (o as IDisposable)?.Dispose();
+        return true;
+    }
 }

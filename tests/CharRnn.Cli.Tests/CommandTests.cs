@@ -81,6 +81,19 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void Sampling_on_several_threads_prints_the_same_text()
+    {
+        AssertOk(Charrnn($"train --input {_text} --hidden 256 --seq-len 10 --steps 3 --checkpoint wide.safetensors"));
+        var one = Charrnn("sample --model wide.safetensors --prime the --length 200 --seed 4");
+        var two = Charrnn("sample --model wide.safetensors --prime the --length 200 --seed 4 --threads 2");
+        AssertOk(one);
+        AssertOk(two);
+        Assert.Equal(one.Stdout, two.Stdout);
+        Assert.NotEqual(one.Stdout, Charrnn("sample --model wide.safetensors --prime the --length 200 --seed 5").Stdout);
+        Assert.Equal(2, Charrnn("sample --model wide.safetensors --threads 0").ExitCode);
+    }
+
+    [Fact]
     public void Json_training_reports_are_one_object_per_line()
     {
         var r = Charrnn($"train --input {_text} {Small} --steps 30 --json --checkpoint j.safetensors");

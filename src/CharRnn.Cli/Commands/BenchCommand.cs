@@ -20,7 +20,7 @@ internal static class BenchCommand
         new("batch", "B", "streams per training step (default 1)"),
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
-        new("threads", "N", "training threads (default 1)"),
+        new("threads", "N", "threads for training and for generation (default 1)"),
         new("seconds", "S", "measuring time for training; generation gets half (default 3)"),
         new("latency", "MODEL", "instead: per-character generation latency (p50/p99/max µs) of MODEL through the .NET API"),
         new("chars", "N", "characters timed by --latency (default 200000)"),
@@ -33,7 +33,7 @@ internal static class BenchCommand
 
     public static int Run(ParsedArguments a)
     {
-        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Has("json"));
+        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Int("threads", 1, 1, 256), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
         int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
         double seconds = a.Double("seconds", 3, 0.05, 3600);
@@ -54,7 +54,7 @@ internal static class BenchCommand
             var (steps, elapsed) = Measure(() => trainer.TrainStep(), seconds, 3);
             trainRate = steps * (double)t * b / elapsed;
         }
-        var generator = new Generator(new InferenceModel(model), 1);
+        using var generator = new Generator(new InferenceModel(model), 1, threads);
         var sampling = new SamplingOptions();
         Measure(() => generator.Next(sampling), Math.Min(0.2, seconds / 8), 1000);
         var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
@@ -76,9 +76,9 @@ internal static class BenchCommand
     /// p50 / p99 / max of one <see cref="Generator.Next"/> call, one timestamp per character after a warm-up: the .NET
     /// side of the native API's latency harness (bench/native/latency.c), which times charrnn_generator_next the same way.
     /// </summary>
-    private static int Latency(string modelPath, int chars, bool json)
+    private static int Latency(string modelPath, int chars, int threads, bool json)
     {
-        var generator = new Generator(new InferenceModel(Inputs.LoadModel(modelPath).Model), 1);
+        using var generator = new Generator(new InferenceModel(Inputs.LoadModel(modelPath).Model), 1, threads);
         var options = new SamplingOptions();
         for (int i = 0; i < 20_000; i++) generator.Next(options);
         var us = new double[chars];

@@ -1,5 +1,6 @@
 using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
+using CharRnn.Fast.Training;
 
 namespace CharRnn.Fast.Inference;
 
@@ -7,21 +8,40 @@ namespace CharRnn.Fast.Inference;
 /// The per-caller state of generation: hidden vector, logits and scratch, over a shared <see cref="InferenceModel"/>.
 /// One step is a fused cell (row gather + bias + h·Whhᵀ + tanh) and the logits GEMV; nothing is allocated after
 /// construction. Not thread-safe: one generator per thread; many generators may share one model.
+/// With <c>threads</c> &gt; 1 the cell is split by columns of Whhᵀ over a team of threads that each keep their slice
+/// in their own cache (one meeting per character); the results are bit-identical to one thread. Dispose such a
+/// generator to stop its threads.
 /// </summary>
-public sealed class Generator
+public sealed class Generator : IDisposable
 {
     private readonly InferenceModel _model;
     private AlignedBuffer _h, _next;
     private readonly float[] _logits, _work, _keys;
     private readonly int[] _order;
     private bool _hasLogits;
+    private readonly WorkerTeam? _team;
+    private readonly int[] _columnStart; // [team size + 1]: member m computes columns [start[m], start[m+1])
+    private readonly Action<int> _cellColumns;
+    private int _token;
 
-    /// <summary>A generator at the zero state; <paramref name="seed"/> seeds its sampling RNG.</summary>
-    public Generator(InferenceModel model, ulong seed = 1)
+    /// <summary>
+    /// A generator at the zero state; <paramref name="seed"/> seeds its sampling RNG. <paramref name="threads"/> &gt; 1
+    /// splits each step over that many threads, at most one per 128 hidden units (see <see cref="Threads"/>).
+    /// </summary>
+    public Generator(InferenceModel model, ulong seed = 1, int threads = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         _model = model;
         int h = model.HiddenSize, v = model.VocabularySize;
+        // split points at multiples of the GEMM's column unit keep every element's arithmetic, so any team size
+        // produces the same numbers
+        int units = (h + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
+        Threads = Math.Min(threads, units);
+        _columnStart = new int[Threads + 1];
+        for (int m = 0; m <= Threads; m++) _columnStart[m] = Math.Min(h, units * m / Threads * Gemm.ColumnSplitUnit);
+        _cellColumns = member => Cell(_columnStart[member], _columnStart[member + 1]);
+        if (Threads > 1) _team = new WorkerTeam(Threads);
         _h = new AlignedBuffer(h);
         _next = new AlignedBuffer(h);
         _logits = new float[v];
@@ -32,6 +52,9 @@ public sealed class Generator
     }
 
     public InferenceModel Model => _model;
+
+    /// <summary>Threads one step runs on: the requested count, at most one per 128 hidden units.</summary>
+    public int Threads { get; }
 
     /// <summary>The sampling RNG (reseed with <see cref="Reseed"/>).</summary>
     public Rng Rng { get; private set; }
@@ -57,15 +80,24 @@ public sealed class Generator
     {
         if ((uint)token >= (uint)_model.VocabularySize) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are in [0,{_model.VocabularySize})");
         int h = _model.HiddenSize, v = _model.VocabularySize;
-        // fused cell: next = act(Wxhᵀ[token] + bh + h·Whhᵀ)
-        Elementwise.Apply(new SumOperator(), _next, MemoryMarshalHelpers.AsWritable(_model.WxhT.Slice(token * h, h)), MemoryMarshalHelpers.AsWritable(_model.Bh));
-        if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.Run<TanhEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h);
-        else Gemm.Run<ReluEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h);
+        _token = token;
+        if (_team is null) Cell(0, h);
+        else _team.Run(_cellColumns);
         (_h, _next) = (_next, _h);
         // logits = by + h·Whyᵀ
         _model.By.CopyTo(_logits);
         Gemm.MultiplyAdd(_logits, _h, _model.WhyT, 1, h, v);
         _hasLogits = true;
+    }
+
+    // The fused cell for columns [first, end): next = act(Wxhᵀ[token] + bh + h·Whhᵀ).
+    private void Cell(int first, int end)
+    {
+        int h = _model.HiddenSize, n = end - first;
+        Elementwise.Apply(new SumOperator(), _next.AsSpan(first, n), MemoryMarshalHelpers.AsWritable(_model.WxhT.Slice(_token * h + first, n)),
+            MemoryMarshalHelpers.AsWritable(_model.Bh.Slice(first, n)));
+        if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h, first, end);
+        else Gemm.RunColumns<ReluEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h, first, end);
     }
 
     /// <summary>
@@ -107,4 +139,7 @@ public sealed class Generator
         _logits.CopyTo(probabilities);
         Softmax.InPlace(probabilities.Slice(0, _logits.Length), (float)(1.0 / temperature));
     }
+
+    /// <summary>Stops the team's threads (nothing to do for one thread).</summary>
+    public void Dispose() => _team?.Dispose();
 }

@@ -54,6 +54,23 @@ public class AllocationTests
     });
 
     [Fact]
+    public void A_threaded_generator_allocates_nothing_on_any_thread()
+    {
+        var model = Trainer.NewModel(Text.Vocabulary.FromText("abcdef "), 256, new TrainingOptions());
+        using var generator = new Generator(new InferenceModel(model), seed: 5, threads: 2);
+        Assert.Equal(2, generator.Threads);
+        var options = new SamplingOptions();
+        for (int i = 0; i < 200; i++) generator.Next(options);
+        // the caller allocates exactly nothing; the process as a whole (the team's thread, and whatever else the test
+        // host runs meanwhile) less than a byte per character, which no per-character allocation could stay under
+        const int chars = 4000;
+        long total = GC.GetTotalAllocatedBytes(precise: true), mine = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < chars; i++) generator.Next(options);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
+        Assert.InRange(GC.GetTotalAllocatedBytes(precise: true) - total, 0, chars - 1);
+    }
+
+    [Fact]
     public void Dense_forward_and_backward_allocate_nothing()
     {
         var rnn = new DenseRnn(new RnnShape(3, 21, 2), 8);

@@ -35,4 +35,38 @@ public class ConcurrencyTests
         // and the streams differ between callers, so the comparison above could fail
         Assert.NotEqual(alone[0], alone[2]);
     }
+
+    [Theory]
+    [InlineData(256, 2)]   // two column units, one each
+    [InlineData(384, 2)]   // three units split 1 / 2
+    [InlineData(300, 3)]   // a last unit of 44 columns
+    public void A_threaded_generator_matches_one_thread_bit_for_bit(int hidden, int threads)
+    {
+        const string text = "the cell split by columns over a team gives the same numbers. ";
+        var options = new TrainingOptions { Seed = 3, WeightInit = new Model.InitScheme(Model.InitKind.Normal, 0.1) };
+        var model = new InferenceModel(Trainer.NewModel(Vocabulary.FromText(text), hidden, options));
+        using var one = new Generator(model, seed: 9);
+        using var team = new Generator(model, seed: 9, threads: threads);
+        Assert.Equal(1, one.Threads);
+        Assert.Equal(threads, team.Threads);
+        one.Prime("the "); team.Prime("the ");
+        var sampling = new SamplingOptions(1.0);
+        for (int i = 0; i < 300; i++)
+        {
+            Assert.Equal(one.Next(sampling), team.Next(sampling));
+            Assert.True(one.Logits.SequenceEqual(team.Logits), $"logits differ at step {i}");
+            Assert.True(one.HiddenState.SequenceEqual(team.HiddenState), $"h differs at step {i}");
+        }
+        // the hidden state moved, so the comparison above could fail
+        Assert.Contains(one.HiddenState.ToArray(), x => Math.Abs(x) > 1e-3);
+    }
+
+    [Fact]
+    public void Generator_threads_are_capped_at_one_per_128_hidden_units_and_validated()
+    {
+        var model = new InferenceModel(Trainer.NewModel(Vocabulary.FromText("ab"), 128, new TrainingOptions()));
+        using var g = new Generator(model, threads: 4);
+        Assert.Equal(1, g.Threads);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Generator(model, threads: 0));
+    }
 }
