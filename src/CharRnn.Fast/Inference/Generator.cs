@@ -56,6 +56,9 @@ public sealed class Generator : IDisposable
     /// <summary>Threads one step runs on: the requested count, at most one per 128 hidden units.</summary>
     public int Threads { get; }
 
+    /// <summary>The team behind <see cref="Threads"/> &gt; 1 (tests look at its threads).</summary>
+    internal WorkerTeam? Team => _team;
+
     /// <summary>The sampling RNG (reseed with <see cref="Reseed"/>).</summary>
     public Rng Rng { get; private set; }
 

@@ -31,6 +31,16 @@ public class ActivationTests
         Assert.Equal(0f, x[5]);
     });
 
+    [Fact]
+    public void Relu_zeroes_negatives_and_propagates_nan() => ForEachPath(_ =>
+    {
+        float[] x = [-1f, 2f, float.NaN, -0f, float.NegativeInfinity, float.PositiveInfinity, 0.5f, -3f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, float.NaN];
+        Gemm.Run<ReluEpilogue>(x, x, default, 0, 1, default, default, 1, 0, x.Length);
+        Assert.Equal(0f, x[0]); Assert.Equal(2f, x[1]); Assert.True(float.IsNaN(x[2])); Assert.Equal(0f, x[3]);
+        Assert.Equal(0f, x[4]); Assert.Equal(float.PositiveInfinity, x[5]); Assert.Equal(0.5f, x[6]); Assert.Equal(0f, x[7]);
+        Assert.True(float.IsNaN(x[16])); // the scalar tail
+    });
+
     private static double ExpWorstRelativeError<TS, TV>(float[] x) where TS : ISimd<TV> where TV : struct
     {
         var y = new float[x.Length];
