@@ -267,6 +267,8 @@ internal static class Gemm
         Epilogue<TS, TV, TE>(ref c, ref aux, o, n, 1, 8);
     }
 
+    // Four vectors of one row (the logits GEMV at V = 65): even and odd k go to two sets of accumulators, so eight
+    // independent FMA chains cover the FMA latency as in the 1×8 tile.
     [SkipLocalsInit]
     private static void Tile1x4<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, ref float aux, int i, int j, int k, int n) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
@@ -274,10 +276,26 @@ internal static class Gemm
         nint w = TS.Count;
         nint o = (nint)i * n + j;
         TV c0 = Start<TS, TV>(ref init, hasInit, o), c1 = Start<TS, TV>(ref init, hasInit, o + w), c2 = Start<TS, TV>(ref init, hasInit, o + 2 * w), c3 = Start<TS, TV>(ref init, hasInit, o + 3 * w);
+        TV d0 = TS.Zero, d1 = TS.Zero, d2 = TS.Zero, d3 = TS.Zero;
         ref float ai = ref Unsafe.Add(ref a, i * aRow);
         ref float bk = ref Unsafe.Add(ref b, j);
-        nint p = 0;
-        for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, n))
+        nint p = 0, n2 = 2 * (nint)n;
+        int kk = 0;
+        for (; kk + 1 < k; kk += 2, p += 2 * aCol, bk = ref Unsafe.Add(ref bk, n2))
+        {
+            TV x = TS.Create(Unsafe.Add(ref ai, p));
+            c0 = TS.MultiplyAdd(x, TS.Load(in bk), c0);
+            c1 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, w)), c1);
+            c2 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 3 * w)), c3);
+            ref float bn = ref Unsafe.Add(ref bk, n);
+            TV y = TS.Create(Unsafe.Add(ref ai, p + aCol));
+            d0 = TS.MultiplyAdd(y, TS.Load(in bn), d0);
+            d1 = TS.MultiplyAdd(y, TS.Load(in Unsafe.Add(ref bn, w)), d1);
+            d2 = TS.MultiplyAdd(y, TS.Load(in Unsafe.Add(ref bn, 2 * w)), d2);
+            d3 = TS.MultiplyAdd(y, TS.Load(in Unsafe.Add(ref bn, 3 * w)), d3);
+        }
+        if (kk < k)
         {
             TV x = TS.Create(Unsafe.Add(ref ai, p));
             c0 = TS.MultiplyAdd(x, TS.Load(in bk), c0);
@@ -285,8 +303,8 @@ internal static class Gemm
             c2 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 2 * w)), c2);
             c3 = TS.MultiplyAdd(x, TS.Load(in Unsafe.Add(ref bk, 3 * w)), c3);
         }
-        Store<TS, TV>(c0, ref c, o); Store<TS, TV>(c1, ref c, o + w);
-        Store<TS, TV>(c2, ref c, o + 2 * w); Store<TS, TV>(c3, ref c, o + 3 * w);
+        Store<TS, TV>(TS.Add(c0, d0), ref c, o); Store<TS, TV>(TS.Add(c1, d1), ref c, o + w);
+        Store<TS, TV>(TS.Add(c2, d2), ref c, o + 2 * w); Store<TS, TV>(TS.Add(c3, d3), ref c, o + 3 * w);
         Epilogue<TS, TV, TE>(ref c, ref aux, o, n, 1, 4);
     }
 
