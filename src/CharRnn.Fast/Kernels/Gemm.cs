@@ -66,7 +66,9 @@ internal static class Gemm
 
     // Blocks of K keep the B panel a tile reads ([KBlock, 4 vectors]) in L1: every block but the last accumulates
     // plain partial sums into C, the last one continues from them and applies the epilogue. C, init, aux and B have
-    // rows of `ld` floats, of which `n` columns are computed.
+    // rows of `ld` floats, of which `n` columns are computed. Blocked and Dispatch are inlined into the entry points
+    // (NativeAOT would otherwise keep them as calls; a generated character makes about ten such calls).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Blocked<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
         ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
     {
@@ -85,6 +87,7 @@ internal static class Gemm
     /// <summary>Depth of one K block: a [128, 64] float panel is 32 KiB, within a 48 KiB L1.</summary>
     internal const int KBlock = 128;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dispatch<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
         ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
     {
