@@ -23,6 +23,7 @@ public sealed class Generator : IDisposable
     private readonly int[] _columnStart; // [team size + 1]: member m computes columns [start[m], start[m+1])
     private readonly Action<int> _cellColumns;
     private int _token;
+    private bool _disposed;
 
     /// <summary>
     /// A generator at the zero state; <paramref name="seed"/> seeds its sampling RNG. <paramref name="threads"/> &gt; 1
@@ -82,6 +83,7 @@ public sealed class Generator : IDisposable
     public void Feed(int token)
     {
         if ((uint)token >= (uint)_model.VocabularySize) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are in [0,{_model.VocabularySize})");
+        ObjectDisposedException.ThrowIf(_disposed, this);
         int h = _model.HiddenSize, v = _model.VocabularySize;
         _token = token;
         if (_team is null) Cell(0, h);
@@ -143,6 +145,10 @@ public sealed class Generator : IDisposable
         Softmax.InPlace(probabilities.Slice(0, _logits.Length), (float)(1.0 / temperature));
     }
 
-    /// <summary>Stops the team's threads (nothing to do for one thread).</summary>
-    public void Dispose() => _team?.Dispose();
+    /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _team?.Dispose();
+    }
 }

@@ -69,4 +69,16 @@ public class ConcurrencyTests
         Assert.Equal(1, g.Threads);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Generator(model, threads: 0));
     }
+
+    [Fact]
+    public void A_disposed_threaded_generator_refuses_to_feed_instead_of_waiting_for_stopped_threads()
+    {
+        var model = new InferenceModel(Trainer.NewModel(Vocabulary.FromText("ab"), 256, new TrainingOptions()));
+        var g = new Generator(model, threads: 2);
+        g.Feed(0);
+        g.Dispose();
+        g.Dispose(); // twice is fine
+        Assert.Throws<ObjectDisposedException>(() => g.Feed(1));
+        Assert.Throws<ObjectDisposedException>(() => g.Next(new SamplingOptions()));
+    }
 }
