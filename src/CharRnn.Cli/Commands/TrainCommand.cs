@@ -132,6 +132,9 @@ internal static class TrainCommand
             };
             var model = trainer.Model;
             var o = trainer.Options;
+            try { Checkpoint.CheckWritable(checkpointPath, model, trainer); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{checkpointPath}': {e.Message}"); }
+
             if (!json)
                 progress.Line($"charrnn train: {text.Length:N0} characters ({trainTokens.Length:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
                     $"hidden {model.HiddenSize}, T {o.SequenceLength}, B {o.BatchSize}, {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +

@@ -64,6 +64,24 @@ public static class Checkpoint
         SafetensorsWriter.Write(path, tensors, metadata);
     }
 
+    /// <summary>
+    /// Checks, before a long run, that a checkpoint of <paramref name="model"/> (and <paramref name="trainer"/>'s state)
+    /// can be written to <paramref name="path"/>: see <see cref="SafetensorsWriter.CheckWritable"/>, with the file's size
+    /// allocated so a disk without room for it shows at once.
+    /// </summary>
+    public static void CheckWritable(string path, CharRnnModel model, Trainer? trainer = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        long weights = model.Parameters.All.Length, floats = weights;
+        if (trainer is not null)
+        {
+            var (first, second) = MomentPrefixes(trainer.Options.Optimizer);
+            floats += trainer.HiddenState.Length + (first is null ? 0 : weights) + (second is null ? 0 : weights);
+        }
+        long header = 4096 + 16L * model.VocabularySize; // metadata, tensor entries, the vocabulary as JSON
+        SafetensorsWriter.CheckWritable(path, floats * sizeof(float) + header);
+    }
+
     /// <summary>Reads a model (and training state, if present) from <paramref name="path"/>. Throws <see cref="CheckpointFormatException"/> for any problem with the file.</summary>
     public static LoadedCheckpoint Load(string path)
     {
