@@ -91,4 +91,31 @@ public sealed class TrainRunTests : IDisposable
         Assert.NotNull(new FileInfo(PathOf("device-link")).LinkTarget);
         Assert.Equal(0, new FileInfo(device).Length);
     }
+
+    // ---- checkpoint metadata (item 13)
+
+    /// <summary>A checkpoint of a short run, rewritten with one metadata entry changed.</summary>
+    private void CheckpointWith(string name, string key, string value)
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 5 --checkpoint {name}"));
+        var file = SafetensorsReader.Read(PathOf(name));
+        var metadata = file.Metadata.ToDictionary();
+        metadata[key] = value;
+        SafetensorsWriter.Write(PathOf(name), file.Tensors, metadata);
+    }
+
+    [Theory]
+    [InlineData("cli.val_frac", "abc")]
+    [InlineData("cli.val_frac", "0.9")]
+    [InlineData("rng_state", "0123")]
+    [InlineData("lr_decay_every", "4294967297")]
+    public void A_corrupt_number_in_checkpoint_metadata_is_bad_input_naming_key_and_file(string key, string value)
+    {
+        CheckpointWith("bad.safetensors", key, value);
+        var r = Charrnn("train --resume bad.safetensors --steps 10");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("'bad.safetensors'", r.Stderr);
+        Assert.Contains($"\"{key}\"", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
 }

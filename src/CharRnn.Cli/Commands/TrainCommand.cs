@@ -87,9 +87,7 @@ internal static class TrainCommand
         var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? Vocabulary.FromText(text);
         int[] tokens = Inputs.Encode(vocabulary, text, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
 
-        double valFrac = resumed is not null
-            ? double.Parse(resumed.Metadata.GetValueOrDefault(ValFracKey, "0"), CultureInfo.InvariantCulture)
-            : a.Double("val-frac", 0.05, 0, 0.5);
+        double valFrac = resumed is not null ? StoredValidationFraction(resumed, a.String("resume")!) : a.Double("val-frac", 0.05, 0, 0.5);
         int boundary = lines && vocabulary.TryGetId(new System.Text.Rune('\n'), out int newline) ? newline : -1;
         var (trainTokens, valTokens) = Split(tokens, valFrac, boundary);
 
@@ -252,6 +250,14 @@ internal static class TrainCommand
             Seed = a.ULong("seed", 1),
             Threads = a.Int("threads", 1, 1, 256),
         };
+    }
+
+    /// <summary>The resumed run's <c>--val-frac</c> (0 in checkpoints that predate it).</summary>
+    private static double StoredValidationFraction(LoadedCheckpoint resumed, string path)
+    {
+        if (!resumed.Metadata.TryGetValue(ValFracKey, out var text)) return 0;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f is >= 0 and <= 0.5 ? f
+            : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{ValFracKey}\" is '{text}', not a number in 0..0.5");
     }
 
     /// <summary>Train on the head, validate on the tail; a lines corpus is cut at a line boundary.</summary>

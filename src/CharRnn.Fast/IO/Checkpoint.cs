@@ -95,10 +95,10 @@ public static class Checkpoint
     private static LoadedCheckpoint FromContents(SafetensorsContents file, string source)
     {
         var meta = file.Metadata;
-        if (meta.TryGetValue(CheckpointKeys.Format, out var format) && !format.StartsWith("charrnn-fast/", StringComparison.Ordinal))
-            throw new CheckpointFormatException($"{source}: format '{format}' is not a CharRnn.Fast checkpoint");
-        if (format is not null && format != CheckpointKeys.FormatTag)
-            throw new CheckpointFormatException($"{source}: format '{format}' is newer than this version reads ({CheckpointKeys.FormatTag})");
+        if (meta.TryGetValue(CheckpointKeys.Format, out var format) && format != CheckpointKeys.FormatTag)
+            throw new CheckpointFormatException(CheckpointKeys.IsLaterFormat(format)
+                ? $"{source}: written by a newer version (format '{format}'; this version reads '{CheckpointKeys.FormatTag}'): upgrade charrnn to read it"
+                : $"{source}: unknown format '{format}' (this version reads '{CheckpointKeys.FormatTag}')");
         if (!meta.TryGetValue(CheckpointKeys.Vocabulary, out var vocabJson))
             throw new CheckpointFormatException($"{source}: the metadata has no \"{CheckpointKeys.Vocabulary}\" entry (a JSON array of the vocabulary's characters in id order)");
         Vocabulary vocabulary;
@@ -159,10 +159,10 @@ public static class Checkpoint
                 ClipValue = Double(meta, CheckpointKeys.Clip, source),
                 ClipNorm = Double(meta, CheckpointKeys.ClipNorm, source),
                 LearningRateDecay = Double(meta, CheckpointKeys.LearningRateDecay, source),
-                DecayEvery = (int)Long(meta, CheckpointKeys.DecayEvery, source),
-                SequenceLength = (int)Long(meta, CheckpointKeys.SequenceLength, source),
-                BatchSize = (int)Long(meta, CheckpointKeys.BatchSize, source),
-                Threads = (int)Long(meta, CheckpointKeys.Threads, source),
+                DecayEvery = Int(meta, CheckpointKeys.DecayEvery, source),
+                SequenceLength = Int(meta, CheckpointKeys.SequenceLength, source),
+                BatchSize = Int(meta, CheckpointKeys.BatchSize, source),
+                Threads = Int(meta, CheckpointKeys.Threads, source),
                 Seed = ulong.TryParse(meta.GetValueOrDefault(CheckpointKeys.Seed), NumberStyles.None, CultureInfo.InvariantCulture, out var seed) ? seed
                     : throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.Seed}\" is missing or not an unsigned integer"),
                 WeightInit = InitScheme.Parse(meta.GetValueOrDefault(CheckpointKeys.Init, "normal:0.01")),
@@ -177,15 +177,45 @@ public static class Checkpoint
 
         var optimizer = new Optimizer(kind, model.Parameters.Shape) { StepCount = Long(meta, CheckpointKeys.OptimizerSteps, source) };
         var (first, second) = MomentPrefixes(kind);
-        if (first is not null) ReadWeights(file, optimizer.FirstMoment!, first, source);
-        if (second is not null) ReadWeights(file, optimizer.SecondMoment!, second, source);
+        // Adagrad's memory and Adam's v are sums and means of squares: the update takes their square root
+        if (first is not null) ReadMoments(file, optimizer.FirstMoment!, first, nonNegative: kind == OptimizerKind.Adagrad, source);
+        if (second is not null) ReadMoments(file, optimizer.SecondMoment!, second, nonNegative: true, source);
 
         var hidden = file.Get(CheckpointKeys.TrainHidden);
         if (hidden.Shape.Length != 2 || hidden.Shape[0] != options.BatchSize || hidden.Shape[1] != model.HiddenSize)
-            throw new CheckpointFormatException($"{source}: {CheckpointKeys.TrainHidden} must be [{options.BatchSize},{model.HiddenSize}], got {ShapeText(hidden.Shape)}");
+            throw new CheckpointFormatException($"{source}: tensor '{CheckpointKeys.TrainHidden}' is {ShapeText(hidden.Shape)} but must be [B,H] = [{options.BatchSize},{model.HiddenSize}] (B = {options.BatchSize}, from \"{CheckpointKeys.BatchSize}\"; H = {model.HiddenSize}, from Whh)");
+        if (!AllFinite(hidden.Data))
+            throw new CheckpointFormatException($"{source}: tensor '{CheckpointKeys.TrainHidden}' contains NaN or infinite values");
+
+        string? rngState = meta.GetValueOrDefault(CheckpointKeys.RngState);
+        if (rngState is not null)
+        {
+            try { Rng.FromState(rngState); }
+            catch (FormatException) { throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.RngState}\" is '{rngState}', not 64 hexadecimal digits"); }
+        }
         return new TrainingResume(model, options, optimizer, hidden.Data,
-            Long(meta, CheckpointKeys.Step, source), Long(meta, CheckpointKeys.Epoch, source), (int)Long(meta, CheckpointKeys.Cursor, source),
-            Double(meta, CheckpointKeys.SmoothLoss, source), meta.GetValueOrDefault(CheckpointKeys.RngState));
+            Long(meta, CheckpointKeys.Step, source), Long(meta, CheckpointKeys.Epoch, source), Int(meta, CheckpointKeys.Cursor, source),
+            Double(meta, CheckpointKeys.SmoothLoss, source), rngState);
+    }
+
+    private static void ReadMoments(SafetensorsContents file, RnnParameters moments, string prefix, bool nonNegative, string source)
+    {
+        ReadWeights(file, moments, prefix, source);
+        foreach (var weight in WeightNames)
+        {
+            string name = Name(prefix, weight);
+            foreach (float x in file.Get(name).Data)
+            {
+                if (!float.IsFinite(x)) throw new CheckpointFormatException($"{source}: optimizer state '{name}' contains NaN or infinite values");
+                if (nonNegative && x < 0) throw new CheckpointFormatException($"{source}: optimizer state '{name}' has negative values (it holds squares)");
+            }
+        }
+    }
+
+    private static bool AllFinite(float[] values)
+    {
+        foreach (float x in values) if (!float.IsFinite(x)) return false;
+        return true;
     }
 
     private static void AddWeights(List<SafetensorsTensor> tensors, RnnParameters p, string? prefix)
@@ -203,21 +233,26 @@ public static class Checkpoint
     private static void ReadWeights(SafetensorsContents file, RnnParameters p, string? prefix, string source)
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
-        var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), [h, v], source);
+        var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), "HV", h, v, source);
         Kernels.RowKernels.Transpose(p.WxhT, wxh.Data, h, v);
-        Expect(file, Name(prefix, CheckpointKeys.Whh), [h, h], source).Data.CopyTo(p.Whh);
-        Expect(file, Name(prefix, CheckpointKeys.Bh), [h], source).Data.CopyTo(p.Bh);
-        Expect(file, Name(prefix, CheckpointKeys.Why), [v, h], source).Data.CopyTo(p.Why);
-        Expect(file, Name(prefix, CheckpointKeys.By), [v], source).Data.CopyTo(p.By);
+        Expect(file, Name(prefix, CheckpointKeys.Whh), "HH", h, v, source).Data.CopyTo(p.Whh);
+        Expect(file, Name(prefix, CheckpointKeys.Bh), "H", h, v, source).Data.CopyTo(p.Bh);
+        Expect(file, Name(prefix, CheckpointKeys.Why), "VH", h, v, source).Data.CopyTo(p.Why);
+        Expect(file, Name(prefix, CheckpointKeys.By), "V", h, v, source).Data.CopyTo(p.By);
     }
 
-    private static SafetensorsTensor Expect(SafetensorsContents file, string name, int[] shape, string source)
+    /// <summary>The tensor <paramref name="name"/>, whose shape must be <paramref name="dims"/> ("VH" = [V,H]) with H = <paramref name="h"/> (from Whh), V = <paramref name="v"/> (from the vocabulary).</summary>
+    private static SafetensorsTensor Expect(SafetensorsContents file, string name, string dims, int h, int v, string source)
     {
         var t = file.Get(name);
+        int[] shape = dims.Select(d => d == 'H' ? h : v).ToArray();
         // a column vector [H,1] (numpy's seeds keep biases that way) is accepted for a vector [H]
         bool vectorAsColumn = shape.Length == 1 && t.Shape.Length == 2 && t.Shape[0] == shape[0] && t.Shape[1] == 1;
         if (!vectorAsColumn && !t.Shape.AsSpan().SequenceEqual(shape))
-            throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but the vocabulary ({(shape.Length > 1 ? shape[1] : shape[0])}) and Whh imply {ShapeText(shape)}");
+        {
+            var origins = dims.Distinct().Select(d => d == 'H' ? $"H = {h}, from Whh" : $"V = {v}, the vocabulary's size");
+            throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but must be [{string.Join(",", dims.ToCharArray())}] = {ShapeText(shape)} ({string.Join("; ", origins)})");
+        }
         return t;
     }
 
@@ -243,6 +278,10 @@ public static class Checkpoint
     private static double Double(IReadOnlyDictionary<string, string> meta, string key, string source)
         => meta.TryGetValue(key, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? x
             : throw new CheckpointFormatException($"{source}: metadata \"{key}\" is missing or not a number");
+
+    private static int Int(IReadOnlyDictionary<string, string> meta, string key, string source)
+        => Long(meta, key, source) is var x && x <= int.MaxValue ? (int)x
+            : throw new CheckpointFormatException($"{source}: metadata \"{key}\" is {x}, larger than {int.MaxValue}");
 
     private static long Long(IReadOnlyDictionary<string, string> meta, string key, string source)
         => meta.TryGetValue(key, out var s) && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var x) ? x

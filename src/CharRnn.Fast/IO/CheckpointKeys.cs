@@ -4,7 +4,7 @@ namespace CharRnn.Fast.IO;
 public static class CheckpointKeys
 {
     /// <summary>Value of <see cref="Format"/> this version writes and reads.</summary>
-    public const string FormatTag = "charrnn-fast/1";
+    public const string FormatTag = "charrnn-fast/1"; // "charrnn-fast/" + Version
 
     // weight tensors, F32, row-major
     public const string Wxh = "Wxh";   // [H,V]
@@ -45,6 +45,22 @@ public static class CheckpointKeys
     public const string SmoothLoss = "smooth_loss";
     public const string OptimizerSteps = "optimizer_steps";
     public const string RngState = "rng_state";
+
+    /// <summary>
+    /// True when <paramref name="format"/> is a later version of this format ("charrnn-fast/N", N a number above this
+    /// version's), so a reader can say "newer" rather than "unknown".
+    /// </summary>
+    public static bool IsLaterFormat(string format)
+    {
+        const string family = "charrnn-fast/";
+        if (format is null || !format.StartsWith(family, StringComparison.Ordinal)) return false;
+        string number = format[family.Length..];
+        return number.Length > 0 && number[0] != '0' && number.All(char.IsAsciiDigit)
+            && (number.Length > 9 || int.Parse(number, System.Globalization.CultureInfo.InvariantCulture) > Version);
+    }
+
+    /// <summary>The version number in <see cref="FormatTag"/>.</summary>
+    public const int Version = 1;
 
     /// <summary>Optimizer moment tensor names, e.g. "adam.m.Whh": prefix + "." + weight name.</summary>
     public static string Moment(string prefix, string tensor) => prefix + "." + tensor;

@@ -59,8 +59,8 @@ public sealed class CheckpointTests : IDisposable
 
     [Theory]
     [InlineData("Whh", new[] { 6, 5 }, "square")]
-    [InlineData("Why", new[] { 4, 6 }, "imply [5,6]")]
-    [InlineData("by", new[] { 6 }, "imply [5]")]
+    [InlineData("Why", new[] { 4, 6 }, "must be [V,H] = [5,6]")]
+    [InlineData("by", new[] { 6 }, "must be [V] = [5]")]
     public void Shapes_that_disagree_are_rejected(string tensor, int[] shape, string message)
     {
         var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions());
