@@ -118,4 +118,102 @@ public sealed class TrainRunTests : IDisposable
         Assert.Contains($"\"{key}\"", r.Stderr);
         Assert.DoesNotContain("   at ", r.Stderr);
     }
+
+    // ---- which file a run saves to, and what it says about files already there (item 2)
+
+    private static int FirstProgressLine(string stderr) => stderr.Split('\n').ToList().FindIndex(l => l.StartsWith("step ", StringComparison.Ordinal));
+
+    [Fact]
+    public void A_resumed_run_saves_back_to_the_file_it_resumed_from()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint charrnn.safetensors"));
+        var unrelated = File.ReadAllBytes(PathOf("charrnn.safetensors"));
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 20 --checkpoint man.safetensors"));
+
+        var r = Charrnn("train --resume man.safetensors --steps 30");
+        AssertOk(r);
+        Assert.DoesNotContain("warning", r.Stderr);
+        Assert.Equal(30, Checkpoint.Load(PathOf("man.safetensors")).Training!.Step);
+        Assert.Equal(unrelated, File.ReadAllBytes(PathOf("charrnn.safetensors")));
+    }
+
+    [Fact]
+    public void Replacing_a_model_of_another_run_is_announced_before_step_1()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 20 --checkpoint other.safetensors"));
+        var r = Charrnn($"train --input {_text} {Small} --steps 30 --checkpoint other.safetensors");
+        AssertOk(r);
+        string warning = "charrnn: warning: 'other.safetensors' holds a checkpoint of another run (step 20); this run will replace it";
+        Assert.Contains(warning, r.Stderr);
+        Assert.True(r.Stderr.Split('\n').ToList().FindIndex(l => l == warning) < FirstProgressLine(r.Stderr), r.Stderr);
+
+        // the same run's checkpoints are its own to replace: a copy of one, and the file a run resumed from
+        File.Copy(PathOf("other.safetensors"), PathOf("copy.safetensors"));
+        var resumed = Charrnn("train --resume other.safetensors --steps 40 --checkpoint copy.safetensors");
+        AssertOk(resumed);
+        Assert.DoesNotContain("warning", resumed.Stderr);
+        Assert.Equal(40, Checkpoint.Load(PathOf("copy.safetensors")).Training!.Step);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_model_is_not_replaced()
+    {
+        var text = File.ReadAllBytes(_text);
+        AssertFailedBeforeTraining(Charrnn($"train --input {_text} {Small} --steps 30 --checkpoint input.txt"), "'input.txt' exists and is not a model file");
+        Assert.Equal(text, File.ReadAllBytes(_text));
+    }
+
+    [Fact]
+    public void After_a_non_finite_loss_the_message_names_the_checkpoint_this_run_wrote()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint keep.safetensors"));
+        var before = File.ReadAllBytes(PathOf("keep.safetensors"));
+        const string diverging = "--hidden 24 --seq-len 10 --batch 2 --optimizer sgd --lr 1e30 --clip 0 --init normal:1 --steps 200";
+
+        var none = Charrnn($"train --input {_text} {diverging} --checkpoint keep.safetensors");
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("Training stopped; this run wrote no checkpoint", none.Stderr);
+        Assert.DoesNotContain("last good checkpoint", none.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(PathOf("keep.safetensors")));
+
+        var some = Charrnn($"train --input {_text} {diverging} --checkpoint-every 1 --checkpoint keep.safetensors");
+        Assert.Equal(1, some.ExitCode);
+        Assert.Contains("Training stopped; the last checkpoint this run wrote is 'keep.safetensors' (step 1)", some.Stderr);
+        Assert.Equal(1, Checkpoint.Load(PathOf("keep.safetensors")).Training!.Step);
+    }
+
+    // ---- resuming: the same text, and flags repeated with the checkpoint's values (item 4)
+
+    [Fact]
+    public void Resuming_on_another_text_with_the_same_characters_is_refused_naming_both()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 20 --checkpoint run.safetensors"));
+        var stored = Checkpoint.Load(PathOf("run.safetensors")).Training!;
+        string original = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(_text)));
+        Assert.Equal(original, stored.TextHash); // what sha256sum prints for the file
+        Assert.Equal(File.ReadAllText(_text).Length, stored.TextLength);
+
+        File.WriteAllText(PathOf("shuffled.txt"), new string(File.ReadAllText(_text).Reverse().ToArray()));
+        string shuffled = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(PathOf("shuffled.txt"))));
+        var r = Charrnn("train --resume run.safetensors --input shuffled.txt --steps 30");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"'shuffled.txt' is not the text 'run.safetensors' was trained on: it has 3,600 characters ({shuffled}), the checkpoint's text had 3,600 ({original})", r.Stderr);
+        Assert.Equal(20, Checkpoint.Load(PathOf("run.safetensors")).Training!.Step);
+    }
+
+    [Fact]
+    public void Flags_repeated_with_the_checkpoints_values_are_accepted_and_other_values_refused()
+    {
+        AssertOk(Charrnn($"train --input {_text} --hidden 24 --seq-len 10 --batch 2 --val-frac 0.1 --lr 0.002 --seed 7 --steps 20 --checkpoint run.safetensors"));
+        // the same values, some spelt differently: compared as values, not strings
+        AssertOk(Charrnn("train --resume run.safetensors --hidden 24 --seq-len 10 --batch 2 --val-frac 0.10 --lr 2e-3 --optimizer ADAM " +
+                         "--seed 7 --init normal:1e-2 --init-bias zero --clip 5 --clip-norm 0 --beta1 0.9 --steps 30"));
+        Assert.Equal(30, Checkpoint.Load(PathOf("run.safetensors")).Training!.Step);
+
+        var r = Charrnn("train --resume run.safetensors --batch 3 --steps 40");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--batch 3 differs from the checkpoint's 2", r.Stderr);
+        Assert.Contains("--lr 0.01 differs from the checkpoint's 0.002", Charrnn("train --resume run.safetensors --lr 0.01 --steps 40").Stderr);
+        Assert.Contains("--hidden 25 differs from the checkpoint's 24", Charrnn("train --resume run.safetensors --hidden 25 --steps 40").Stderr);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using CharRnn.Cli.Arguments;
 using CharRnn.Cli.Output;
 using CharRnn.Fast.Inference;
@@ -15,7 +16,7 @@ namespace CharRnn.Cli.Commands;
 /// <summary><c>charrnn train</c>: truncated-BPTT training with progress, validation, checkpoints and exact resume.</summary>
 internal static class TrainCommand
 {
-    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac";
+    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", EmbeddedInput = "(embedded)";
 
     public static readonly Option[] Options =
     [
@@ -43,9 +44,9 @@ internal static class TrainCommand
         new("val-frac", "F", "hold out the last fraction F of the text for validation; 0 = none (default 0.05)"),
         new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500)"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
-        new("checkpoint", "FILE", "where to save the model and training state (default charrnn.safetensors)"),
+        new("checkpoint", "FILE", "where to save the model and training state (default: the --resume file, else charrnn.safetensors)"),
         new("checkpoint-every", "K", "also save every K steps; 0 = only at the end and on Ctrl+C (default 0)"),
-        new("resume", "CKPT", "continue a run exactly from its checkpoint (same text; model and optimizer options come from the file)"),
+        new("resume", "CKPT", "continue a run exactly from its checkpoint: same text (checked), options from the file (repeating one with its value is fine)"),
         new("init-from", "MODEL", "start from the weights and vocabulary of any model file, with a fresh optimizer"),
         new("threads", "N", "training threads; the batch's streams are split among them (default 1; results depend on N)"),
         new("sample-every", "K", "print a sample every K steps; 0 = off (default 0)"),
@@ -56,6 +57,10 @@ internal static class TrainCommand
     public static string HelpText => Help.For("charrnn train [options]",
         "Trains a character-level RNN by truncated backpropagation through time and saves it as a safetensors checkpoint.\n" +
         "Ctrl+C saves a checkpoint and stops; --resume continues bit-identically.", Options,
+        "Before step 1 the checkpoint is checked: its folder must be writable (with room for the file); a symlink is written\n" +
+        "through to its target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing\n" +
+        "a model of another run is announced on stderr. Checkpoints record the text's length and SHA-256, so --resume refuses\n" +
+        "another text.\n" +
         "Data order: step k of an epoch gives stream b the characters shard_b[k·T .. k·T+T) and the targets one further on;\n" +
         "the hidden state is carried between steps and reset at each epoch.");
 
@@ -68,17 +73,17 @@ internal static class TrainCommand
         if (a.Has("steps") && a.Has("epochs")) throw new UsageException("give --steps or --epochs, not both");
         if (a.Has("resume") && a.Has("init-from")) throw new UsageException("give --resume or --init-from, not both");
 
-        LoadedCheckpoint? resumed = a.String("resume") is { } resumePath ? Inputs.LoadModel(resumePath) : null;
-        if (resumed is not null)
-        {
-            if (resumed.Training is null) throw new CommandError($"'{a.String("resume")}' holds a model but no training state: use --init-from to start a new run from its weights");
-            foreach (var fixedOption in new[] { "hidden", "seq-len", "batch", "optimizer", "lr", "beta1", "beta2", "eps", "clip", "clip-norm", "lr-decay", "lr-decay-every", "init", "init-bias", "relu", "seed", "lines", "val-frac" })
-                if (a.Has(fixedOption)) throw new UsageException($"--{fixedOption} cannot change on --resume: it is fixed by the checkpoint");
-        }
+        string? resumePath = a.String("resume");
+        LoadedCheckpoint? resumed = resumePath is null ? null : Inputs.LoadModel(resumePath);
+        var resume = resumed?.Training;
+        if (resumed is not null && resume is null) throw new CommandError($"'{resumePath}' holds a model but no training state: use --init-from to start a new run from its weights");
+        double valFrac = resumed is not null ? StoredValidationFraction(resumed, resumePath!) : a.Double("val-frac", 0.05, 0, 0.5);
+        if (resume is not null) ResumeCheck.SameOptions(a, ReadOptions(a, resume.Options), resume, resumed!.Model, valFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
 
         // the text, and the model's vocabulary and mode
-        string? inputPath = a.String("input") ?? (resumed?.Metadata.TryGetValue(InputKey, out var saved) == true && saved != "(embedded)" ? saved : null);
+        string? inputPath = a.String("input") ?? StoredInput(resumed);
+        string textName = inputPath is null ? "the embedded corpus" : $"'{inputPath}'";
         string text = inputPath is null ? Inputs.DefaultCorpus() : Inputs.ReadText(inputPath, a.Has("replace-invalid"));
         bool lines = resumed?.Model.SequenceMode ?? initial?.Model.SequenceMode ?? a.Has("lines");
         if (initial is not null && a.Has("lines") != initial.Model.SequenceMode)
@@ -86,8 +91,10 @@ internal static class TrainCommand
         if (lines) text = Inputs.FrameLines(text);
         var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? Vocabulary.FromText(text);
         int[] tokens = Inputs.Encode(vocabulary, text, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
+        string textHash = TextFingerprint.Of(text);
+        var warnings = new List<string>();
+        if (resume is not null && ResumeCheck.SameText(resume, resumePath!, tokens.Length, textHash, textName) is { } textWarning) warnings.Add(textWarning);
 
-        double valFrac = resumed is not null ? StoredValidationFraction(resumed, a.String("resume")!) : a.Double("val-frac", 0.05, 0, 0.5);
         int boundary = lines && vocabulary.TryGetId(new System.Text.Rune('\n'), out int newline) ? newline : -1;
         var (trainTokens, valTokens) = Split(tokens, valFrac, boundary);
 
@@ -96,10 +103,10 @@ internal static class TrainCommand
         ulong seed;
         try
         {
-            if (resumed is not null)
+            if (resume is not null)
             {
-                trainer = resumed.Training!.CreateTrainer(trainTokens, a.Has("threads") ? a.Int("threads", 1, 1, 256) : null);
-                seed = resumed.Training.Options.Seed;
+                trainer = resume.CreateTrainer(trainTokens, a.Has("threads") ? a.Int("threads", 1, 1, 256) : null);
+                seed = resume.Options.Seed;
             }
             else
             {
@@ -118,32 +125,33 @@ internal static class TrainCommand
 
         using (trainer)
         {
-            var sampleRng = resumed?.Training?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
+            var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
-            string checkpointPath = a.String("checkpoint", "charrnn.safetensors");
+            // a resumed run saves back to the file it resumed from unless told otherwise
+            var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors");
+            string runId = resume?.RunId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             int evalEvery = a.Int("eval-every", 500, 0), printEvery = a.Int("print-every", 100, 1), checkpointEvery = a.Int("checkpoint-every", 0, 0);
             int sampleEvery = a.Int("sample-every", 0, 0), sampleLength = a.Int("sample-length", 300, 1);
             var extra = new Dictionary<string, string>
             {
-                [InputKey] = inputPath is null ? "(embedded)" : Path.GetFullPath(inputPath),
+                [InputKey] = inputPath is null ? EmbeddedInput : Path.GetFullPath(inputPath),
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
+                [CheckpointKeys.RunId] = runId,
+                [CheckpointKeys.TextLength] = tokens.Length.ToString(CultureInfo.InvariantCulture),
+                [CheckpointKeys.TextHash] = textHash,
             };
             var model = trainer.Model;
             var o = trainer.Options;
-            try { Checkpoint.CheckWritable(checkpointPath, model, trainer); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{checkpointPath}': {e.Message}"); }
+            if (checkpoint.Prepare(model, trainer, runId, resumePath) is { } replacing) warnings.Add(replacing);
 
             if (!json)
                 progress.Line($"charrnn train: {text.Length:N0} characters ({trainTokens.Length:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
                     $"hidden {model.HiddenSize}, T {o.SequenceLength}, B {o.BatchSize}, {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
                     $"{trainer.Threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}" +
                     (trainer.Step > 0 ? $"; resuming at step {trainer.Step}" : ""));
+            foreach (var warning in warnings) progress.Line($"charrnn: warning: {warning}");
 
-            void Save()
-            {
-                try { Checkpoint.Save(checkpointPath, model, trainer, extra, sampleRng.SaveState()); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{checkpointPath}': {e.Message}"); }
-            }
+            void Save() => checkpoint.Save(model, trainer, extra, sampleRng.SaveState());
 
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -174,7 +182,7 @@ internal static class TrainCommand
                     if (checkpointEvery > 0 && step % checkpointEvery == 0 && step < total)
                     {
                         Save();
-                        if (!json) progress.Line($"step {step}: checkpoint saved to {checkpointPath}");
+                        if (!json) progress.Line($"step {step}: checkpoint saved to {checkpoint.Path}");
                     }
                     if (sampleEvery > 0 && step % sampleEvery == 0 && !json)
                         progress.Line($"--- sample at step {step} ---\n{Sample(model, sampleRng.NextUInt64(), sampleLength)}\n---");
@@ -183,15 +191,16 @@ internal static class TrainCommand
             catch (NonFiniteTrainingException e)
             {
                 progress.Finish();
-                throw new CommandError($"{e.Message}. Training stopped; {(File.Exists(checkpointPath) ? $"the last good checkpoint '{checkpointPath}' is unchanged" : "no checkpoint was written")}");
+                string kept = checkpoint.LastWrittenStep is null && resume is not null ? $" ('{resumePath}', step {resume.Step}, is unchanged)" : "";
+                throw new CommandError($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}{kept}");
             }
             progress.Finish();
 
             Save();
             if (_stopRequested)
             {
-                if (json) JsonLine.Write(w => { w.WriteString("event", "interrupted"); w.WriteNumber("step", trainer.Step); w.WriteString("checkpoint", checkpointPath); });
-                else progress.Line($"interrupted at step {trainer.Step}: checkpoint saved to {checkpointPath} (continue with --resume {checkpointPath})");
+                if (json) JsonLine.Write(w => { w.WriteString("event", "interrupted"); w.WriteNumber("step", trainer.Step); w.WriteString("checkpoint", checkpoint.Path); });
+                else progress.Line($"interrupted at step {trainer.Step}: checkpoint saved to {checkpoint.Path} (continue with --resume {checkpoint.Path})");
                 return 130;
             }
             var validation = Validate(trainer.Model, valTokens, trainer.Step, json, progress);
@@ -200,11 +209,11 @@ internal static class TrainCommand
                 {
                     w.WriteString("event", "done"); w.WriteNumber("step", trainer.Step); w.WriteNumber("smooth_loss", trainer.SmoothLoss);
                     if (validation is { } v) w.WriteNumber("val_bits_per_char", v.BitsPerChar);
-                    w.WriteNumber("seconds", clock.Elapsed.TotalSeconds); w.WriteString("checkpoint", checkpointPath);
+                    w.WriteNumber("seconds", clock.Elapsed.TotalSeconds); w.WriteString("checkpoint", checkpoint.Path);
                 });
             else
             {
-                progress.Line($"done: {trainer.Step} steps in {clock.Elapsed.TotalSeconds:F1} s, smoothed loss {trainer.SmoothLoss:F4} nats/char; saved {checkpointPath}");
+                progress.Line($"done: {trainer.Step} steps in {clock.Elapsed.TotalSeconds:F1} s, smoothed loss {trainer.SmoothLoss:F4} nats/char; saved {checkpoint.Path}");
                 Console.Out.WriteLine(Sample(model, sampleRng.NextUInt64(), sampleLength));
             }
             return 0;
@@ -218,38 +227,48 @@ internal static class TrainCommand
         context.Cancel = true;
     }
 
-    private static TrainingOptions ReadOptions(ParsedArguments a)
+    /// <summary>The options the flags give; absent flags take the CLI's defaults, or <paramref name="stored"/>'s values.</summary>
+    private static TrainingOptions ReadOptions(ParsedArguments a, TrainingOptions? stored = null)
     {
-        var optimizer = a.String("optimizer", "adam").ToLowerInvariant() switch
+        var optimizer = a.String("optimizer")?.ToLowerInvariant() switch
         {
+            null => stored?.Optimizer ?? OptimizerKind.Adam,
             "sgd" => OptimizerKind.Sgd,
             "adagrad" => OptimizerKind.Adagrad,
             "adam" => OptimizerKind.Adam,
             var other => throw new UsageException($"--optimizer must be sgd, adagrad or adam, got '{other}'"),
         };
-        InitScheme Scheme(string name, string fallback)
+        var d = stored ?? new TrainingOptions { SequenceLength = 25, BatchSize = 16, Optimizer = optimizer, LearningRate = optimizer == OptimizerKind.Adam ? 0.002 : 0.1 };
+        InitScheme Scheme(string name, InitScheme fallback)
         {
-            try { return InitScheme.Parse(a.String(name, fallback)); }
+            try { return a.String(name) is { } text ? InitScheme.Parse(text) : fallback; }
             catch (FormatException e) { throw new UsageException($"--{name}: {e.Message}"); }
         }
         return new TrainingOptions
         {
-            SequenceLength = a.Int("seq-len", 25, 1, 100_000),
-            BatchSize = a.Int("batch", 16, 1, 100_000),
+            SequenceLength = a.Int("seq-len", d.SequenceLength, 1, 100_000),
+            BatchSize = a.Int("batch", d.BatchSize, 1, 100_000),
             Optimizer = optimizer,
-            LearningRate = a.Double("lr", optimizer == OptimizerKind.Adam ? 0.002 : 0.1, 0, double.MaxValue, minExclusive: true),
-            Beta1 = a.Double("beta1", 0.9, 0, 0.999999),
-            Beta2 = a.Double("beta2", 0.999, 0, 0.99999999),
-            Epsilon = a.Double("eps", 1e-8, 0, 1, minExclusive: true),
-            ClipValue = a.Double("clip", 5, 0),
-            ClipNorm = a.Double("clip-norm", 0, 0),
-            LearningRateDecay = a.Double("lr-decay", 1, 0, 1, minExclusive: true),
-            DecayEvery = a.Int("lr-decay-every", 1000, 1),
-            WeightInit = Scheme("init", "normal:0.01"),
-            BiasInit = Scheme("init-bias", "zero"),
-            Seed = a.ULong("seed", 1),
-            Threads = a.Int("threads", 1, 1, 256),
+            LearningRate = a.Double("lr", d.LearningRate, 0, double.MaxValue, minExclusive: true),
+            Beta1 = a.Double("beta1", d.Beta1, 0, 0.999999),
+            Beta2 = a.Double("beta2", d.Beta2, 0, 0.99999999),
+            Epsilon = a.Double("eps", d.Epsilon, 0, 1, minExclusive: true),
+            ClipValue = a.Double("clip", d.ClipValue, 0),
+            ClipNorm = a.Double("clip-norm", d.ClipNorm, 0),
+            LearningRateDecay = a.Double("lr-decay", d.LearningRateDecay, 0, 1, minExclusive: true),
+            DecayEvery = a.Int("lr-decay-every", d.DecayEvery, 1),
+            WeightInit = Scheme("init", d.WeightInit),
+            BiasInit = Scheme("init-bias", d.BiasInit),
+            Seed = a.ULong("seed", d.Seed),
+            Threads = a.Int("threads", d.Threads, 1, 256),
         };
+    }
+
+    /// <summary>The resumed run's input file, or null for the embedded corpus.</summary>
+    private static string? StoredInput(LoadedCheckpoint? resumed)
+    {
+        var stored = resumed?.Metadata.GetValueOrDefault(InputKey);
+        return stored is null or EmbeddedInput ? null : stored;
     }
 
     /// <summary>The resumed run's <c>--val-frac</c> (0 in checkpoints that predate it).</summary>

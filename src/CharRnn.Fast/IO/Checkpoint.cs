@@ -193,9 +193,17 @@ public static class Checkpoint
             try { Rng.FromState(rngState); }
             catch (FormatException) { throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.RngState}\" is '{rngState}', not 64 hexadecimal digits"); }
         }
+        string? textHash = meta.GetValueOrDefault(CheckpointKeys.TextHash);
+        if (textHash is not null && !TextFingerprint.IsWellFormed(textHash))
+            throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.TextHash}\" is '{textHash}', not {TextFingerprint.Prefix} and 64 lowercase hexadecimal digits");
         return new TrainingResume(model, options, optimizer, hidden.Data,
             Long(meta, CheckpointKeys.Step, source), Long(meta, CheckpointKeys.Epoch, source), Int(meta, CheckpointKeys.Cursor, source),
-            Double(meta, CheckpointKeys.SmoothLoss, source), rngState);
+            Double(meta, CheckpointKeys.SmoothLoss, source), rngState)
+        {
+            RunId = meta.GetValueOrDefault(CheckpointKeys.RunId),
+            TextLength = meta.ContainsKey(CheckpointKeys.TextLength) ? Long(meta, CheckpointKeys.TextLength, source) : null,
+            TextHash = textHash,
+        };
     }
 
     private static void ReadMoments(SafetensorsContents file, RnnParameters moments, string prefix, bool nonNegative, string source)
@@ -319,6 +327,15 @@ public sealed class TrainingResume
 
     /// <summary>The sampling RNG's state when saved (see <see cref="Rng.SaveState"/>), if any.</summary>
     public string? RngState { get; }
+
+    /// <summary>The run's id (<see cref="CheckpointKeys.RunId"/>), if the writer recorded one.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>Tokens of the text the run trains on (<see cref="CheckpointKeys.TextLength"/>), if recorded.</summary>
+    public long? TextLength { get; init; }
+
+    /// <summary>That text's <see cref="TextFingerprint"/>, if recorded.</summary>
+    public string? TextHash { get; init; }
 
     /// <summary>
     /// A trainer over the loaded model that continues exactly where the saved one stopped (same text required).

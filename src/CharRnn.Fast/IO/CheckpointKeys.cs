@@ -46,6 +46,11 @@ public static class CheckpointKeys
     public const string OptimizerSteps = "optimizer_steps";
     public const string RngState = "rng_state";
 
+    // metadata: the run, present in checkpoints the charrnn tool writes
+    public const string RunId = "run_id";                // random, made when a run starts, kept across resumes
+    public const string TextLength = "text_length";      // tokens (Unicode scalars) of the text trained on, after --lines framing
+    public const string TextHash = "text_hash";          // "sha256:" + hex of that text's UTF-8 (see TextFingerprint)
+
     /// <summary>
     /// True when <paramref name="format"/> is a later version of this format ("charrnn-fast/N", N a number above this
     /// version's), so a reader can say "newer" rather than "unknown".

@@ -89,6 +89,8 @@ public sealed class CheckpointValidationTests : IDisposable
     [InlineData("batch", "99999999999")]
     [InlineData("cursor", "-3")]
     [InlineData("rng_state", "not-a-state")]
+    [InlineData("text_length", "-5")]
+    [InlineData("text_hash", "sha256:0123")]
     [InlineData("rng_state", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")]
     public void A_corrupt_metadata_value_is_a_format_error_naming_its_key(string key, string value)
         => Assert.Contains($"\"{key}\"", LoadError(meta: (key, value)));

@@ -1,0 +1,66 @@
+using CharRnn.Fast.IO;
+using CharRnn.Fast.Model;
+using CharRnn.Fast.Training;
+
+namespace CharRnn.Cli.Commands;
+
+/// <summary>
+/// Where a training run saves: checked before step 1 (writable, and what a file already there is), written atomically
+/// (through a symbolic link to its target), and remembered, so messages name the checkpoint this run actually wrote.
+/// </summary>
+internal sealed class CheckpointTarget(string path)
+{
+    private readonly Lock _writing = new();
+
+    /// <summary>The path as the user gave it.</summary>
+    public string Path { get; } = path;
+
+    /// <summary>The step of the last checkpoint this run wrote, or null if it wrote none.</summary>
+    public long? LastWrittenStep { get; private set; }
+
+    /// <summary>
+    /// Before step 1: fails (<see cref="CommandError"/>) if a checkpoint of <paramref name="model"/> and
+    /// <paramref name="trainer"/> cannot be written, or if a file that is not a model would be replaced. Returns a
+    /// warning when the path holds a model file this run did not write (not the <paramref name="resumedFrom"/> file and
+    /// not a checkpoint of run <paramref name="runId"/>), null otherwise.
+    /// </summary>
+    public string? Prepare(CharRnnModel model, Trainer trainer, string runId, string? resumedFrom)
+    {
+        string target;
+        try
+        {
+            Checkpoint.CheckWritable(Path, model, trainer);
+            target = SafetensorsWriter.ResolveTarget(Path);
+            if (!File.Exists(target) || new FileInfo(target).Length == 0) return null;
+            if (resumedFrom is not null && SafetensorsWriter.ResolveTarget(resumedFrom) == target) return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{Path}': {e.Message}"); }
+
+        IReadOnlyDictionary<string, string> metadata;
+        try { metadata = SafetensorsReader.Read(target).Metadata; }
+        catch (CheckpointFormatException) { throw new CommandError($"'{Path}' exists and is not a model file; choose another --checkpoint, or remove the file if it may be replaced"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"'{Path}' exists and cannot be read ({e.Message}); this run will replace it"; }
+        if (metadata.GetValueOrDefault(CheckpointKeys.RunId) == runId) return null;
+        string what = metadata.TryGetValue(CheckpointKeys.Step, out var step) ? $"a checkpoint of another run (step {step})" : "a model file from elsewhere";
+        return $"'{Path}' holds {what}; this run will replace it";
+    }
+
+    /// <summary>Saves atomically. A caller that must not interrupt a write (a second Ctrl+C) takes <see cref="Exclusive"/>.</summary>
+    public void Save(CharRnnModel model, Trainer trainer, IReadOnlyDictionary<string, string> metadata, string rngState)
+    {
+        lock (_writing)
+        {
+            try { Checkpoint.Save(Path, model, trainer, metadata, rngState); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{Path}': {e.Message}"); }
+            LastWrittenStep = trainer.Step;
+        }
+    }
+
+    /// <summary>Holds off saves (and waits for one under way) until disposed.</summary>
+    public Lock.Scope Exclusive() => _writing.EnterScope();
+
+    /// <summary>"the last checkpoint this run wrote is 'x' (step N)", or that it wrote none.</summary>
+    public string DescribeWritten() => LastWrittenStep is { } step
+        ? $"the last checkpoint this run wrote is '{Path}' (step {step})"
+        : "this run wrote no checkpoint";
+}
