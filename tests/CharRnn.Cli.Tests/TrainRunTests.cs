@@ -216,4 +216,61 @@ public sealed class TrainRunTests : IDisposable
         Assert.Contains("--lr 0.01 differs from the checkpoint's 0.002", Charrnn("train --resume run.safetensors --lr 0.01 --steps 40").Stderr);
         Assert.Contains("--hidden 25 differs from the checkpoint's 24", Charrnn("train --resume run.safetensors --hidden 25 --steps 40").Stderr);
     }
+
+    // ---- what the header counts (item 8)
+
+    [Fact]
+    public void The_header_counts_characters_not_utf16_units()
+    {
+        File.WriteAllText(PathOf("emoji.txt"), string.Concat(Enumerable.Repeat("😀a", 10_000))); // 20,000 characters, 30,000 UTF-16 units
+        var r = Charrnn("train --input emoji.txt --hidden 8 --seq-len 10 --batch 2 --val-frac 0.05 --steps 1 --checkpoint e.safetensors");
+        AssertOk(r);
+        Assert.Contains("charrnn train: 20,000 characters (19,000 train, 1,000 validation), vocabulary 2,", r.Stderr);
+    }
+
+    // ---- standard input and sample length 0 (item 16)
+
+    private Result CharrnnWithInput(string stdin, string args)
+    {
+        var info = StartInfo(_dir, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        info.RedirectStandardInput = true;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using (var input = new StreamWriter(process.StandardInput.BaseStream, new System.Text.UTF8Encoding(false))) input.Write(stdin);
+        Assert.True(process.WaitForExit(120_000), $"charrnn {args} did not finish");
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Train_and_eval_read_standard_input_given_as_dash()
+    {
+        string text = File.ReadAllText(_text);
+        AssertOk(CharrnnWithInput(text, $"train --input - {Small} --steps 20 --checkpoint stdin.safetensors"));
+        var stored = Checkpoint.Load(PathOf("stdin.safetensors"));
+        Assert.Equal("(stdin)", stored.Metadata["cli.input"]);
+        Assert.Equal(text.Length, stored.Training!.TextLength);
+
+        var again = Charrnn("train --resume stdin.safetensors --steps 30");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("the run read its text from standard input: give it again with --input -", again.Stderr);
+        AssertOk(CharrnnWithInput(text, "train --resume stdin.safetensors --input - --steps 30"));
+        Assert.Equal(30, Checkpoint.Load(PathOf("stdin.safetensors")).Training!.Step);
+        Assert.Contains("is not the text", CharrnnWithInput(text + "the cat", "train --resume stdin.safetensors --input - --steps 40").Stderr);
+
+        var eval = CharrnnWithInput(text, "eval --model stdin.safetensors --input - --json");
+        AssertOk(eval);
+        using var doc = JsonDocument.Parse(eval.Stdout);
+        Assert.Equal(text.Length - 1, doc.RootElement.GetProperty("predictions").GetInt64());
+        Assert.Contains("standard input is empty", CharrnnWithInput("", "eval --model stdin.safetensors --input -").Stderr);
+    }
+
+    [Fact]
+    public void Sample_length_0_turns_the_final_and_periodic_samples_off()
+    {
+        var r = Charrnn($"train --input {_text} {Small} --steps 20 --sample-every 10 --sample-length 0 --checkpoint quiet.safetensors");
+        AssertOk(r);
+        Assert.Equal("", r.Stdout);
+        Assert.DoesNotContain("sample", r.Stderr);
+    }
 }

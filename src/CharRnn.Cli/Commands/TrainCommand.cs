@@ -16,11 +16,11 @@ namespace CharRnn.Cli.Commands;
 /// <summary><c>charrnn train</c>: truncated-BPTT training with progress, validation, checkpoints and exact resume.</summary>
 internal static class TrainCommand
 {
-    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", EmbeddedInput = "(embedded)";
+    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", EmbeddedInput = "(embedded)", StandardInput = "(stdin)";
 
     public static readonly Option[] Options =
     [
-        new("input", "FILE", "training text, UTF-8 (default: the embedded corpus, this project's own source and README)"),
+        new("input", "FILE", "training text, UTF-8; - reads standard input (default: the embedded corpus, this project's source and README)"),
         new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
         new("hidden", "H", "hidden units (default 128)"),
@@ -50,7 +50,7 @@ internal static class TrainCommand
         new("init-from", "MODEL", "start from the weights and vocabulary of any model file, with a fresh optimizer"),
         new("threads", "N", "training threads; the batch's streams are split among them (default 1; results depend on N)"),
         new("sample-every", "K", "print a sample every K steps; 0 = off (default 0)"),
-        new("sample-length", "N", "characters per sample (default 300)"),
+        new("sample-length", "N", "characters per sample; 0 = no samples, not even the final one (default 300)"),
         new("json", null, "print one JSON object per line (progress, validation, result) on stdout"),
     ];
 
@@ -83,7 +83,7 @@ internal static class TrainCommand
 
         // the text, and the model's vocabulary and mode
         string? inputPath = a.String("input") ?? StoredInput(resumed);
-        string textName = inputPath is null ? "the embedded corpus" : $"'{inputPath}'";
+        string textName = inputPath is null ? "the embedded corpus" : Inputs.NameOf(inputPath);
         string text = inputPath is null ? Inputs.DefaultCorpus() : Inputs.ReadText(inputPath, a.Has("replace-invalid"));
         bool lines = resumed?.Model.SequenceMode ?? initial?.Model.SequenceMode ?? a.Has("lines");
         if (initial is not null && a.Has("lines") != initial.Model.SequenceMode)
@@ -97,6 +97,8 @@ internal static class TrainCommand
 
         int boundary = lines && vocabulary.TryGetId(new System.Text.Rune('\n'), out int newline) ? newline : -1;
         var (trainTokens, valTokens) = Split(tokens, valFrac, boundary);
+        // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
+        long trainChars = tokens.Length - valTokens.Length;
 
         // trainer: resumed, or new options over a new or given model
         Trainer trainer;
@@ -131,10 +133,10 @@ internal static class TrainCommand
             var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors");
             string runId = resume?.RunId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             int evalEvery = a.Int("eval-every", 500, 0), printEvery = a.Int("print-every", 100, 1), checkpointEvery = a.Int("checkpoint-every", 0, 0);
-            int sampleEvery = a.Int("sample-every", 0, 0), sampleLength = a.Int("sample-length", 300, 1);
+            int sampleEvery = a.Int("sample-every", 0, 0), sampleLength = a.Int("sample-length", 300, 0);
             var extra = new Dictionary<string, string>
             {
-                [InputKey] = inputPath is null ? EmbeddedInput : Path.GetFullPath(inputPath),
+                [InputKey] = inputPath is null ? EmbeddedInput : inputPath == Inputs.StandardInput ? StandardInput : Path.GetFullPath(inputPath),
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
                 [CheckpointKeys.RunId] = runId,
                 [CheckpointKeys.TextLength] = tokens.Length.ToString(CultureInfo.InvariantCulture),
@@ -145,7 +147,7 @@ internal static class TrainCommand
             if (checkpoint.Prepare(model, trainer, runId, resumePath) is { } replacing) warnings.Add(replacing);
 
             if (!json)
-                progress.Line($"charrnn train: {text.Length:N0} characters ({trainTokens.Length:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
+                progress.Line($"charrnn train: {tokens.Length:N0} characters ({trainChars:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
                     $"hidden {model.HiddenSize}, T {o.SequenceLength}, B {o.BatchSize}, {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
                     $"{trainer.Threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}" +
                     (trainer.Step > 0 ? $"; resuming at step {trainer.Step}" : ""));
@@ -184,7 +186,7 @@ internal static class TrainCommand
                         Save();
                         if (!json) progress.Line($"step {step}: checkpoint saved to {checkpoint.Path}");
                     }
-                    if (sampleEvery > 0 && step % sampleEvery == 0 && !json)
+                    if (sampleEvery > 0 && sampleLength > 0 && step % sampleEvery == 0 && !json)
                         progress.Line($"--- sample at step {step} ---\n{Sample(model, sampleRng.NextUInt64(), sampleLength)}\n---");
                 }
             }
@@ -214,7 +216,7 @@ internal static class TrainCommand
             else
             {
                 progress.Line($"done: {trainer.Step} steps in {clock.Elapsed.TotalSeconds:F1} s, smoothed loss {trainer.SmoothLoss:F4} nats/char; saved {checkpoint.Path}");
-                Console.Out.WriteLine(Sample(model, sampleRng.NextUInt64(), sampleLength));
+                if (sampleLength > 0) Console.Out.WriteLine(Sample(model, sampleRng.NextUInt64(), sampleLength));
             }
             return 0;
         }
@@ -268,6 +270,7 @@ internal static class TrainCommand
     private static string? StoredInput(LoadedCheckpoint? resumed)
     {
         var stored = resumed?.Metadata.GetValueOrDefault(InputKey);
+        if (stored == StandardInput) throw new UsageException("the run read its text from standard input: give it again with --input -");
         return stored is null or EmbeddedInput ? null : stored;
     }
 
