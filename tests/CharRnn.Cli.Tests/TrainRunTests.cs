@@ -261,6 +261,7 @@ public sealed class TrainRunTests : IDisposable
         var eval = CharrnnWithInput(text, "eval --model stdin.safetensors --input - --json");
         AssertOk(eval);
         using var doc = JsonDocument.Parse(eval.Stdout);
+        Assert.Equal("result", doc.RootElement.GetProperty("event").GetString());
         Assert.Equal(text.Length - 1, doc.RootElement.GetProperty("predictions").GetInt64());
         Assert.Contains("standard input is empty", CharrnnWithInput("", "eval --model stdin.safetensors --input -").Stderr);
     }
@@ -272,5 +273,136 @@ public sealed class TrainRunTests : IDisposable
         AssertOk(r);
         Assert.Equal("", r.Stdout);
         Assert.DoesNotContain("sample", r.Stderr);
+    }
+
+    // ---- JSON records (item 10), throughput and ETA (item 9)
+
+    private static List<JsonElement> Records(string stdout)
+        => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+    private static List<JsonElement> Events(List<JsonElement> records, string name)
+        => records.Where(r => r.GetProperty("event").GetString() == name).ToList();
+
+    /// <summary>A text of random words, so a model has something to learn and validation something to measure.</summary>
+    private string Words(string name, int count)
+    {
+        string[] words = ["the", "cat", "sat", "on", "mat", "dog", "ate", "log", "a", "big", "red", "fox", "jumped", "over", "lazy"];
+        var rng = new Random(1);
+        File.WriteAllText(PathOf(name), string.Join(' ', Enumerable.Range(0, count).Select(_ => words[rng.Next(words.Length)])));
+        return name;
+    }
+
+    [Fact]
+    public void Every_json_line_has_an_event_and_every_plain_message_has_its_record()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 5 --checkpoint j.safetensors")); // another run's file: a warning
+        const string schedule = "--hidden 24 --seq-len 10 --batch 2 --val-frac 0.1 --steps 40 --print-every 10 --eval-every 20 --checkpoint-every 20 --sample-every 20 --sample-length 30";
+        var r = Charrnn($"train --input {_text} {schedule} --json --checkpoint j.safetensors");
+        AssertOk(r);
+        var records = Records(r.Stdout);
+        Assert.All(records, o => Assert.False(string.IsNullOrEmpty(o.GetProperty("event").GetString())));
+        Assert.Equal("start", records[0].GetProperty("event").GetString());
+        Assert.Equal("done", records[^1].GetProperty("event").GetString());
+
+        var start = records[0];
+        Assert.Equal(3600, start.GetProperty("characters").GetInt64());
+        Assert.Equal(3600, start.GetProperty("train_characters").GetInt64() + start.GetProperty("validation_characters").GetInt64());
+        Assert.Equal("j.safetensors", start.GetProperty("checkpoint").GetString());
+        Assert.Contains("holds a checkpoint of another run", Assert.Single(Events(records, "warning")).GetProperty("message").GetString());
+        Assert.Equal([10L, 20, 30, 40], Events(records, "progress").Select(o => o.GetProperty("step").GetInt64()));
+        Assert.All(Events(records, "progress"), o => Assert.True(o.GetProperty("eta_s").GetDouble() >= 0));
+        Assert.Equal([20L, 40], Events(records, "validation").Select(o => o.GetProperty("step").GetInt64()));
+        Assert.Equal([20L, 40], Events(records, "checkpoint").Select(o => o.GetProperty("step").GetInt64()));
+        var samples = Events(records, "sample");
+        Assert.Equal([(20L, false), (40L, false), (40L, true)], samples.Select(o => (o.GetProperty("step").GetInt64(), o.GetProperty("final").GetBoolean())));
+        Assert.All(samples, o => Assert.False(string.IsNullOrEmpty(o.GetProperty("text").GetString())));
+
+        // the plain form of the same run says the same things
+        var plain = Charrnn($"train --input {_text} {schedule} --checkpoint j.safetensors");
+        AssertOk(plain);
+        Assert.Single(plain.Stderr.Split('\n'), l => l.StartsWith("charrnn: warning:", StringComparison.Ordinal));
+        Assert.Equal(2, plain.Stderr.Split('\n').Count(l => l.Contains(": validation ", StringComparison.Ordinal)));
+        Assert.Contains("step 20: checkpoint saved to j.safetensors", plain.Stderr);
+        Assert.Contains("saved j.safetensors", plain.Stderr.Split('\n').Single(l => l.StartsWith("done:", StringComparison.Ordinal)));
+        Assert.Equal(2, plain.Stderr.Split('\n').Count(l => l.StartsWith("--- sample at step", StringComparison.Ordinal)));
+        Assert.Equal(samples[^1].GetProperty("text").GetString() + "\n", plain.Stdout);
+    }
+
+    [Fact]
+    public void Chars_per_second_leaves_out_validation_and_the_eta_counts_the_passes_to_come()
+    {
+        // validation (half of 20,000 words, one stream) outweighs the training between reports (10 steps of 20 characters)
+        string text = Words("words.txt", 20_000);
+        var r = Charrnn($"train --input {text} --hidden 64 --seq-len 10 --batch 2 --val-frac 0.5 --steps 40 --eval-every 10 --print-every 10 --sample-length 0 --json --checkpoint w.safetensors");
+        AssertOk(r);
+        var records = Records(r.Stdout);
+        double firstPass = Events(records, "validation").First(o => o.GetProperty("step").GetInt64() == 10).GetProperty("seconds").GetDouble();
+        var after = Events(records, "progress").First(o => o.GetProperty("step").GetInt64() == 20); // its window holds that pass
+
+        // training chars/s: the 200 characters of steps 11..20 took less time than the validation pass between them
+        Assert.True(after.GetProperty("chars_per_s").GetDouble() > 200 / firstPass, $"{after} vs a pass of {firstPass} s");
+        // the passes at steps 20 and 30 and the closing one are still to come, each priced at the measured one
+        Assert.True(after.GetProperty("eta_s").GetDouble() >= 3 * firstPass, $"{after} vs a pass of {firstPass} s");
+    }
+
+    // ---- Ctrl+C (item 5)
+
+    private static void Interrupt(Process process)
+    {
+        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    [Fact]
+    public async Task Ctrl_c_during_validation_stops_it_saves_the_step_and_exits_130()
+    {
+        // one validation pass over 150,000 characters at H = 512 takes seconds; the steps between take milliseconds
+        string text = Words("long.txt", 60_000);
+        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --eval-every 1 --print-every 1 --steps 100000 --json --checkpoint v.safetensors".Split(' '));
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        string? line;
+        do { line = process.StandardOutput.ReadLine(); if (line is not null) lines.Add(line); }
+        while (line is not null && !line.Contains("\"step\":1,", StringComparison.Ordinal)); // step 1's progress: its validation runs now
+        Assert.NotNull(line);
+        Interrupt(process);
+        lines.AddRange(process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.True(process.WaitForExit(60_000));
+
+        Assert.Equal(130, process.ExitCode);
+        var records = Records(string.Join('\n', lines));
+        Assert.Empty(Events(records, "validation")); // the pass was cut short, not finished
+        Assert.Contains("press Ctrl+C again to quit without saving", Assert.Single(Events(records, "stopping")).GetProperty("message").GetString());
+        Assert.Equal(1, Assert.Single(Events(records, "checkpoint")).GetProperty("step").GetInt64());
+        var interrupted = Assert.Single(Events(records, "interrupted"));
+        Assert.True(interrupted.GetProperty("saved").GetBoolean());
+        Assert.Equal(1, Checkpoint.Load(PathOf("v.safetensors")).Training!.Step);
+        Assert.DoesNotContain("   at ", await stderr);
+    }
+
+    [Fact]
+    public void A_second_ctrl_c_quits_at_once_without_saving_and_says_so()
+    {
+        // long steps (16 streams × 1,000 characters at H = 768): both signals arrive within step 2
+        string text = Words("long.txt", 20_000);
+        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 1000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint quit.safetensors".Split(' '));
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string? line;
+        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        Interrupt(process);
+        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("stopping after this step", StringComparison.Ordinal));
+        Assert.Equal("stopping after this step and saving to quit.safetensors; press Ctrl+C again to quit without saving", line);
+        Interrupt(process);
+        var rest = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("quitting at once without saving; this run wrote no checkpoint", rest);
+        Assert.DoesNotContain("interrupted at step", rest);
+        Assert.False(File.Exists(PathOf("quit.safetensors")));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
 }

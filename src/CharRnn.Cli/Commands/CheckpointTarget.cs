@@ -8,11 +8,12 @@ namespace CharRnn.Cli.Commands;
 /// Where a training run saves: checked before step 1 (writable, and what a file already there is), written atomically
 /// (through a symbolic link to its target), and remembered, so messages name the checkpoint this run actually wrote.
 /// </summary>
-internal sealed class CheckpointTarget(string path)
+/// <param name="path">as the user gave it</param>
+/// <param name="resumedFrom">the checkpoint a resumed run started from, and its step</param>
+internal sealed class CheckpointTarget(string path, string? resumedFrom = null, long resumedStep = 0)
 {
     private readonly Lock _writing = new();
 
-    /// <summary>The path as the user gave it.</summary>
     public string Path { get; } = path;
 
     /// <summary>The step of the last checkpoint this run wrote, or null if it wrote none.</summary>
@@ -21,10 +22,10 @@ internal sealed class CheckpointTarget(string path)
     /// <summary>
     /// Before step 1: fails (<see cref="CommandError"/>) if a checkpoint of <paramref name="model"/> and
     /// <paramref name="trainer"/> cannot be written, or if a file that is not a model would be replaced. Returns a
-    /// warning when the path holds a model file this run did not write (not the <paramref name="resumedFrom"/> file and
-    /// not a checkpoint of run <paramref name="runId"/>), null otherwise.
+    /// warning when the path holds a model file this run did not write (not the file it resumed from and not a
+    /// checkpoint of run <paramref name="runId"/>), null otherwise.
     /// </summary>
-    public string? Prepare(CharRnnModel model, Trainer trainer, string runId, string? resumedFrom)
+    public string? Prepare(CharRnnModel model, Trainer trainer, string runId)
     {
         string target;
         try
@@ -45,7 +46,7 @@ internal sealed class CheckpointTarget(string path)
         return $"'{Path}' holds {what}; this run will replace it";
     }
 
-    /// <summary>Saves atomically. A caller that must not interrupt a write (a second Ctrl+C) takes <see cref="Exclusive"/>.</summary>
+    /// <summary>Saves atomically (unless <see cref="StopWriting"/> was called: then it waits for the process to end).</summary>
     public void Save(CharRnnModel model, Trainer trainer, IReadOnlyDictionary<string, string> metadata, string rngState)
     {
         lock (_writing)
@@ -56,11 +57,14 @@ internal sealed class CheckpointTarget(string path)
         }
     }
 
-    /// <summary>Holds off saves (and waits for one under way) until disposed.</summary>
-    public Lock.Scope Exclusive() => _writing.EnterScope();
+    /// <summary>
+    /// For a process about to exit: waits for a write under way to finish, then keeps every later one from starting (the
+    /// lock is never released), so no checkpoint is cut short.
+    /// </summary>
+    public void StopWriting() => _writing.Enter();
 
-    /// <summary>"the last checkpoint this run wrote is 'x' (step N)", or that it wrote none.</summary>
-    public string DescribeWritten() => LastWrittenStep is { } step
-        ? $"the last checkpoint this run wrote is '{Path}' (step {step})"
+    /// <summary>"the last checkpoint this run wrote is 'x' (step N)", or that it wrote none (and what is unchanged).</summary>
+    public string DescribeWritten() => LastWrittenStep is { } step ? $"the last checkpoint this run wrote is '{Path}' (step {step})"
+        : resumedFrom is not null ? $"this run wrote no checkpoint ('{resumedFrom}', step {resumedStep}, is unchanged)"
         : "this run wrote no checkpoint";
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using CharRnn.Cli.Arguments;
 using CharRnn.Cli.Output;
@@ -20,7 +18,7 @@ internal static class TrainCommand
 
     public static readonly Option[] Options =
     [
-        new("input", "FILE", "training text, UTF-8; - reads standard input (default: the embedded corpus, this project's source and README)"),
+        new("input", "FILE", "training text, UTF-8, or - for standard input (default: the embedded corpus, this project's source)"),
         new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
         new("hidden", "H", "hidden units (default 128)"),
@@ -44,32 +42,34 @@ internal static class TrainCommand
         new("val-frac", "F", "hold out the last fraction F of the text for validation; 0 = none (default 0.05)"),
         new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500)"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
-        new("checkpoint", "FILE", "where to save the model and training state (default: the --resume file, else charrnn.safetensors)"),
+        new("checkpoint", "FILE", "where to save model and training state (default: the --resume file, else charrnn.safetensors)"),
         new("checkpoint-every", "K", "also save every K steps; 0 = only at the end and on Ctrl+C (default 0)"),
-        new("resume", "CKPT", "continue a run exactly from its checkpoint: same text (checked), options from the file (repeating one with its value is fine)"),
+        new("resume", "CKPT", "continue a run exactly from its checkpoint (same text, checked; options come from the file)"),
         new("init-from", "MODEL", "start from the weights and vocabulary of any model file, with a fresh optimizer"),
         new("threads", "N", "training threads; the batch's streams are split among them (default 1; results depend on N)"),
         new("sample-every", "K", "print a sample every K steps; 0 = off (default 0)"),
         new("sample-length", "N", "characters per sample; 0 = no samples, not even the final one (default 300)"),
-        new("json", null, "print one JSON object per line (progress, validation, result) on stdout"),
+        new("json", null, "print one JSON object per line on stdout, each with an \"event\" (see README)"),
     ];
 
     public static string HelpText => Help.For("charrnn train [options]",
         "Trains a character-level RNN by truncated backpropagation through time and saves it as a safetensors checkpoint.\n" +
-        "Ctrl+C saves a checkpoint and stops; --resume continues bit-identically.", Options,
-        "Before step 1 the checkpoint is checked: its folder must be writable (with room for the file); a symlink is written\n" +
-        "through to its target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing\n" +
-        "a model of another run is announced on stderr. Checkpoints record the text's length and SHA-256, so --resume refuses\n" +
-        "another text.\n" +
+        "Ctrl+C stops after the current step (a validation pass under way stops at once), saves the checkpoint and exits with\n" +
+        "130; a second Ctrl+C quits at once without saving. --resume continues bit-identically.", Options,
+        "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
+        "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
+        "\n" +
+        "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
+        "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
+        "another run is announced on stderr. Checkpoints record the text's length and SHA-256: --resume refuses another text;\n" +
+        "options the checkpoint fixes may be given again with the same value, not another.\n" +
+        "\n" +
         "Data order: step k of an epoch gives stream b the characters shard_b[k·T .. k·T+T) and the targets one further on;\n" +
         "the hidden state is carried between steps and reset at each epoch.");
-
-    private static volatile bool _stopRequested;
 
     public static int Run(ParsedArguments a)
     {
         bool json = a.Has("json");
-        var progress = Progress.ForStandardError();
         if (a.Has("steps") && a.Has("epochs")) throw new UsageException("give --steps or --epochs, not both");
         if (a.Has("resume") && a.Has("init-from")) throw new UsageException("give --resume or --init-from, not both");
 
@@ -97,8 +97,6 @@ internal static class TrainCommand
 
         int boundary = lines && vocabulary.TryGetId(new System.Text.Rune('\n'), out int newline) ? newline : -1;
         var (trainTokens, valTokens) = Split(tokens, valFrac, boundary);
-        // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
-        long trainChars = tokens.Length - valTokens.Length;
 
         // trainer: resumed, or new options over a new or given model
         Trainer trainer;
@@ -129,12 +127,12 @@ internal static class TrainCommand
         {
             var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
+            var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: a.Int("eval-every", 500, 0),
+                CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0));
             // a resumed run saves back to the file it resumed from unless told otherwise
-            var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors");
+            var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors", resumePath, resume?.Step ?? 0);
             string runId = resume?.RunId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-            int evalEvery = a.Int("eval-every", 500, 0), printEvery = a.Int("print-every", 100, 1), checkpointEvery = a.Int("checkpoint-every", 0, 0);
-            int sampleEvery = a.Int("sample-every", 0, 0), sampleLength = a.Int("sample-length", 300, 0);
-            var extra = new Dictionary<string, string>
+            var metadata = new Dictionary<string, string>
             {
                 [InputKey] = inputPath is null ? EmbeddedInput : inputPath == Inputs.StandardInput ? StandardInput : Path.GetFullPath(inputPath),
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
@@ -144,89 +142,15 @@ internal static class TrainCommand
             };
             var model = trainer.Model;
             var o = trainer.Options;
-            if (checkpoint.Prepare(model, trainer, runId, resumePath) is { } replacing) warnings.Add(replacing);
+            if (checkpoint.Prepare(model, trainer, runId) is { } replacing) warnings.Add(replacing);
 
-            if (!json)
-                progress.Line($"charrnn train: {tokens.Length:N0} characters ({trainChars:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
-                    $"hidden {model.HiddenSize}, T {o.SequenceLength}, B {o.BatchSize}, {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                    $"{trainer.Threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}" +
-                    (trainer.Step > 0 ? $"; resuming at step {trainer.Step}" : ""));
-            foreach (var warning in warnings) progress.Line($"charrnn: warning: {warning}");
-
-            void Save() => checkpoint.Save(model, trainer, extra, sampleRng.SaveState());
-
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            var clock = Stopwatch.StartNew();
-            long windowStep = trainer.Step;
-            double windowStart = 0, lastLive = -1;
-            long charsPerStep = (long)o.SequenceLength * o.BatchSize;
-            double rate = 0;
-            try
-            {
-                while (trainer.Step < total && !_stopRequested)
-                {
-                    double loss = trainer.TrainStep();
-                    long step = trainer.Step;
-                    double now = clock.Elapsed.TotalSeconds;
-                    bool report = step % printEvery == 0 || step == total;
-                    if (report || (progress.Live && now - lastLive > 0.2))
-                    {
-                        if (now > windowStart) rate = (step - windowStep) * charsPerStep / (now - windowStart);
-                        windowStep = step; windowStart = now; lastLive = now;
-                        var eta = TimeSpan.FromSeconds(rate > 0 ? (total - step) * charsPerStep / rate : 0);
-                        if (json && report)
-                            JsonLine.Write(w => { w.WriteNumber("step", step); w.WriteNumber("loss", loss); w.WriteNumber("smooth_loss", trainer.SmoothLoss); w.WriteNumber("chars_per_s", rate); w.WriteNumber("lr", trainer.CurrentLearningRate); });
-                        else if (!json && (progress.Live || report))
-                            progress.Report(step, total, loss, trainer.SmoothLoss, rate, eta);
-                    }
-                    if (evalEvery > 0 && step % evalEvery == 0 && step < total) Validate(trainer.Model, valTokens, step, json, progress);
-                    if (checkpointEvery > 0 && step % checkpointEvery == 0 && step < total)
-                    {
-                        Save();
-                        if (!json) progress.Line($"step {step}: checkpoint saved to {checkpoint.Path}");
-                    }
-                    if (sampleEvery > 0 && sampleLength > 0 && step % sampleEvery == 0 && !json)
-                        progress.Line($"--- sample at step {step} ---\n{Sample(model, sampleRng.NextUInt64(), sampleLength)}\n---");
-                }
-            }
-            catch (NonFiniteTrainingException e)
-            {
-                progress.Finish();
-                string kept = checkpoint.LastWrittenStep is null && resume is not null ? $" ('{resumePath}', step {resume.Step}, is unchanged)" : "";
-                throw new CommandError($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}{kept}");
-            }
-            progress.Finish();
-
-            Save();
-            if (_stopRequested)
-            {
-                if (json) JsonLine.Write(w => { w.WriteString("event", "interrupted"); w.WriteNumber("step", trainer.Step); w.WriteString("checkpoint", checkpoint.Path); });
-                else progress.Line($"interrupted at step {trainer.Step}: checkpoint saved to {checkpoint.Path} (continue with --resume {checkpoint.Path})");
-                return 130;
-            }
-            var validation = Validate(trainer.Model, valTokens, trainer.Step, json, progress);
-            if (json)
-                JsonLine.Write(w =>
-                {
-                    w.WriteString("event", "done"); w.WriteNumber("step", trainer.Step); w.WriteNumber("smooth_loss", trainer.SmoothLoss);
-                    if (validation is { } v) w.WriteNumber("val_bits_per_char", v.BitsPerChar);
-                    w.WriteNumber("seconds", clock.Elapsed.TotalSeconds); w.WriteString("checkpoint", checkpoint.Path);
-                });
-            else
-            {
-                progress.Line($"done: {trainer.Step} steps in {clock.Elapsed.TotalSeconds:F1} s, smoothed loss {trainer.SmoothLoss:F4} nats/char; saved {checkpoint.Path}");
-                if (sampleLength > 0) Console.Out.WriteLine(Sample(model, sampleRng.NextUInt64(), sampleLength));
-            }
-            return 0;
+            // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
+            var start = new TrainStart(tokens.Length, tokens.Length - valTokens.Length, valTokens.Length, vocabulary.Count, model.HiddenSize,
+                o.SequenceLength, o.BatchSize, o.Optimizer.ToString().ToLowerInvariant(), o.LearningRate, trainer.Threads,
+                VectorPaths.Describe(VectorPaths.Active), trainer.Step, total, checkpoint.Path, runId);
+            var run = new TrainingRun(trainer, valTokens, checkpoint, metadata, sampleRng, seed => Sample(model, seed, schedule.SampleLength), schedule, new TrainReport(json));
+            return run.Execute(start, warnings);
         }
-    }
-
-    private static void OnSignal(PosixSignalContext context)
-    {
-        if (_stopRequested) return; // a second Ctrl+C ends the process at once
-        _stopRequested = true;
-        context.Cancel = true;
     }
 
     /// <summary>The options the flags give; absent flags take the CLI's defaults, or <paramref name="stored"/>'s values.</summary>
@@ -290,15 +214,6 @@ internal static class TrainCommand
         if (boundary >= 0) while (cut < tokens.Length - 1 && tokens[cut] != boundary) cut++;
         if (tokens.Length - cut < 2) return (tokens, []);
         return (tokens[..(cut + 1)], tokens[cut..]);
-    }
-
-    private static Evaluation? Validate(CharRnnModel model, int[] tokens, long step, bool json, Progress progress)
-    {
-        if (tokens.Length < 2) return null;
-        var e = Evaluator.Evaluate(model, tokens);
-        if (json) JsonLine.Write(w => { w.WriteNumber("step", step); w.WriteNumber("val_bits_per_char", e.BitsPerChar); w.WriteNumber("val_nats_per_char", e.NatsPerChar); });
-        else progress.Line($"step {step}: validation {e.BitsPerChar:F4} bits/char ({e.NatsPerChar:F4} nats, perplexity {e.Perplexity:F2})");
-        return e;
     }
 
     private static string Sample(CharRnnModel model, ulong seed, int length)
