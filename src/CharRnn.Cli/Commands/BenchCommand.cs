@@ -45,7 +45,8 @@ internal static class BenchCommand
         for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
         var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
         var model = Trainer.NewModel(vocabulary, h, options);
-        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}");
+        var policy = KernelPolicy.Default;
+        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
 
         double trainRate;
         using (var trainer = new Trainer(model, tokens, options))
@@ -60,7 +61,7 @@ internal static class BenchCommand
         var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
         double usPerChar = genElapsed / chars * 1e6;
 
-        string path = VectorPaths.Describe(VectorPaths.Active);
+        string path = VectorPaths.Describe(policy.Path);
         if (json)
             JsonLine.Write(w =>
             {

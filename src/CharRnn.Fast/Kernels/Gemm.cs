@@ -15,83 +15,84 @@ namespace CharRnn.Fast.Kernels;
 internal static class Gemm
 {
     /// <summary>c[M,N] = A[M,K]·B[K,N]  (c overwritten).</summary>
-    public static void Multiply(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(c, default, a, k, 1, b, default, m, k, n);
+    public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, k), b, default, n);
 
     /// <summary>c[M,N] += A[M,K]·B[K,N].</summary>
-    public static void MultiplyAdd(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(c, c, a, k, 1, b, default, m, k, n);
+    public static void MultiplyAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, k), b, default, n);
 
     /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B [K,N]: the weight-gradient GEMM (K = T·B positions).</summary>
-    public static void MultiplyTransposedAAdd(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(c, c, a, 1, m, b, default, m, k, n);
+    public static void MultiplyTransposedAAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, k), b, default, n);
 
     /// <summary>
-    /// The general entry: c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]). <paramref name="init"/> empty means zero.
+    /// The general entry: c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]) with A [M,K] seen through strides and B [K,N]
+    /// row-major. <paramref name="init"/> empty means zero; it may alias c.
     /// </summary>
-    public static void Run<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, ReadOnlySpan<float> a, int aRowStride, int aColStride,
-        ReadOnlySpan<float> b, ReadOnlySpan<float> aux, int m, int k, int n) where TEpilogue : IEpilogue
+    public static void Run<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> b,
+        ReadOnlySpan<float> aux, int n) where TEpilogue : IEpilogue
     {
+        int m = a.Rows, k = a.Cols;
         if (m == 0 || n == 0) return;
-        if (c.Length < m * n) throw new ArgumentException($"c holds {c.Length} floats, needs [{m},{n}]", nameof(c));
-        if (!init.IsEmpty && init.Length < m * n) throw new ArgumentException($"init holds {init.Length} floats, needs [{m},{n}]", nameof(init));
-        if (k > 0 && a.Length < (long)(m - 1) * aRowStride + (long)(k - 1) * aColStride + 1) throw new ArgumentException("a is too short for its shape and strides", nameof(a));
-        if (b.Length < k * n) throw new ArgumentException($"b holds {b.Length} floats, needs [{k},{n}]", nameof(b));
-        if (TEpilogue.UsesAux && aux.Length < m * n) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}]", nameof(aux));
-
-        Blocked<TEpilogue>(ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(init), !init.IsEmpty, ref MemoryMarshal.GetReference(a),
-            aRowStride, aColStride, ref MemoryMarshal.GetReference(b), ref MemoryMarshal.GetReference(aux), m, k, n, n);
+        Check<TEpilogue>(c, init, a, b, aux, n);
+        Blocked<TEpilogue>(policy, ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(init), !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data),
+            a.RowStride, a.ColStride, ref MemoryMarshal.GetReference(b), ref MemoryMarshal.GetReference(aux), m, k, n, n);
     }
 
     /// <summary>
     /// Columns [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Run{TEpilogue}"/>'s result, the rest of c
     /// untouched: one thread's share of a product split by columns. Each element gets the same sequence of FMAs as in
-    /// <see cref="Run{TEpilogue}"/> when the split points are multiples of <see cref="ColumnSplitUnit"/>.
+    /// <see cref="Run{TEpilogue}"/> when the split points are multiples of <see cref="KernelPolicy.ColumnSplitUnit"/>.
     /// </summary>
-    public static void RunColumns<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, ReadOnlySpan<float> a, int aRowStride, int aColStride,
-        ReadOnlySpan<float> b, ReadOnlySpan<float> aux, int m, int k, int n, int first, int end) where TEpilogue : IEpilogue
+    public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> b,
+        ReadOnlySpan<float> aux, int n, int first, int end) where TEpilogue : IEpilogue
     {
         if (first < 0 || end > n || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"columns [{first},{end}) are not within [0,{n})");
-        if (m == 0 || first == end) return;
-        if (c.Length < m * n || (!init.IsEmpty && init.Length < m * n) || b.Length < k * n || (TEpilogue.UsesAux && aux.Length < m * n)
-            || (k > 0 && a.Length < (long)(m - 1) * aRowStride + (long)(k - 1) * aColStride + 1))
-            throw new ArgumentException("an operand is too short for its shape");
-        Blocked<TEpilogue>(ref Unsafe.Add(ref MemoryMarshal.GetReference(c), first), ref Unsafe.Add(ref MemoryMarshal.GetReference(init), init.IsEmpty ? 0 : first),
-            !init.IsEmpty, ref MemoryMarshal.GetReference(a), aRowStride, aColStride, ref Unsafe.Add(ref MemoryMarshal.GetReference(b), first),
-            ref Unsafe.Add(ref MemoryMarshal.GetReference(aux), aux.IsEmpty ? 0 : first), m, k, end - first, n);
+        if (a.Rows == 0 || first == end) return;
+        Check<TEpilogue>(c, init, a, b, aux, n);
+        Blocked<TEpilogue>(policy, ref Unsafe.Add(ref MemoryMarshal.GetReference(c), first), ref Unsafe.Add(ref MemoryMarshal.GetReference(init), init.IsEmpty ? 0 : first),
+            !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data), a.RowStride, a.ColStride, ref Unsafe.Add(ref MemoryMarshal.GetReference(b), first),
+            ref Unsafe.Add(ref MemoryMarshal.GetReference(aux), aux.IsEmpty ? 0 : first), a.Rows, a.Cols, end - first, n);
     }
 
-    /// <summary>Column splits at multiples of this (8 vectors of 16) keep every element's tile, and so its rounding.</summary>
-    public const int ColumnSplitUnit = 128;
+    private static void Check<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> b, ReadOnlySpan<float> aux, int n)
+        where TEpilogue : IEpilogue
+    {
+        int m = a.Rows, k = a.Cols;
+        if (c.Length < m * n) throw new ArgumentException($"c holds {c.Length} floats, needs [{m},{n}]", nameof(c));
+        if (!init.IsEmpty && init.Length < m * n) throw new ArgumentException($"init holds {init.Length} floats, needs [{m},{n}]", nameof(init));
+        if (k > 0 && a.Data.Length < (long)(m - 1) * a.RowStride + (long)(k - 1) * a.ColStride + 1) throw new ArgumentException("a is too short for its shape and strides", nameof(a));
+        if (b.Length < k * n) throw new ArgumentException($"b holds {b.Length} floats, needs [{k},{n}]", nameof(b));
+        if (TEpilogue.UsesAux && aux.Length < m * n) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}]", nameof(aux));
+    }
 
     // Blocks of K keep the B panel a tile reads ([KBlock, 4 vectors]) in L1: every block but the last accumulates
     // plain partial sums into C, the last one continues from them and applies the epilogue. C, init, aux and B have
     // rows of `ld` floats, of which `n` columns are computed. Blocked and Dispatch are inlined into the entry points
     // (NativeAOT would otherwise keep them as calls; a generated character makes about ten such calls).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Blocked<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
+    private static void Blocked<TEpilogue>(KernelPolicy policy, ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
         ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
     {
-        for (int k0 = 0; k0 + KBlock < k; k0 += KBlock)
+        int kBlock = policy.KBlock;
+        for (int k0 = 0; k0 + kBlock < k; k0 += kBlock)
         {
-            Dispatch<NoEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, k0 * (nint)aColStride), aRowStride, aColStride,
-                ref Unsafe.Add(ref br, k0 * (nint)ld), ref xr, m, KBlock, n, ld);
+            Dispatch<NoEpilogue>(policy, ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, k0 * (nint)aColStride), aRowStride, aColStride,
+                ref Unsafe.Add(ref br, k0 * (nint)ld), ref xr, m, kBlock, n, ld);
             ir = ref cr;
             hasInit = true;
         }
-        int last = k == 0 ? 0 : (k - 1) / KBlock * KBlock;
-        Dispatch<TEpilogue>(ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, last * (nint)aColStride), aRowStride, aColStride,
+        int last = k == 0 ? 0 : (k - 1) / kBlock * kBlock;
+        Dispatch<TEpilogue>(policy, ref cr, ref ir, hasInit, ref Unsafe.Add(ref ar, last * (nint)aColStride), aRowStride, aColStride,
             ref Unsafe.Add(ref br, last * (nint)ld), ref xr, m, k - last, n, ld);
     }
 
-    /// <summary>Depth of one K block: a [128, 64] float panel is 32 KiB, within a 48 KiB L1.</summary>
-    internal const int KBlock = 128;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dispatch<TEpilogue>(ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
+    private static void Dispatch<TEpilogue>(KernelPolicy policy, ref float cr, ref float ir, bool hasInit, ref float ar, int aRowStride, int aColStride,
         ref float br, ref float xr, int m, int k, int n, int ld) where TEpilogue : IEpilogue
     {
-        switch (VectorPaths.Active)
+        switch (policy.Path)
         {
             case VectorPath.V512: Kernel<Simd512, Vector512<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
             case VectorPath.V256: Kernel<Simd256, Vector256<float>, TEpilogue>(ref cr, ref ir, hasInit, ref ar, aRowStride, aColStride, ref br, ref xr, m, k, n, ld); break;
@@ -149,7 +150,7 @@ internal static class Gemm
         ref float b, ref float aux, int m, int k, int first, int n, int ld) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         int w = TS.Count;
-        Span<float> gathered = stackalloc float[KBlock]; // k ≤ KBlock: Blocked hands out one K block at a time
+        Span<float> gathered = stackalloc float[k]; // k ≤ the policy's K block: Blocked hands out one block at a time
         ref float column = ref MemoryMarshal.GetReference(gathered);
         for (int j = first; j < n; j++)
         {

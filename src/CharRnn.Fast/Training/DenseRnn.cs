@@ -17,8 +17,9 @@ public sealed class DenseRnn
     private int _steps = -1;
 
     /// <summary>Zero parameters for <paramref name="shape"/>, sequences of up to <paramref name="maxSteps"/> steps.</summary>
-    public DenseRnn(RnnShape shape, int maxSteps, Nonlinearity nonlinearity = Nonlinearity.Tanh)
+    public DenseRnn(RnnShape shape, int maxSteps, Nonlinearity nonlinearity = Nonlinearity.Tanh, KernelPolicy? policy = null)
     {
+        Policy = policy ?? KernelPolicy.Default;
         if (maxSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "must be ≥ 1");
         Parameters = new RnnParameters(shape);
         Gradient = new RnnParameters(shape);
@@ -35,6 +36,9 @@ public sealed class DenseRnn
     }
 
     public RnnParameters Parameters { get; }
+
+    /// <summary>The kernels this model runs on.</summary>
+    public KernelPolicy Policy { get; }
 
     /// <summary>Gradients from the last <see cref="Backward"/>, same layout as <see cref="Parameters"/>.</summary>
     public RnnParameters Gradient { get; }
@@ -58,15 +62,15 @@ public sealed class DenseRnn
         if (!h0.IsEmpty && h0.Length != h) throw new ArgumentException($"h0 must have {h} floats", nameof(h0));
         int steps = inputs.Length / i;
         inputs.CopyTo(_inputs);
-        _packed.Pack(Parameters);
+        _packed.Pack(Policy, Parameters);
         var hs = _hs.AsSpan(0, (steps + 1) * h);
         if (h0.IsEmpty) hs.Slice(0, h).Clear(); else h0.CopyTo(hs);
         // input stage: hs[1..T] = bh + X·Wxhᵀ
         var pre = hs.Slice(h);
         RowKernels.BroadcastRows(pre, Parameters.Bh);
-        Gemm.MultiplyAdd(pre, inputs, Parameters.WxhT, steps, i, h);
-        RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, default, steps, 1, h, Nonlinearity);
-        OutputLayer.Forward(_outputs, pre, _packed.WhyT, Parameters.By, steps, h);
+        Gemm.MultiplyAdd(Policy, pre, inputs, Parameters.WxhT, steps, i, h);
+        RecurrentLayer.Forward(Policy, hs, _maskedPrev, _packed.WhhT, default, steps, 1, h, Nonlinearity);
+        OutputLayer.Forward(Policy, _outputs, pre, _packed.WhyT, Parameters.By, steps, h);
         _steps = steps;
         return _outputs.AsSpan(0, steps * o);
     }
@@ -84,11 +88,11 @@ public sealed class DenseRnn
         Gradient.Clear();
         var hs = _hs.AsSpan(0, (steps + 1) * h);
         var draw = _draw.AsSpan(0, steps * h);
-        OutputLayer.Backward(draw, Gradient.Why, Gradient.By, dOutputs, hs.Slice(h), Parameters.Why, steps, h);
-        RecurrentLayer.Backward(draw, hs, Parameters.Whh, _scratch, default, steps, 1, h, Nonlinearity);
-        RecurrentLayer.AccumulateGradients(Gradient.Whh, Gradient.Bh, draw, hs.Slice(0, steps * h), steps, h);
+        OutputLayer.Backward(Policy, draw, Gradient.Why, Gradient.By, dOutputs, hs.Slice(h), Parameters.Why, steps, h);
+        RecurrentLayer.Backward(Policy, draw, hs, Parameters.Whh, _scratch, default, steps, 1, h, Nonlinearity);
+        RecurrentLayer.AccumulateGradients(Policy, Gradient.Whh, Gradient.Bh, draw, hs.Slice(0, steps * h), steps, h);
         // dWxhᵀ[I,H] += Xᵀ·draw
-        Gemm.MultiplyTransposedAAdd(Gradient.WxhT, _inputs.AsSpan(0, steps * i), draw, i, steps, h);
+        Gemm.MultiplyTransposedAAdd(Policy, Gradient.WxhT, _inputs.AsSpan(0, steps * i), draw, i, steps, h);
         return Gradient;
     }
 }

@@ -10,11 +10,11 @@ internal static class OutputLayer
     /// <param name="h">[R,H]</param>
     /// <param name="whyT">[H,O] row-major, Whyᵀ</param>
     /// <param name="by">[O]</param>
-    public static void Forward(Span<float> y, ReadOnlySpan<float> h, ReadOnlySpan<float> whyT, ReadOnlySpan<float> by, int rows, int hidden)
+    public static void Forward(KernelPolicy policy, Span<float> y, ReadOnlySpan<float> h, ReadOnlySpan<float> whyT, ReadOnlySpan<float> by, int rows, int hidden)
     {
         int o = by.Length;
         RowKernels.BroadcastRows(y.Slice(0, rows * o), by);
-        Gemm.MultiplyAdd(y, h, whyT, rows, hidden, o);
+        Gemm.MultiplyAdd(policy, y, h, whyT, rows, hidden, o);
     }
 
     /// <summary>dWhy += dyᵀ·h;  dby += Σ dy;  dh = dy·Why.</summary>
@@ -24,11 +24,11 @@ internal static class OutputLayer
     /// <param name="dy">[R,O]</param>
     /// <param name="h">[R,H]</param>
     /// <param name="why">[O,H] row-major</param>
-    public static void Backward(Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, ReadOnlySpan<float> h, ReadOnlySpan<float> why, int rows, int hidden)
+    public static void Backward(KernelPolicy policy, Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, ReadOnlySpan<float> h, ReadOnlySpan<float> why, int rows, int hidden)
     {
         int o = dBy.Length;
-        Gemm.MultiplyTransposedAAdd(dWhy, dy, h, o, rows, hidden);
-        RowKernels.AddColumnSums(dBy, dy.Slice(0, rows * o));
-        Gemm.Multiply(dh, dy, why, rows, o, hidden);
+        Gemm.MultiplyTransposedAAdd(policy, dWhy, dy, h, o, rows, hidden);
+        RowKernels.AddColumnSums(policy, dBy, dy.Slice(0, rows * o));
+        Gemm.Multiply(policy, dh, dy, why, rows, o, hidden);
     }
 }

@@ -15,10 +15,10 @@ internal sealed class PackedWeights(RnnShape shape)
     /// <summary>Whyᵀ: [H,O] row-major.</summary>
     public AlignedBuffer WhyT { get; } = new(shape.HiddenSize * shape.OutputSize);
 
-    public void Pack(RnnParameters p)
+    public void Pack(KernelPolicy policy, RnnParameters p)
     {
         int h = p.Shape.HiddenSize;
-        RowKernels.Transpose(WhhT, p.Whh, h, h);
-        RowKernels.Transpose(WhyT, p.Why, p.Shape.OutputSize, h);
+        RowKernels.Transpose(policy, WhhT, p.Whh, h, h);
+        RowKernels.Transpose(policy, WhyT, p.Why, p.Shape.OutputSize, h);
     }
 }

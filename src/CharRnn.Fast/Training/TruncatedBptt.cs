@@ -19,6 +19,7 @@ namespace CharRnn.Fast.Training;
 public sealed class TruncatedBptt
 {
     private readonly RnnShape _shape;
+    private readonly KernelPolicy _policy;
     private readonly int _steps, _batch;
     private readonly AlignedBuffer _hs, _maskedPrev, _logits, _draw, _scratch;
     private readonly bool[] _resets;
@@ -34,24 +35,27 @@ public sealed class TruncatedBptt
     private int _currentSteps;
     private Nonlinearity _currentAct;
 
-    /// <summary>Allocates every buffer for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>.</summary>
-    public TruncatedBptt(RnnShape shape, int steps, int batch) : this(shape, steps, batch, null) { }
+    /// <summary>Allocates every buffer for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>; kernels run on <paramref name="policy"/>.</summary>
+    public TruncatedBptt(RnnShape shape, int steps, int batch, KernelPolicy policy) : this(shape, steps, batch, policy, null) { }
 
     /// <summary>
     /// As above; with a <paramref name="team"/>, the sequential recurrences are split by columns of Whh across its
-    /// members (whole multiples of <see cref="Gemm.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
+    /// members (whole multiples of <see cref="KernelPolicy.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
     /// Used at batch 1, where there are no streams to split; chunks with sequence resets run on one thread.
     /// </summary>
-    internal TruncatedBptt(RnnShape shape, int steps, int batch, WorkerTeam? team)
+    internal TruncatedBptt(RnnShape shape, int steps, int batch, KernelPolicy policy, WorkerTeam? team)
     {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
+        int unit = policy.ColumnSplitUnit;
         if (team is not null)
         {
-            int units = (shape.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
-            if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * Gemm.ColumnSplitUnit} hidden units");
+            int units = (shape.HiddenSize + unit - 1) / unit;
+            if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * unit} hidden units");
             _team = team;
             _barrier = new SpinBarrier(team.Size);
             _columnStart = new int[team.Size + 1];
-            for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * Gemm.ColumnSplitUnit);
+            for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * unit);
             _forwardWork = ForwardSlice;
             _backwardWork = BackwardSlice;
         }
@@ -89,22 +93,22 @@ public sealed class TruncatedBptt
 
         // loss and dlogits = (p − onehot)/B, in place
         var logits = _logits.AsSpan(0, positions * v);
-        double loss = Softmax.CrossEntropyWithGradient(logits, targets, v, gradientScale);
+        double loss = Softmax.CrossEntropyWithGradient(_policy, logits, targets, v, gradientScale);
 
         gradient.Clear();
         var hOut = hs.Slice(_batch * h, positions * h);
         var draw = _draw.AsSpan(0, positions * h);
-        OutputLayer.Backward(draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
+        OutputLayer.Backward(_policy, draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
         if (_team is not null && resets.IsEmpty)
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_backwardWork!);
         }
-        else RecurrentLayer.Backward(draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
+        else RecurrentLayer.Backward(_policy, draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
         var prevStates = resets.IsEmpty ? hs.Slice(0, positions * h) : _maskedPrev.AsSpan(0, positions * h);
         if (!resets.IsEmpty) CopyUnmaskedPrevious(hs, resets, steps);
-        RecurrentLayer.AccumulateGradients(gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
-        RowKernels.ScatterAddRows(gradient.WxhT, inputs, draw, h);
+        RecurrentLayer.AccumulateGradients(_policy, gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
+        RowKernels.ScatterAddRows(_policy, gradient.WxhT, inputs, draw, h);
 
         hs.Slice(steps * _batch * h, _batch * h).CopyTo(state);
         return loss;
@@ -117,7 +121,7 @@ public sealed class TruncatedBptt
         int h = _shape.HiddenSize, positions = steps * _batch;
         var resets = MarkResets(inputs, resetToken, positions);
         var hs = Forward(parameters, inputs, state, resets, steps, act);
-        double loss = Softmax.CrossEntropy(_logits.AsSpan(0, positions * _shape.OutputSize), targets, _shape.OutputSize);
+        double loss = Softmax.CrossEntropy(_policy, _logits.AsSpan(0, positions * _shape.OutputSize), targets, _shape.OutputSize);
         hs.Slice(steps * _batch * h, _batch * h).CopyTo(state);
         return loss;
     }
@@ -125,26 +129,26 @@ public sealed class TruncatedBptt
     private Span<float> Forward(RnnParameters parameters, ReadOnlySpan<int> inputs, ReadOnlySpan<float> state, ReadOnlySpan<bool> resets, int steps, Nonlinearity act)
     {
         int h = _shape.HiddenSize, positions = steps * _batch;
-        _packed.Pack(parameters);
+        _packed.Pack(_policy, parameters);
         var hs = _hs.AsSpan(0, (steps + 1) * _batch * h);
         state.CopyTo(hs);
-        RowKernels.GatherRowsAddBias(hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
+        RowKernels.GatherRowsAddBias(_policy, hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
         if (_team is not null && resets.IsEmpty)
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_forwardWork!);
         }
-        else RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
-        OutputLayer.Forward(_logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
+        else RecurrentLayer.Forward(_policy, hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
+        OutputLayer.Forward(_policy, _logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
         return hs;
     }
 
     private void ForwardSlice(int member)
-        => RecurrentLayer.ForwardColumns(_hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize), _packed.WhhT, _currentSteps, _batch,
+        => RecurrentLayer.ForwardColumns(_policy, _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize), _packed.WhhT, _currentSteps, _batch,
             _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private void BackwardSlice(int member)
-        => RecurrentLayer.BackwardColumns(_draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
+        => RecurrentLayer.BackwardColumns(_policy, _draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
             _current!.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private int CheckChunk(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, ReadOnlySpan<float> state)
