@@ -63,12 +63,25 @@ public sealed class KernelPolicy
     /// <summary>Vector registers the tiles assume: 16 or 32.</summary>
     public int VectorRegisters => Tiles == TileFamily.Registers32 ? 32 : 16;
 
+    /// <summary>
+    /// Rows of the GEMM's main register tile: 6 with 16 registers (6 × 2 vectors: 12 accumulators, 2 B vectors and a
+    /// broadcast, as BLIS's Haswell kernel), 4 with 32 (4 × 4: 16 accumulators and 4 B vectors).
+    /// </summary>
+    public int TileRows => Tiles == TileFamily.Registers32 ? 4 : 6;
+
+    /// <summary>Vectors across the main register tile: 4 with 32 registers, 2 with 16.</summary>
+    public int TileVectors => Tiles == TileFamily.Registers32 ? 4 : 2;
+
+    /// <summary>Floats across the main tile, the width of a <see cref="PackedMatrix"/> panel.</summary>
+    public int PanelWidth => TileVectors * Width;
+
     /// <summary>Depth of one K block of the GEMM: the B panel a tile reads stays in L1.</summary>
     public int KBlock { get; }
 
     /// <summary>
     /// Column splits of a product at multiples of this keep every element's tile, and so its rounding: threaded results
-    /// are bit-identical to one thread. The same on every policy (a multiple of each one's widest row tile).
+    /// are bit-identical to one thread. The same on every policy (a multiple of each one's panel width and of its
+    /// widest single-row tile, 8 vectors).
     /// </summary>
     public int ColumnSplitUnit => 128;
 

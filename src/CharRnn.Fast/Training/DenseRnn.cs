@@ -14,12 +14,12 @@ public sealed class DenseRnn
     private readonly int _maxSteps;
     private readonly float[] _inputs, _hs, _outputs, _draw, _maskedPrev, _scratch;
     private readonly PackedWeights _packed;
+    private readonly PackedMatrix _packedStates; // hs as the B of dWhy and dWhh
     private int _steps = -1;
 
     /// <summary>Zero parameters for <paramref name="shape"/>, sequences of up to <paramref name="maxSteps"/> steps.</summary>
     public DenseRnn(RnnShape shape, int maxSteps, Nonlinearity nonlinearity = Nonlinearity.Tanh, KernelPolicy? policy = null)
     {
-        Policy = policy ?? KernelPolicy.Default;
         if (maxSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "must be ≥ 1");
         Parameters = new RnnParameters(shape);
         Gradient = new RnnParameters(shape);
@@ -32,7 +32,9 @@ public sealed class DenseRnn
         _draw = new float[maxSteps * h];
         _maskedPrev = [];
         _scratch = new float[h];
-        _packed = new PackedWeights(shape);
+        Policy = policy ?? KernelPolicy.Default;
+        _packed = new PackedWeights(Policy, shape, batch: 1);
+        _packedStates = new PackedMatrix(Policy, maxSteps + 1, shape.HiddenSize);
     }
 
     public RnnParameters Parameters { get; }
@@ -62,7 +64,7 @@ public sealed class DenseRnn
         if (!h0.IsEmpty && h0.Length != h) throw new ArgumentException($"h0 must have {h} floats", nameof(h0));
         int steps = inputs.Length / i;
         inputs.CopyTo(_inputs);
-        _packed.Pack(Policy, Parameters);
+        _packed.Pack(Parameters);
         var hs = _hs.AsSpan(0, (steps + 1) * h);
         if (h0.IsEmpty) hs.Slice(0, h).Clear(); else h0.CopyTo(hs);
         // input stage: hs[1..T] = bh + X·Wxhᵀ
@@ -88,9 +90,10 @@ public sealed class DenseRnn
         Gradient.Clear();
         var hs = _hs.AsSpan(0, (steps + 1) * h);
         var draw = _draw.AsSpan(0, steps * h);
-        OutputLayer.Backward(Policy, draw, Gradient.Why, Gradient.By, dOutputs, hs.Slice(h), Parameters.Why, steps, h);
-        RecurrentLayer.Backward(Policy, draw, hs, Parameters.Whh, _scratch, default, steps, 1, h, Nonlinearity);
-        RecurrentLayer.AccumulateGradients(Policy, Gradient.Whh, Gradient.Bh, draw, hs.Slice(0, steps * h), steps, h);
+        _packedStates.Pack(hs, steps + 1);
+        OutputLayer.Backward(Policy, draw, Gradient.Why, Gradient.By, dOutputs, _packedStates, 1, _packed.Why, steps);
+        RecurrentLayer.Backward(Policy, draw, hs, _packed.Whh, _scratch, default, steps, 1, h, Nonlinearity);
+        RecurrentLayer.AccumulateGradients(Policy, Gradient.Whh, Gradient.Bh, draw, _packedStates, steps, h);
         // dWxhᵀ[I,H] += Xᵀ·draw
         Gemm.MultiplyTransposedAAdd(Policy, Gradient.WxhT, _inputs.AsSpan(0, steps * i), draw, i, steps, h);
         return Gradient;

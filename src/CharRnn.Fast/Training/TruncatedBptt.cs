@@ -24,6 +24,8 @@ public sealed class TruncatedBptt
     private readonly AlignedBuffer _hs, _maskedPrev, _logits, _draw, _scratch;
     private readonly bool[] _resets;
     private readonly PackedWeights _packed;
+    // hs and the masked h_{t−1} copy packed as the B of the weight-gradient GEMMs (dWhy = dyᵀ·h, dWhh = drawᵀ·h_{t−1})
+    private readonly PackedMatrix _packedStates, _packedMaskedPrev;
 
     // Splitting the recurrences by columns across a team (batch 1): each member's slice, the work delegates (created
     // once), and what the current call hands them.
@@ -69,7 +71,9 @@ public sealed class TruncatedBptt
         _draw = new AlignedBuffer(positions * h);
         _scratch = new AlignedBuffer(batch * h);
         _resets = new bool[positions];
-        _packed = new PackedWeights(shape);
+        _packed = new PackedWeights(policy, shape, batch);
+        _packedStates = new PackedMatrix(policy, (steps + 1) * batch, h);
+        _packedMaskedPrev = new PackedMatrix(policy, positions, h);
     }
 
     /// <summary>
@@ -96,17 +100,22 @@ public sealed class TruncatedBptt
         double loss = Softmax.CrossEntropyWithGradient(_policy, logits, targets, v, gradientScale);
 
         gradient.Clear();
-        var hOut = hs.Slice(_batch * h, positions * h);
+        _packedStates.Pack(hs, (steps + 1) * _batch);
         var draw = _draw.AsSpan(0, positions * h);
-        OutputLayer.Backward(_policy, draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
+        OutputLayer.Backward(_policy, draw, gradient.Why, gradient.By, logits, _packedStates, _batch, _packed.Why, positions);
         if (_team is not null && resets.IsEmpty)
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_backwardWork!);
         }
-        else RecurrentLayer.Backward(_policy, draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
-        var prevStates = resets.IsEmpty ? hs.Slice(0, positions * h) : _maskedPrev.AsSpan(0, positions * h);
-        if (!resets.IsEmpty) CopyUnmaskedPrevious(hs, resets, steps);
+        else RecurrentLayer.Backward(_policy, draw, hs, _packed.Whh, _scratch, resets, steps, _batch, h, act);
+        var prevStates = _packedStates;
+        if (!resets.IsEmpty)
+        {
+            CopyUnmaskedPrevious(hs, resets, steps);
+            _packedMaskedPrev.Pack(_maskedPrev, positions);
+            prevStates = _packedMaskedPrev;
+        }
         RecurrentLayer.AccumulateGradients(_policy, gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
         RowKernels.ScatterAddRows(_policy, gradient.WxhT, inputs, draw, h);
 
@@ -129,7 +138,7 @@ public sealed class TruncatedBptt
     private Span<float> Forward(RnnParameters parameters, ReadOnlySpan<int> inputs, ReadOnlySpan<float> state, ReadOnlySpan<bool> resets, int steps, Nonlinearity act)
     {
         int h = _shape.HiddenSize, positions = steps * _batch;
-        _packed.Pack(_policy, parameters);
+        _packed.Pack(parameters);
         var hs = _hs.AsSpan(0, (steps + 1) * _batch * h);
         state.CopyTo(hs);
         RowKernels.GatherRowsAddBias(_policy, hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
@@ -149,7 +158,7 @@ public sealed class TruncatedBptt
 
     private void BackwardSlice(int member)
         => RecurrentLayer.BackwardColumns(_policy, _draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
-            _current!.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
+            _packed.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private int CheckChunk(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, ReadOnlySpan<float> state)
     {

@@ -125,6 +125,68 @@ public class GemmTests
         });
     }
 
+    private static Gen<(int M, int K, int N, int Seed, bool Transposed, bool Panels)> PackedShapes =>
+        from m in Gen.Choose(1, 30) from k in Gen.Frequency((4, Gen.Choose(0, 70)), (1, Gen.Choose(120, 300))) from n in Size
+        from seed in Gen.Choose(0, int.MaxValue) from transposed in Gen.Elements(false, true) from panels in Gen.Elements(true, true, false)
+        select (m, k, n, seed, transposed, panels);
+
+    [Fact]
+    public void Packed_b_products_match_naive_on_every_path() => Property(PackedShapes, (policy, s) =>
+    {
+        // B as rows [first, first + K) of a packed matrix with spare rows around them; A plain or transposed (the
+        // weight-gradient form, whose K blocks are transposed into a scratch first); the tanh epilogue on top
+        var rng = new Random(s.Seed);
+        int first = rng.Next(3), rows = first + s.K + rng.Next(3);
+        var source = Random(rng, rows * s.N);
+        var packed = new PackedMatrix(policy, rows, s.N, s.Panels);
+        packed.Pack(source);
+        var b = source.AsSpan(first * s.N, s.K * s.N).ToArray();
+        var a = Random(rng, s.M * s.K);
+        var c = Random(rng, s.M * s.N);
+        int rowStride = s.Transposed ? 1 : s.K, colStride = s.Transposed ? s.M : 1;
+        var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
+        Gemm.Run<TanhEpilogue>(policy, c, c, new StridedMatrix(a, s.M, s.K, rowStride, colStride), packed, first, default);
+        Close.Assert(c, expected, scale, Rel, 2e-6, "h");
+    }, tests: 60);
+
+    [Fact]
+    public void Packing_keeps_every_value_in_place_and_transposes_on_request() => Property(
+        from k in Gen.Choose(0, 40) from n in Size from panels in Gen.Elements(false, true) from seed in Gen.Choose(0, int.MaxValue)
+        select (k, n, panels, seed), (policy, s) =>
+    {
+        var rng = new Random(s.seed);
+        var source = Random(rng, s.k * s.n);
+        var packed = new PackedMatrix(policy, s.k, s.n, s.panels);
+        packed.Pack(source);
+        for (int r = 0; r < s.k; r++)
+            for (int j = 0; j < s.n; j++) Assert.Equal(source[r * s.n + j], packed[r, j]);
+        var transposed = new PackedMatrix(policy, s.n, s.k, s.panels); // B = sourceᵀ, [N,K]
+        transposed.PackTransposeOf(source);
+        for (int r = 0; r < s.n; r++)
+            for (int j = 0; j < s.k; j++) Assert.Equal(source[j * s.n + r], transposed[r, j]);
+    });
+
+    [Fact]
+    public void Column_splits_at_the_split_unit_give_bit_identical_results() => Property(
+        from m in Gen.Choose(1, 14) from k in Gen.Choose(1, 150) from units in Gen.Choose(2, 4) from extra in Gen.Choose(0, 70)
+        from panels in Gen.Elements(false, true) from seed in Gen.Choose(0, int.MaxValue) select (m, k, units, extra, panels, seed), (policy, s) =>
+    {
+        // what threaded batch-1 training and generation rely on: columns computed in slices of the split unit equal the whole
+        var rng = new Random(s.seed);
+        int unit = policy.ColumnSplitUnit, n = (s.units - 1) * unit + s.extra + 1;
+        var source = Random(rng, s.k * n);
+        var packed = new PackedMatrix(policy, s.k, n, s.panels);
+        packed.Pack(source);
+        var a = StridedMatrix.RowMajor(Random(rng, s.m * s.k), s.m, s.k);
+        var init = Random(rng, s.m * n);
+        var whole = (float[])init.Clone();
+        Gemm.Run<TanhEpilogue>(policy, whole, whole, a, packed, 0, default);
+        var sliced = (float[])init.Clone();
+        for (int first = 0; first < n; first += unit)
+            Gemm.RunColumns<TanhEpilogue>(policy, sliced, sliced, a, packed, 0, default, first, Math.Min(n, first + unit));
+        Assert.Equal(whole, sliced);
+    }, tests: 30);
+
     [Fact]
     public void Shapes_that_do_not_fit_are_rejected()
     {
@@ -132,5 +194,9 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[3], new float[4], new float[4], 2, 2, 2));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[3], new float[4], 2, 2, 2));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[4], new float[3], 2, 2, 2));
+        var packed = new PackedMatrix(policy, 2, 2);
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[6], packed, 2, 3)); // K beyond B's rows
+        var other = KernelPolicy.Available.FirstOrDefault(p => p != policy);
+        if (other is not null) Assert.Throws<ArgumentException>(() => Gemm.Multiply(other, new float[4], new float[4], packed, 2, 2)); // packed for another policy
     }
 }
