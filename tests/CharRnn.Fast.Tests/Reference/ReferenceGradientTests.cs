@@ -67,4 +67,26 @@ public class ReferenceGradientTests
         NaiveOptimizers.ClipGlobalNorm(g, 1);
         Assert.Equal(1, Math.Sqrt(g.All.Sum(t => t.Sum(x => x * x))), 12);
     }
+
+    [Fact]
+    public void RmsProp_follows_char_rnn_and_clipping_spans_every_layer()
+    {
+        var p = new NaiveStackTensors(NaiveCell.Lstm, 2, 2, 1, 2);
+        var g = p.ZerosLike();
+        var meanSquare = p.ZerosLike();
+        p.Layers[1].WeightHh[0] = 1.0; g.Layers[1].WeightHh[0] = 0.5;
+        NaiveOptimizers.RmsProp(p, g, meanSquare, 0.01);   // α = 0.95: m = 0.05·g², then w −= lr·g/(√m + 1e-8)
+        Assert.Equal(1.0 - 0.01 * 0.5 / (Math.Sqrt(0.05 * 0.25) + 1e-8), p.Layers[1].WeightHh[0], 14);
+        double w = p.Layers[1].WeightHh[0];
+        NaiveOptimizers.RmsProp(p, g, meanSquare, 0.01, alpha: 0.9);
+        double m = 0.9 * 0.05 * 0.25 + 0.1 * 0.25;
+        Assert.Equal(m, meanSquare.Layers[1].WeightHh[0], 14);
+        Assert.Equal(w - 0.01 * 0.5 / (Math.Sqrt(m) + 1e-8), p.Layers[1].WeightHh[0], 14);
+        Assert.Equal(0, p.Layers[0].WeightHh[0]);   // a zero gradient moves nothing
+
+        g.Layers[0].WeightIh[3] = 3; g.FcBias[1] = -4;
+        NaiveOptimizers.ClipGlobalNorm(g, 1);
+        Assert.Equal(1, Math.Sqrt(g.All.Sum(t => t.Sum(x => x * x))), 12);
+        Assert.Equal(3 / Math.Sqrt(9 + 16 + 0.25), g.Layers[0].WeightIh[3], 12);
+    }
 }
