@@ -74,7 +74,7 @@ public class EngineVsReferenceTests
         var expected = reference.ForwardBackward(tokens, targets, c.T, c.B, start, reset);
 
         var gradient = new RnnParameters(shape);
-        double loss = new TruncatedBptt(shape, c.T, c.B, policy).ForwardBackward(parameters, gradient, tokens, targets, state, c.Act, reset);
+        double loss = new TruncatedBptt(shape, c.T, c.B, policy, c.Act).ForwardBackward(parameters, gradient, tokens, targets, state, reset);
 
         Assert.True(Math.Abs(loss - expected.LossSum) <= 1e-4 * (1 + expected.LossSum), $"loss {loss} vs {expected.LossSum} ({c})");
         AssertTensorClose(state, expected.FinalStates.SelectMany(x => x).ToArray(), 1e-4, 1e-6, $"h_T {c}");
