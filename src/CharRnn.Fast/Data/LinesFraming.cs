@@ -1,0 +1,41 @@
+namespace CharRnn.Fast.Data;
+
+/// <summary>
+/// The lines framing of sequence models, streamed: every non-empty line is framed by the boundary '\n'
+/// ("\nanna\nbob\n"), carriage returns are removed, and the end of each file ends its last line. The result equals
+/// the CLI's whole-string framing of the files' texts joined by '\n'.
+/// </summary>
+internal sealed class LinesFraming(TextChunkSink inner) : TextChunkSink
+{
+    private char[] _framed = [];
+    private bool _started;  // the opening boundary has been written
+    private bool _lineOpen; // the current line has a character and still needs its closing boundary
+
+    public override void Write(ReadOnlySpan<char> text)
+    {
+        if (_framed.Length < text.Length + 1) _framed = new char[text.Length + 1]; // a chunk grows by the opening '\n' at most
+        var framed = _framed;
+        int n = 0;
+        foreach (char c in text)
+        {
+            if (c == '\r') continue;
+            if (c == '\n')
+            {
+                if (_lineOpen) framed[n++] = '\n';
+                _lineOpen = false;
+                continue;
+            }
+            if (!_started) { framed[n++] = '\n'; _started = true; }
+            framed[n++] = c;
+            _lineOpen = true;
+        }
+        if (n > 0) inner.Write(framed.AsSpan(0, n));
+    }
+
+    public override void EndOfFile()
+    {
+        if (_lineOpen) inner.Write("\n");
+        _lineOpen = false;
+        inner.EndOfFile();
+    }
+}
