@@ -20,8 +20,7 @@ namespace CharRnn.Fast.Data;
 internal sealed class TokenStoreHeader
 {
     public const int FormatVersion = 1;
-    private const int Alignment = 64, HashBytes = 32, FixedPrefix = 40;
-    private const long MaxLength = 1L << 30; // a header beyond this is corrupt (a million inputs with long paths fit)
+    private const int Alignment = 64, HashBytes = 32, MaxPathBytes = 1 << 16;
     private static ReadOnlySpan<byte> Magic => "CHRNTOKS"u8;
 
     public TokenStoreHeader(Vocabulary vocabulary, long tokenCount, long replacedCount, bool lines, IReadOnlyList<CorpusFileFingerprint> inputs)
@@ -80,9 +79,10 @@ internal sealed class TokenStoreHeader
     }
 
     /// <summary>
-    /// Reads and checks the header of <paramref name="stream"/> (positioned anywhere): magic, version, the file length
-    /// against the token count, the header's own hash and every field. Anything wrong throws
-    /// <see cref="TokenStoreFormatException"/> naming <paramref name="path"/>; returns the header and its length.
+    /// Reads and checks the header of <paramref name="stream"/>: magic, version, the file length against the token
+    /// count, the header's own hash and every field, reading field by field (a damaged length allocates nothing).
+    /// Anything wrong throws <see cref="TokenStoreFormatException"/> naming <paramref name="path"/>; returns the header
+    /// and its length.
     /// </summary>
     public static (TokenStoreHeader Header, long Length) Read(FileStream stream, string path)
     {
@@ -90,70 +90,77 @@ internal sealed class TokenStoreHeader
         TokenStoreFormatException Corrupt(string what) => new($"token store '{path}' {what}");
         if (fileLength < Alignment) throw Corrupt($"is truncated: {fileLength} bytes");
 
-        var prefix = new byte[FixedPrefix];
         stream.Position = 0;
-        stream.ReadExactly(prefix);
-        if (!prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic)) throw Corrupt("is not a token store (wrong magic bytes)");
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(prefix.AsSpan(8));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var r = new FieldReader(new BufferedStream(stream, 1 << 16), fileLength, hash, () => Corrupt("has a header that is corrupt or truncated"));
+        Span<byte> magic = stackalloc byte[8];
+        r.Bytes(magic);
+        if (!magic.SequenceEqual(Magic)) throw Corrupt("is not a token store (wrong magic bytes)");
+        uint version = r.U32();
         if (version != FormatVersion) throw Corrupt($"has format version {version}; this program reads version {FormatVersion}");
-        uint width = BinaryPrimitives.ReadUInt32LittleEndian(prefix.AsSpan(12));
-        long length = BinaryPrimitives.ReadInt64LittleEndian(prefix.AsSpan(16));
-        long count = BinaryPrimitives.ReadInt64LittleEndian(prefix.AsSpan(24));
+        uint width = r.U32();
+        long length = r.I64(), count = r.I64();
         if (width is not (1 or 2 or 4)) throw Corrupt($"has a header that is corrupt: {width} bytes per token");
-        if (length < Alignment || length % Alignment != 0 || length > Math.Min(fileLength, MaxLength)) throw Corrupt($"has a header that is corrupt or truncated: header length {length} in a file of {fileLength} bytes");
+        if (length < Alignment || length % Alignment != 0 || length > fileLength) throw Corrupt($"has a header that is corrupt or truncated: header length {length} in a file of {fileLength} bytes");
         if (count < 1 || count > (fileLength - length) / width || length + count * width != fileLength)
             throw Corrupt($"is truncated or has extra bytes: {fileLength} bytes, where its header promises {length} + {count} × {width}");
+        r.Limit = length;
 
-        var bytes = new byte[length];
-        stream.Position = 0;
-        stream.ReadExactly(bytes);
-        var header = Parse(bytes, Corrupt);
-        if (header.BytesPerToken != width) throw Corrupt($"has a header that is corrupt: {width} bytes per token for a vocabulary of {header.Vocabulary.Count}");
-        return (header, length);
-    }
-
-    private static TokenStoreHeader Parse(byte[] bytes, Func<string, TokenStoreFormatException> corrupt)
-    {
-        int at = FixedPrefix - 8; // replaced count onwards
-        ReadOnlySpan<byte> Take(int n)
-        {
-            if (n < 0 || n > bytes.Length - at) throw corrupt("has a header that is corrupt or truncated");
-            var span = bytes.AsSpan(at, n);
-            at += n;
-            return span;
-        }
-        uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-        long I64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
-
-        long replaced = I64();
-        uint flags = U32();
-        uint v = U32();
-        if (v < 1 || v > 0x110000) throw corrupt($"has a header that is corrupt: vocabulary of {v}");
+        long replaced = r.I64();
+        uint flags = r.U32();
+        uint v = r.U32();
+        if (v < 1 || v > 0x110000) throw Corrupt($"has a header that is corrupt: vocabulary of {v}");
         var symbols = new Rune[v];
         for (int i = 0; i < symbols.Length; i++)
         {
-            uint scalar = U32();
-            if (!Rune.IsValid(scalar) || (i > 0 && scalar <= (uint)symbols[i - 1].Value)) throw corrupt("has a header that is corrupt: its vocabulary is not distinct valid characters in ascending order");
+            uint scalar = r.U32();
+            if (!Rune.IsValid(scalar) || (i > 0 && scalar <= (uint)symbols[i - 1].Value)) throw Corrupt("has a header that is corrupt: its vocabulary is not distinct valid characters in ascending order");
             symbols[i] = new Rune(scalar);
         }
-        uint inputCount = U32();
-        if (inputCount > bytes.Length / 52) throw corrupt("has a header that is corrupt or truncated");
-        var inputs = new CorpusFileFingerprint[inputCount];
-        for (int i = 0; i < inputs.Length; i++)
+        uint inputCount = r.U32();
+        var inputs = new List<CorpusFileFingerprint>();
+        var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+        Span<byte> sha = stackalloc byte[HashBytes];
+        for (uint i = 0; i < inputCount; i++)
         {
+            uint pathBytes = r.U32();
+            if (pathBytes > MaxPathBytes) throw Corrupt($"has a header that is corrupt: an input path of {pathBytes} bytes");
+            var pathUtf8 = new byte[pathBytes];
+            r.Bytes(pathUtf8);
             string inputPath;
-            try { inputPath = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Take((int)Math.Min(U32(), int.MaxValue))); }
-            catch (DecoderFallbackException) { throw corrupt("has a header that is corrupt: an input path is not UTF-8"); }
-            long size = I64(), ticks = I64();
-            if (size < 0 || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) throw corrupt("has a header that is corrupt: an input's size or time is out of range");
-            inputs[i] = new CorpusFileFingerprint(inputPath, size, new DateTime(ticks, DateTimeKind.Utc), Convert.ToHexStringLower(Take(HashBytes)));
+            try { inputPath = strict.GetString(pathUtf8); }
+            catch (DecoderFallbackException) { throw Corrupt("has a header that is corrupt: an input path is not UTF-8"); }
+            long size = r.I64(), ticks = r.I64();
+            if (size < 0 || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) throw Corrupt("has a header that is corrupt: an input's size or time is out of range");
+            r.Bytes(sha);
+            inputs.Add(new CorpusFileFingerprint(inputPath, size, new DateTime(ticks, DateTimeKind.Utc), Convert.ToHexStringLower(sha)));
         }
-        int hashAt = at;
-        if (!SHA256.HashData(bytes.AsSpan(0, hashAt)).AsSpan().SequenceEqual(Take(HashBytes))) throw corrupt("has a header that is corrupt (its hash does not match)");
-        if ((at + Alignment - 1) / Alignment * Alignment != bytes.Length) throw corrupt("has a header that is corrupt: wrong header length");
-        if (replaced < 0 || (flags & ~1u) != 0) throw corrupt("has a header that is corrupt: unknown flags");
-        long count = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(24));
-        return new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & 1) != 0, inputs);
+        var expected = hash.GetCurrentHash();
+        r.Bytes(sha);
+        if (!sha.SequenceEqual(expected)) throw Corrupt("has a header that is corrupt (its hash does not match)");
+        if ((r.Position + Alignment - 1) / Alignment * Alignment != length) throw Corrupt("has a header that is corrupt: wrong header length");
+        if (replaced < 0 || (flags & ~1u) != 0) throw Corrupt("has a header that is corrupt: unknown flags");
+        var header = new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & 1) != 0, inputs);
+        if (header.BytesPerToken != width) throw Corrupt($"has a header that is corrupt: {width} bytes per token for a vocabulary of {v}");
+        return (header, length);
+    }
+
+    /// <summary>Little-endian fields read in order, each byte added to the running hash, never past <see cref="Limit"/>.</summary>
+    private sealed class FieldReader(Stream stream, long limit, IncrementalHash hash, Func<Exception> truncated)
+    {
+        public long Position { get; private set; }
+        public long Limit { get; set; } = limit;
+
+        public void Bytes(Span<byte> destination)
+        {
+            if (destination.Length > Limit - Position) throw truncated();
+            stream.ReadExactly(destination);
+            hash.AppendData(destination);
+            Position += destination.Length;
+        }
+
+        public uint U32() { Span<byte> b = stackalloc byte[4]; Bytes(b); return BinaryPrimitives.ReadUInt32LittleEndian(b); }
+        public long I64() { Span<byte> b = stackalloc byte[8]; Bytes(b); return BinaryPrimitives.ReadInt64LittleEndian(b); }
     }
 }
 
