@@ -14,22 +14,29 @@ internal sealed class LinesFraming(TextChunkSink inner) : TextChunkSink
     public override void Write(ReadOnlySpan<char> text)
     {
         if (_framed.Length < text.Length + 1) _framed = new char[text.Length + 1]; // a chunk grows by the opening '\n' at most
-        var framed = _framed;
+        var framed = _framed.AsSpan();
         int n = 0;
-        foreach (char c in text)
+        while (!text.IsEmpty)
         {
-            if (c == '\r') continue;
-            if (c == '\n')
+            // Copy the run up to the next line break whole (a vectorized search), then handle the break.
+            int stop = text.IndexOfAny('\r', '\n');
+            var run = stop < 0 ? text : text[..stop];
+            if (!run.IsEmpty)
             {
-                if (_lineOpen) framed[n++] = '\n';
-                _lineOpen = false;
-                continue;
+                if (!_started) { framed[n++] = '\n'; _started = true; }
+                run.CopyTo(framed[n..]);
+                n += run.Length;
+                _lineOpen = true;
             }
-            if (!_started) { framed[n++] = '\n'; _started = true; }
-            framed[n++] = c;
-            _lineOpen = true;
+            if (stop < 0) break;
+            if (text[stop] == '\n' && _lineOpen)
+            {
+                framed[n++] = '\n';
+                _lineOpen = false;
+            }
+            text = text[(stop + 1)..];
         }
-        if (n > 0) inner.Write(framed.AsSpan(0, n));
+        if (n > 0) inner.Write(framed[..n]);
     }
 
     public override void EndOfFile()
