@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using CharRnn.Fast.Data;
 using CharRnn.Fast.IO;
 using Xunit;
