@@ -18,6 +18,7 @@ Command line:
 import argparse
 import json
 import os
+import re
 import struct
 import sys
 
@@ -30,6 +31,8 @@ FORMAT_1, FORMAT_2 = "charrnn-fast/1", "charrnn-fast/2"
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # safetensors dtype → numpy dtype read from the file (BF16 has none: read as uint16 and widened to float32 exactly)
+# a format-2 model's weights (a checkpoint's other tensors are training state)
+_WEIGHT_NAME = re.compile(r"rnn\.(weight|bias)_(ih|hh)_l\d+|fc\.(weight|bias)|embedding\.weight")
 _STORED = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2")}
 
 
@@ -191,7 +194,7 @@ def load_charrnn(path):
     if format_tag == FORMAT_1:
         state, cell, layers = _format_1_state(tensors, path), "rnn", 1
     elif format_tag == FORMAT_2:
-        state = {k: v for k, v in tensors.items() if k.startswith(("rnn.", "fc.", "embedding."))}
+        state = {k: v for k, v in tensors.items() if _WEIGHT_NAME.fullmatch(k)}
         layers = sum(1 for k in state if k.startswith("rnn.weight_hh_l"))
         if layers == 0:
             raise ValueError(f"{path}: no rnn.weight_hh_l0")

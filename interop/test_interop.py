@@ -184,7 +184,8 @@ class ModelFileTests(Scratch):
         model = random_model("lstm", 2)
         save_charrnn(self.path("m"), model, VOCAB)
         tensors, meta = read_safetensors(self.path("m"))
-        tensors.update({"train.hidden": np.zeros((1, 2, 1, 7)), "adam.m.rnn.weight_hh_l0": np.ones((28, 7))})
+        tensors.update({"train.hidden": np.zeros((1, 2, 1, 7)), "adam.m.rnn.weight_hh_l0": np.ones((28, 7)),
+                        "rnn.weight_hh_l0.adam_v": np.ones((28, 7)), "fc.bias.momentum": np.ones(len(VOCAB))})
         write_safetensors(self.path("ckpt"), tensors, {**meta, "optimizer": "adam", "step": "3"})
         loaded, _, _ = load_charrnn(self.path("ckpt"))
         tokens = torch.tensor(encode(VOCAB, TEXT)).reshape(-1, 1)
