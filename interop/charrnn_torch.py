@@ -62,15 +62,17 @@ def read_safetensors(path):
     data = raw[8 + n:]
     tensors = {}
     for name, info in header.items():
-        if not isinstance(info, dict) or not isinstance(info.get("data_offsets"), list) or len(info["data_offsets"]) != 2:
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2):
             raise ValueError(f"{path}: tensor '{name}' has no [begin, end] data_offsets")
-        dtype, shape, (begin, end) = info.get("dtype"), info.get("shape"), info["data_offsets"]
+        dtype, shape, (begin, end) = info.get("dtype"), info.get("shape"), offsets
         if dtype not in _STORED:
             raise ValueError(f"{path}: tensor '{name}' has dtype {dtype}; F32, F64, F16 and BF16 are read")
         if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
             raise ValueError(f"{path}: tensor '{name}' has a bad shape {shape}")
         size = _STORED[dtype].itemsize * int(np.prod(shape, dtype=np.int64))
-        if not (isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= len(data) and end - begin == size):
+        in_range = isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= len(data)
+        if not (in_range and end - begin == size):
             raise ValueError(f"{path}: tensor '{name}' has offsets {[begin, end]} for {size} bytes of {len(data)}")
         values = np.frombuffer(data[begin:end], _STORED[dtype])
         if dtype == "BF16":
@@ -128,7 +130,8 @@ class CharRnnTorch(nn.Module):
             raise ValueError(f"cell '{cell}' is not rnn, lstm or gru")
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         # dropout acts between layers only (PyTorch warns, and does nothing, with one layer)
-        self.rnn = CELLS[cell](vocab_size, hidden_size, num_layers=layers, dropout=dropout if layers > 1 else 0.0, **extra)
+        self.rnn = CELLS[cell](vocab_size, hidden_size, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
+                               **extra)
         self.fc = nn.Linear(hidden_size, vocab_size)
         self.vocab_size = vocab_size
 

@@ -174,7 +174,8 @@ class ModelFileTests(Scratch):
                     with torch.no_grad():
                         self.assertTrue(torch.equal(loaded(tokens)[0], model(tokens)[0]))
                     tensors, _ = read_safetensors(self.path("m"))
-                    self.assertEqual(set(tensors), {f"rnn.{k}" for k in model.rnn.state_dict()} | {"fc.weight", "fc.bias"})
+                    names = {f"rnn.{k}" for k in model.rnn.state_dict()} | {"fc.weight", "fc.bias"}
+                    self.assertEqual(set(tensors), names)
                     # the file is PyTorch's own state_dict: a plain module with `rnn` and `fc` loads it strictly
                     plain = nn.Module()
                     plain.rnn, plain.fc = type(model.rnn)(**rnn_kwargs(model.rnn)), nn.Linear(7, len(VOCAB))
@@ -268,7 +269,8 @@ def rnn_kwargs(rnn):
 
 
 def min_char_rnn_logits(w, tokens, nonlinearity):
-    """h_t = act(Wxh·x_t + Whh·h_{t−1} + bh), y_t = Why·h_t + by in float64 numpy: the format-1 model's equations."""
+    """The format-1 model's equations in float64 numpy:
+    h_t = act(Wxh·x_t + Whh·h_{t−1} + bh), y_t = Why·h_t + by."""
     act = np.tanh if nonlinearity == "tanh" else (lambda z: np.maximum(z, 0))
     w = {k: x.astype(np.float64) for k, x in w.items()}
     h, out = np.zeros(w["Whh"].shape[0]), []
@@ -316,8 +318,8 @@ class TrainingAndCommandLineTests(Scratch):
     def test_logits_command_prints_the_models_logits(self):
         model = random_model("gru", 2)
         save_charrnn(self.path("m"), model, VOCAB)
-        out = subprocess.run([sys.executable, os.path.join(HERE, "charrnn_torch.py"), "logits", self.path("m"), "the 🦊"],
-                             check=True, capture_output=True, text=True).stdout
+        command = [sys.executable, os.path.join(HERE, "charrnn_torch.py"), "logits", self.path("m"), "the 🦊"]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         printed = json.loads(out)
         self.assertEqual(printed["vocab"], VOCAB)
         want = logits_over(model.double(), encode(VOCAB, "the 🦊"))
