@@ -342,13 +342,14 @@ def default_charrnn():
     return ["dotnet", dll] if os.path.exists(dll) else None
 
 
-def engine_gaps(cli):
-    """What `charrnn train --help` does not offer of issue 11's options (empty once the engine supports them)."""
+def engine_gap(cli):
+    """Why this charrnn cannot pass the format-2 cases, or None: `train --help` must offer issue 11's options."""
     try:
         text = cli.run("train", "--help")
     except EngineError as e:
-        return [str(e)]
-    return [o for o in ("--cell", "--layers", "--dropout", "--forget-bias", "--init-from") if o not in text]
+        return f"`charrnn train --help` fails ({e})"
+    missing = [o for o in ("--cell", "--layers", "--dropout", "--forget-bias", "--init-from") if o not in text]
+    return f"`charrnn train --help` lacks {', '.join(missing)}" if missing else None
 
 
 def main():
@@ -379,10 +380,10 @@ def main():
     checks = Checks(cli, library, work)
 
     print(f"charrnn: {shlex.join(command)}\nlibcharrnn: {a.lib}\nwork: {work}")
-    gaps = engine_gaps(cli)
-    if gaps:
-        print(f"\nNOTE: this charrnn's `train --help` lacks {', '.join(gaps)}: the engine predates issue 11 (format 2, "
-              "LSTM/GRU, layers), so the cases that need it fail below until it lands.")
+    gap = engine_gap(cli)
+    if gap:
+        print(f"\nNOTE: {gap}: this engine does not support issue 11 (format 2, LSTM/GRU, layers) yet, so the "
+              "cases that need it fail below.")
     cases = []      # (check, cell, layers, run)
     for cell in cells:
         for layers in depths:
@@ -407,7 +408,7 @@ def main():
         failed += result != "PASS"
         print(f"{name:<10} {cell:<8} {layers:>2}  {result:<6}  {metric:<22} {detail}", flush=True)
     print(f"\n{len(cases) - failed} of {len(cases)} cases passed")
-    if failed and gaps:
+    if failed and gap:
         print("(expected while the engine lacks issue 11's format 2: see the NOTE above)")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
