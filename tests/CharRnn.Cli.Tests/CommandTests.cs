@@ -79,6 +79,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(nats / Math.Log(2), e.GetProperty("bits_per_char").GetDouble(), 9);
         Assert.Equal(Math.Exp(nats), e.GetProperty("perplexity").GetDouble(), 6);
         Assert.True(nats < Math.Log(14), $"trained model should beat uniform over 14 symbols: {nats}"); // the text has 14 distinct characters
+        AssertHelpNamesEveryField("eval", e);
 
         var info = Charrnn("info --model m.safetensors --json");
         AssertOk(info);
@@ -307,5 +308,33 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(2, o.GetProperty("batch").GetInt32());
         Assert.Equal(1, o.GetProperty("threads").GetInt32());
         Assert.False(string.IsNullOrEmpty(o.GetProperty("vector_path").GetString()));
+        AssertHelpNamesEveryField("bench", o);
+    }
+
+    [Fact]
+    public void Bench_latency_times_a_model_and_prints_the_documented_fields()
+    {
+        AssertOk(Charrnn($"train --input {_text} --hidden 8 --seq-len 5 --batch 1 --steps 3 --checkpoint lat.safetensors"));
+        var r = Charrnn("bench --latency lat.safetensors --chars 1000 --json");
+        AssertOk(r);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var o = doc.RootElement;
+        Assert.Equal("dotnet", o.GetProperty("api").GetString());
+        Assert.Equal(1000, o.GetProperty("chars").GetInt32());
+        double p50 = o.GetProperty("p50_us").GetDouble(), p99 = o.GetProperty("p99_us").GetDouble(), max = o.GetProperty("max_us").GetDouble();
+        Assert.True(p50 <= p99 && p99 <= max, $"p50 {p50} p99 {p99} max {max}");
+        Assert.InRange(o.GetProperty("mean_us").GetDouble(), 0, max);
+        AssertHelpNamesEveryField("bench", o);
+        Assert.Matches(@"^p50 [0-9.]+ µs  p99 [0-9.]+ µs  max [0-9.]+ µs  mean [0-9.]+ µs over 1000 characters\n$", Charrnn("bench --latency lat.safetensors --chars 1000").Stdout);
+        var tooFew = Charrnn("bench --latency lat.safetensors --chars 999");
+        Assert.Equal(2, tooFew.ExitCode);
+        Assert.Contains("--chars N", Charrnn("bench --help").Stdout);
+        Assert.Contains("at least 1000", Charrnn("bench --help").Stdout); // the bound the parser enforces
+    }
+
+    private void AssertHelpNamesEveryField(string command, JsonElement printed)
+    {
+        var help = Charrnn($"{command} --help").Stdout;
+        foreach (var field in printed.EnumerateObject()) Assert.Contains($"\"{field.Name}\"", help);
     }
 }
