@@ -54,6 +54,16 @@ public sealed class MessageTests : IDisposable
     }
 
     [Fact]
+    public void A_model_file_too_large_to_read_is_named_once()
+    {
+        using (var file = File.Create(Path.Combine(_dir, "huge.safetensors"))) file.SetLength(3L << 30); // sparse: no disk used
+        var r = Run(_dir, "info", "--model", "huge.safetensors");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("3221225472 bytes", r.Stderr);
+        Assert.Equal(1, Count(r.Stderr, "huge.safetensors"));
+    }
+
+    [Fact]
     public void Info_escapes_invisible_and_combining_characters_of_the_vocabulary()
     {
         // e + combining acute, a zero-width joiner, a no-break space, a bell, a right-to-left mark and a line separator
