@@ -16,7 +16,7 @@ public static class TextFile
         if (!File.Exists(path)) throw new TextInputException($"input file '{path}' does not exist");
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {FileErrors.Reason(e, path)}"); }
         return DecodeUtf8(bytes, path, replaceInvalid);
     }
 
