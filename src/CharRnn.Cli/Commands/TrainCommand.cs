@@ -147,7 +147,7 @@ internal static class TrainCommand
             // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
             var start = new TrainStart(tokens.Length, tokens.Length - valTokens.Length, valTokens.Length, vocabulary.Count, model.HiddenSize,
                 o.SequenceLength, o.BatchSize, o.Optimizer.ToString().ToLowerInvariant(), o.LearningRate, trainer.Threads,
-                VectorPaths.Describe(VectorPaths.Active), trainer.Step, total, checkpoint.Path, runId);
+                trainer.Policy, trainer.Step, total, checkpoint.Path, runId);
             var run = new TrainingRun(trainer, valTokens, checkpoint, metadata, sampleRng, seed => Sample(model, seed, schedule.SampleLength), schedule, new TrainReport(json));
             return run.Execute(start, warnings);
         }

@@ -98,7 +98,7 @@ internal sealed class TrainingRun(
         if (validation.Length < 2) return null;
         long begin = Stopwatch.GetTimestamp();
         Evaluation result;
-        try { result = Evaluator.Evaluate(trainer.Model, validation, cancellation: stop); }
+        try { result = Evaluator.Evaluate(trainer.Model, validation, policy: trainer.Policy, cancellation: stop); }
         catch (OperationCanceledException) { return null; }
         double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
         _clock.ValidationTook(seconds);
@@ -118,9 +118,9 @@ internal sealed class TrainingRun(
         int probe = (int)Math.Min(validation.Length, Math.Max(512, (1L << 25) / perToken));
         try
         {
-            Evaluator.Evaluate(model, validation.AsSpan(0, probe), cancellation: stop);
+            Evaluator.Evaluate(model, validation.AsSpan(0, probe), policy: trainer.Policy, cancellation: stop);
             long begin = Stopwatch.GetTimestamp();
-            Evaluator.Evaluate(model, validation.AsSpan(0, probe), cancellation: stop);
+            Evaluator.Evaluate(model, validation.AsSpan(0, probe), policy: trainer.Policy, cancellation: stop);
             _clock.ValidationEstimate = Stopwatch.GetElapsedTime(begin).TotalSeconds * (validation.Length - 1) / (probe - 1);
         }
         catch (OperationCanceledException) { }

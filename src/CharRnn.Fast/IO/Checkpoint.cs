@@ -56,7 +56,7 @@ public static class Checkpoint
             metadata[CheckpointKeys.SmoothLoss] = Invariant(trainer.SmoothLoss);
             metadata[CheckpointKeys.OptimizerSteps] = Invariant(trainer.Optimizer.StepCount);
             if (rngState is not null) metadata[CheckpointKeys.RngState] = rngState;
-            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], (float[])trainer.HiddenState.Clone()));
+            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], TrainingState(trainer)));
             var (first, second) = MomentPrefixes(o.Optimizer);
             if (first is not null) AddWeights(tensors, trainer.Optimizer.FirstMoment!, first);
             if (second is not null) AddWeights(tensors, trainer.Optimizer.SecondMoment!, second);
@@ -76,7 +76,7 @@ public static class Checkpoint
         if (trainer is not null)
         {
             var (first, second) = MomentPrefixes(trainer.Options.Optimizer);
-            floats += trainer.HiddenState.Length + (first is null ? 0 : weights) + (second is null ? 0 : weights);
+            floats += trainer.StateSize + (first is null ? 0 : weights) + (second is null ? 0 : weights);
         }
         long header = 4096 + 16L * model.VocabularySize; // metadata, tensor entries, the vocabulary as JSON
         SafetensorsWriter.CheckWritable(path, floats * sizeof(float) + header);
@@ -230,7 +230,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = new float[h * v];
-        Kernels.RowKernels.Transpose(wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Wxh), [h, v], wxh));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Whh), [h, h], p.Whh.ToArray()));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Bh), [h], p.Bh.ToArray()));
@@ -242,7 +242,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), "HV", h, v, source);
-        Kernels.RowKernels.Transpose(p.WxhT, wxh.Data, h, v);
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, p.WxhT, wxh.Data, h, v);
         Expect(file, Name(prefix, CheckpointKeys.Whh), "HH", h, v, source).Data.CopyTo(p.Whh);
         Expect(file, Name(prefix, CheckpointKeys.Bh), "H", h, v, source).Data.CopyTo(p.Bh);
         Expect(file, Name(prefix, CheckpointKeys.Why), "VH", h, v, source).Data.CopyTo(p.Why);
@@ -262,6 +262,13 @@ public static class Checkpoint
             throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but must be [{string.Join(",", dims.ToCharArray())}] = {ShapeText(shape)} ({string.Join("; ", origins)})");
         }
         return t;
+    }
+
+    private static float[] TrainingState(Trainer trainer)
+    {
+        var state = new float[trainer.StateSize];
+        trainer.CopyStateTo(state);
+        return state;
     }
 
     private static (string? First, string? Second) MomentPrefixes(OptimizerKind kind) => kind switch
@@ -354,7 +361,7 @@ public sealed class TrainingResume
         trainer.Epoch = Epoch;
         trainer.Cursor = Cursor;
         trainer.SmoothLoss = SmoothLoss;
-        _hidden.CopyTo(trainer.HiddenState, 0);
+        trainer.SetState(_hidden);
         return trainer;
     }
 }

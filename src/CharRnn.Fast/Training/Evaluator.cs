@@ -20,20 +20,20 @@ public static class Evaluator
     /// <paramref name="cancellation"/> is checked before each one (a long pass stops within a chunk of a request), and
     /// throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, CancellationToken cancellation = default)
+    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, Kernels.KernelPolicy? policy = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (tokens.Length < 2) throw new ArgumentException($"evaluation needs at least 2 characters (got {tokens.Length})");
         int predictions = tokens.Length - 1;
         int steps = Math.Min(chunk, predictions);
-        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1);
-        var state = new float[model.HiddenSize];
+        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1, policy ?? Kernels.KernelPolicy.Default, model.Nonlinearity);
+        var state = new float[model.Parameters.Shape.StateSize(1)];
         double total = 0;
         for (int start = 0; start < predictions; start += steps)
         {
             cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(steps, predictions - start);
-            total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.Nonlinearity, model.BoundaryToken);
+            total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.BoundaryToken);
         }
         return new Evaluation(total / predictions, predictions);
     }

@@ -15,6 +15,7 @@ public class ThreadingTests
         var options = new TrainingOptions { Optimizer = OptimizerKind.Adam, LearningRate = 0.005, BatchSize = batch, Threads = threads, Seed = 4 };
         var model = Trainer.NewModel(Vocabulary.FromText(text), 29, options, sequenceMode: lines);
         using var trainer = new Trainer(model, model.Vocabulary.Encode(text), options);
+        Assert.Equal(threads, trainer.Threads); // the comparisons below mean nothing if the streams were not split
         var losses = new double[steps];
         for (int i = 0; i < steps; i++) losses[i] = trainer.TrainStep();
         return (model.Parameters.All.ToArray(), losses);
@@ -69,6 +70,7 @@ public class ThreadingTests
         var options = new TrainingOptions { Optimizer = OptimizerKind.Adam, BatchSize = 4, Threads = 2 };
         var model = Trainer.NewModel(Vocabulary.FromText(Text), 32, options);
         using var trainer = new Trainer(model, model.Vocabulary.Encode(Text), options);
+        Assert.Equal(2, trainer.Threads);
         for (int i = 0; i < 5; i++) trainer.TrainStep();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 300; i++) trainer.TrainStep();
