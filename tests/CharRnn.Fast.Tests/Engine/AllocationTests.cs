@@ -8,6 +8,7 @@ using Xunit;
 namespace CharRnn.Fast.Tests.Engine;
 
 /// <summary>After set-up, a training step and a generated character allocate exactly 0 bytes, on every vector path.</summary>
+[Collection(AllocationCollection.Name)]
 public class AllocationTests
 {
     private static (CharRnnModel Model, int[] Tokens) Corpus(bool lines)

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace CharRnn.Fast.Tests.Engine;
 
+[Collection(AllocationCollection.Name)]
 public class ThreadingTests
 {
     private static readonly string Text = string.Concat(Enumerable.Repeat("pack my box with five dozen liquor jugs; ", 60));
