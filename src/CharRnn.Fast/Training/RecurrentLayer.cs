@@ -38,7 +38,7 @@ internal static class RecurrentLayer
     /// Whhᵀ hot in its own cache and all meet at <paramref name="barrier"/> after each step, since step t+1 reads all of h_t.
     /// </summary>
     public static void ForwardColumns(Span<float> hs, ReadOnlySpan<float> whhT, int steps, int batch, int hidden, Nonlinearity act,
-        int first, int end, SpinBarrier barrier)
+        int first, int end, TeamBarrier barrier)
     {
         int bh = batch * hidden;
         for (int t = 0; t < steps; t++)
@@ -53,7 +53,7 @@ internal static class RecurrentLayer
 
     /// <summary><see cref="Backward"/> for one thread's columns [first, end) of every draw_t (no resets), meeting at the barrier each step.</summary>
     public static void BackwardColumns(Span<float> draw, ReadOnlySpan<float> hs, ReadOnlySpan<float> whh, int steps, int batch, int hidden, Nonlinearity act,
-        int first, int end, SpinBarrier barrier)
+        int first, int end, TeamBarrier barrier)
     {
         int bh = batch * hidden;
         for (int t = steps - 1; t >= 0; t--)

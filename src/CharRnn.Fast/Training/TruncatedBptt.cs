@@ -27,7 +27,7 @@ public sealed class TruncatedBptt
     // Splitting the recurrences by columns across a team (batch 1): each member's slice, the work delegates (created
     // once), and what the current call hands them.
     private readonly WorkerTeam? _team;
-    private readonly SpinBarrier? _barrier;
+    private readonly TeamBarrier? _barrier;
     private readonly int[] _columnStart = [];
     private readonly Action<int>? _forwardWork, _backwardWork;
     private RnnParameters? _current;
@@ -49,7 +49,7 @@ public sealed class TruncatedBptt
             int units = (shape.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
             if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * Gemm.ColumnSplitUnit} hidden units");
             _team = team;
-            _barrier = new SpinBarrier(team.Size);
+            _barrier = new TeamBarrier(team.Size);
             _columnStart = new int[team.Size + 1];
             for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * Gemm.ColumnSplitUnit);
             _forwardWork = ForwardSlice;
