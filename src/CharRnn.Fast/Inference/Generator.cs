@@ -9,8 +9,9 @@ namespace CharRnn.Fast.Inference;
 /// One step is a fused cell (row gather + bias + h·Whhᵀ + tanh) and the logits GEMV; nothing is allocated after
 /// construction. Not thread-safe: one generator per thread; many generators may share one model.
 /// With <c>threads</c> &gt; 1 the cell is split by columns of Whhᵀ over a team of threads that each keep their slice
-/// in their own cache (one meeting per character); the results are bit-identical to one thread. Dispose such a
-/// generator to stop its threads.
+/// in their own cache (one meeting per character); the results are bit-identical to one thread. While the team is
+/// measured to be slower (its threads lack free cores) steps run on the caller alone. Dispose such a generator to stop
+/// its threads.
 /// </summary>
 public sealed class Generator : IDisposable
 {
@@ -20,6 +21,7 @@ public sealed class Generator : IDisposable
     private readonly int[] _order;
     private bool _hasLogits;
     private readonly WorkerTeam? _team;
+    private readonly SplitChooser? _split;
     private readonly int[] _columnStart; // [team size + 1]: member m computes columns [start[m], start[m+1])
     private readonly Action<int> _cellColumns;
     private int _token;
@@ -42,7 +44,7 @@ public sealed class Generator : IDisposable
         _columnStart = new int[Threads + 1];
         for (int m = 0; m <= Threads; m++) _columnStart[m] = Math.Min(h, units * m / Threads * Gemm.ColumnSplitUnit);
         _cellColumns = member => Cell(_columnStart[member], _columnStart[member + 1]);
-        if (Threads > 1) _team = new WorkerTeam(Threads);
+        if (Threads > 1) (_team, _split) = (new WorkerTeam(Threads), new SplitChooser());
         _h = new AlignedBuffer(h);
         _next = new AlignedBuffer(h);
         _logits = new float[v];
@@ -86,8 +88,9 @@ public sealed class Generator : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int h = _model.HiddenSize, v = _model.VocabularySize;
         _token = token;
-        if (_team is null) Cell(0, h);
+        if (_team is null || !_split!.Begin(1)) Cell(0, h);
         else _team.Run(_cellColumns);
+        _split?.End();
         (_h, _next) = (_next, _h);
         // logits = by + h·Whyᵀ
         _model.By.CopyTo(_logits);

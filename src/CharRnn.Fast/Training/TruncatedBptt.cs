@@ -28,6 +28,7 @@ public sealed class TruncatedBptt
     // once), and what the current call hands them.
     private readonly WorkerTeam? _team;
     private readonly TeamBarrier? _barrier;
+    private readonly SplitChooser? _forwardSplit, _backwardSplit;
     private readonly int[] _columnStart = [];
     private readonly Action<int>? _forwardWork, _backwardWork;
     private RnnParameters? _current;
@@ -40,7 +41,8 @@ public sealed class TruncatedBptt
     /// <summary>
     /// As above; with a <paramref name="team"/>, the sequential recurrences are split by columns of Whh across its
     /// members (whole multiples of <see cref="Gemm.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
-    /// Used at batch 1, where there are no streams to split; chunks with sequence resets run on one thread.
+    /// Used at batch 1, where there are no streams to split; chunks with sequence resets run on one thread, and so do
+    /// chunks for which a <see cref="SplitChooser"/> has measured that the team is slower (its threads lack cores).
     /// </summary>
     internal TruncatedBptt(RnnShape shape, int steps, int batch, WorkerTeam? team)
     {
@@ -50,6 +52,7 @@ public sealed class TruncatedBptt
             if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * Gemm.ColumnSplitUnit} hidden units");
             _team = team;
             _barrier = new TeamBarrier(team.Size);
+            (_forwardSplit, _backwardSplit) = (new SplitChooser(), new SplitChooser());
             _columnStart = new int[team.Size + 1];
             for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * Gemm.ColumnSplitUnit);
             _forwardWork = ForwardSlice;
@@ -95,12 +98,13 @@ public sealed class TruncatedBptt
         var hOut = hs.Slice(_batch * h, positions * h);
         var draw = _draw.AsSpan(0, positions * h);
         OutputLayer.Backward(draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
-        if (_team is not null && resets.IsEmpty)
+        if (_team is not null && resets.IsEmpty && _backwardSplit!.Begin(steps))
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_backwardWork!);
         }
         else RecurrentLayer.Backward(draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
+        _backwardSplit?.End();
         var prevStates = resets.IsEmpty ? hs.Slice(0, positions * h) : _maskedPrev.AsSpan(0, positions * h);
         if (!resets.IsEmpty) CopyUnmaskedPrevious(hs, resets, steps);
         RecurrentLayer.AccumulateGradients(gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
@@ -129,12 +133,13 @@ public sealed class TruncatedBptt
         var hs = _hs.AsSpan(0, (steps + 1) * _batch * h);
         state.CopyTo(hs);
         RowKernels.GatherRowsAddBias(hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
-        if (_team is not null && resets.IsEmpty)
+        if (_team is not null && resets.IsEmpty && _forwardSplit!.Begin(steps))
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_forwardWork!);
         }
         else RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
+        _forwardSplit?.End();
         OutputLayer.Forward(_logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
         return hs;
     }
