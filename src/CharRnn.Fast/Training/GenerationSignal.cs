@@ -9,11 +9,12 @@ namespace CharRnn.Fast.Training;
 /// threads that each have a core costs no kernel call. Nothing is allocated per wait.
 /// <para>
 /// How long to spin: a meeting of running threads is over in well under a microsecond (generation at H = 512 meets
-/// every ~10 µs), and a thread that spins while the one it waits for has no core only delays it. So the spin budget
-/// adapts, as an adaptive mutex does: it doubles (up to <see cref="MaxSpin"/>) when a wait ends while spinning and
-/// halves (down to <see cref="MinSpin"/>) when it ends blocked, a sign that the threads outnumber the free cores. The
-/// floor still covers the short gaps of a per-character loop, so a busy loop climbs back to the full budget after an
-/// idle spell. A team with more members than the process has processors can never run them all at once: like libgomp
+/// every ~10 µs), and the full budget of a millisecond also covers the caller's own work between two hand-offs of a
+/// training step (optimizer, output layer), so a team on free cores is never woken from sleep. But a thread that spins
+/// while the one it waits for has no core only delays it. So the budget adapts, as an adaptive mutex does: it doubles
+/// (up to <see cref="MaxSpin"/>) when a wait ends while spinning and halves (down to <see cref="MinSpin"/>) when it
+/// ends blocked, a sign that the threads outnumber the free cores. The floor still covers the short gaps of a
+/// per-character loop, so a busy loop climbs back to the full budget after an idle spell. A team with more members than the process has processors can never run them all at once: like libgomp
 /// (GOMP_SPINCOUNT drops from 300,000 to 100 spins when threads outnumber CPUs) it spins only
 /// <see cref="OversubscribedSpin"/> before blocking.
 /// </para>
@@ -21,7 +22,7 @@ namespace CharRnn.Fast.Training;
 internal sealed class GenerationSignal
 {
     // Stopwatch ticks; on Linux a tick is a nanosecond, elsewhere they are converted.
-    private static readonly long MaxSpin = Ticks(200), MinSpin = Ticks(20), OversubscribedSpin = Ticks(2);
+    private static readonly long MaxSpin = Ticks(1000), MinSpin = Ticks(20), OversubscribedSpin = Ticks(2);
 
     private readonly object _gate = new();
     private readonly long _maxSpin, _minSpin;
