@@ -21,7 +21,7 @@ namespace CharRnn.Fast.Training;
 /// </summary>
 internal sealed class GenerationSignal
 {
-    // Stopwatch ticks; on Linux a tick is a nanosecond, elsewhere they are converted.
+    // in Stopwatch ticks
     private static readonly long MaxSpin = Ticks(1000), MinSpin = Ticks(20), OversubscribedSpin = Ticks(2);
 
     private readonly object _gate = new();
