@@ -56,7 +56,7 @@ public static class Checkpoint
             metadata[CheckpointKeys.SmoothLoss] = Invariant(trainer.SmoothLoss);
             metadata[CheckpointKeys.OptimizerSteps] = Invariant(trainer.Optimizer.StepCount);
             if (rngState is not null) metadata[CheckpointKeys.RngState] = rngState;
-            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], (float[])trainer.HiddenState.Clone()));
+            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], TrainingState(trainer)));
             var (first, second) = MomentPrefixes(o.Optimizer);
             if (first is not null) AddWeights(tensors, trainer.Optimizer.FirstMoment!, first);
             if (second is not null) AddWeights(tensors, trainer.Optimizer.SecondMoment!, second);
@@ -174,7 +174,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = new float[h * v];
-        Kernels.RowKernels.Transpose(wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Wxh), [h, v], wxh));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Whh), [h, h], p.Whh.ToArray()));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Bh), [h], p.Bh.ToArray()));
@@ -186,7 +186,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), [h, v], source);
-        Kernels.RowKernels.Transpose(p.WxhT, wxh.Data, h, v);
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, p.WxhT, wxh.Data, h, v);
         Expect(file, Name(prefix, CheckpointKeys.Whh), [h, h], source).Data.CopyTo(p.Whh);
         Expect(file, Name(prefix, CheckpointKeys.Bh), [h], source).Data.CopyTo(p.Bh);
         Expect(file, Name(prefix, CheckpointKeys.Why), [v, h], source).Data.CopyTo(p.Why);
@@ -201,6 +201,13 @@ public static class Checkpoint
         if (!vectorAsColumn && !t.Shape.AsSpan().SequenceEqual(shape))
             throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but the vocabulary ({(shape.Length > 1 ? shape[1] : shape[0])}) and Whh imply {ShapeText(shape)}");
         return t;
+    }
+
+    private static float[] TrainingState(Trainer trainer)
+    {
+        var state = new float[trainer.StateSize];
+        trainer.CopyStateTo(state);
+        return state;
     }
 
     private static (string? First, string? Second) MomentPrefixes(OptimizerKind kind) => kind switch
@@ -280,7 +287,7 @@ public sealed class TrainingResume
         trainer.Epoch = Epoch;
         trainer.Cursor = Cursor;
         trainer.SmoothLoss = SmoothLoss;
-        _hidden.CopyTo(trainer.HiddenState, 0);
+        trainer.SetState(_hidden);
         return trainer;
     }
 }

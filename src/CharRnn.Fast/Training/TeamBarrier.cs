@@ -1,9 +1,10 @@
 namespace CharRnn.Fast.Training;
 
 /// <summary>
-/// A barrier for a team's members, crossed once per time step of a split recurrence: arrivals count up, the last one
-/// resets the count and advances the generation, the others wait on it (a short spin, then a blocking wait: see
-/// <see cref="GenerationSignal"/>). No allocation; no kernel call while every member has a core.
+/// A barrier for a team's members, crossed once per time step of a split recurrence (and per layer of a generated
+/// character): arrivals count up, the last one resets the count and advances the generation, the others wait on it (a
+/// short spin, then a blocking wait: see <see cref="GenerationSignal"/>). No allocation; no kernel call while every
+/// member has a core.
 /// </summary>
 internal sealed class TeamBarrier(int participants)
 {

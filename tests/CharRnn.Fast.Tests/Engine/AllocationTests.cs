@@ -23,10 +23,10 @@ public class AllocationTests
     [InlineData(OptimizerKind.Adam, 1, false)]
     [InlineData(OptimizerKind.Adagrad, 3, true)]
     [InlineData(OptimizerKind.Sgd, 2, false)]
-    public void Training_steps_allocate_nothing(OptimizerKind optimizer, int batch, bool lines) => VectorPathSweep.ForEachPath(_ =>
+    public void Training_steps_allocate_nothing(OptimizerKind optimizer, int batch, bool lines) => PolicySweep.ForEachPolicy(policy =>
     {
         var (model, tokens) = Corpus(lines);
-        var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 });
+        var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 }, policy: policy);
         // warm-up past an epoch boundary: first calls (JIT, type loading) may allocate once, steps never do
         for (int i = 0; i <= trainer.Data.StepsPerEpoch; i++) trainer.TrainStep();
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -40,10 +40,10 @@ public class AllocationTests
     [InlineData(0.8, 5, 0.9)]
     [InlineData(1.0, 3, 1.0)]
     [InlineData(0.0, 0, 1.0)]
-    public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => VectorPathSweep.ForEachPath(_ =>
+    public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => PolicySweep.ForEachPolicy(policy =>
     {
         var (model, _) = Corpus(false);
-        var generator = new Generator(new InferenceModel(model), seed: 5);
+        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
         var options = new SamplingOptions(temperature, topK, topP);
         generator.Prime("abc");
         generator.Next(options);
