@@ -21,34 +21,28 @@ public class TeamWaitingTests
     // nothing.
     private static readonly TimeSpan IdleBound = TimeSpan.FromMilliseconds(IdleWindow / 10);
 
-    // CPU time that the threads named <prefix>… use while this one sleeps through an idle window, read from Linux's
-    // /proc/self/task/*/stat (user + system time in clock ticks of 10 ms), so the test host's own threads don't count.
-    private static TimeSpan CpuTimeOfThreadsWhileSleeping(string prefix, int milliseconds)
+    // This thread's directory under /proc/<pid>/task (Linux), read from the /proc/thread-self link.
+    private static string TaskDirectory() => "/proc/" + new FileInfo("/proc/thread-self").LinkTarget;
+
+    // CPU time that the given threads use while this one sleeps through an idle window, from their
+    // /proc/<pid>/task/<tid>/stat (user + system time in clock ticks of 10 ms): other tests' threads do not count.
+    private static TimeSpan CpuTimeWhileSleeping(string[] tasks, int milliseconds)
     {
         Thread.Sleep(100); // past any spin budget
-        long before = Ticks(prefix);
+        long before = Ticks(tasks);
         Thread.Sleep(milliseconds);
-        return TimeSpan.FromMilliseconds(10 * (Ticks(prefix) - before));
+        return TimeSpan.FromMilliseconds(10 * (Ticks(tasks) - before));
 
-        static long Ticks(string prefix)
+        static long Ticks(string[] tasks)
         {
             long ticks = 0;
-            int threads = 0;
-            foreach (var task in Directory.GetDirectories("/proc/self/task"))
+            foreach (var task in tasks)
             {
-                string stat;
-                try
-                {
-                    if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(prefix, StringComparison.Ordinal)) continue;
-                    stat = File.ReadAllText(Path.Combine(task, "stat"));
-                }
-                catch (IOException) { continue; } // the thread ended
+                string stat = File.ReadAllText(Path.Combine(task, "stat"));
                 // fields after "pid (comm) ": state is the 1st, utime the 12th, stime the 13th
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
                 ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
-                threads++;
             }
-            Assert.True(threads > 0, $"no thread named {prefix}…");
             return ticks;
         }
     }
@@ -58,14 +52,16 @@ public class TeamWaitingTests
     {
         const int members = 3, crossings = 200;
         var barrier = new TeamBarrier(members);
-        var waiting = Enumerable.Range(1, members - 1).Select(_ => new Thread(() =>
+        var tasks = new string[members - 1];
+        var waiting = Enumerable.Range(0, members - 1).Select(i => new Thread(() =>
         {
+            tasks[i] = TaskDirectory();
             for (int t = 0; t <= crossings; t++) barrier.SignalAndWait();
-        }) { Name = "barrier-waiter" }).ToArray();
+        })).ToArray();
         foreach (var t in waiting) t.Start();
         for (int t = 0; t < crossings; t++) barrier.SignalAndWait();
         // the others are now waiting at crossing 201 for this thread
-        var used = CpuTimeOfThreadsWhileSleeping("barrier-waiter", IdleWindow);
+        var used = CpuTimeWhileSleeping(tasks, IdleWindow);
         barrier.SignalAndWait();
         foreach (var t in waiting) Assert.True(t.Join(TimeSpan.FromSeconds(60)), "a member was not woken");
         Assert.True(used < IdleBound, $"the waiting members used {used.TotalMilliseconds:F0} ms of CPU in {IdleWindow} ms");
@@ -74,10 +70,19 @@ public class TeamWaitingTests
     [Fact]
     public void An_idle_team_blocks_instead_of_spinning()
     {
-        using var team = new WorkerTeam(3);
-        int calls = 0;
+        const int members = 3;
+        using var team = new WorkerTeam(members);
+        // the members' threads, found from inside; each slot waits for all to start, so every slot runs on its own thread
+        var tasks = new string[members];
+        int started = 0, calls = 0;
+        team.Run(m =>
+        {
+            tasks[m] = TaskDirectory();
+            Interlocked.Increment(ref started);
+            while (Volatile.Read(ref started) < members) Thread.SpinWait(1);
+        });
         for (int run = 0; run < 200; run++) team.Run(_ => Interlocked.Increment(ref calls));
-        var used = CpuTimeOfThreadsWhileSleeping("charrnn-worker", IdleWindow);
+        var used = CpuTimeWhileSleeping(tasks[1..], IdleWindow);
         Assert.Equal(600, calls);
         Assert.True(used < IdleBound, $"the idle members used {used.TotalMilliseconds:F0} ms of CPU in {IdleWindow} ms");
     }
