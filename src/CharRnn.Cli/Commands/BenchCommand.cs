@@ -44,9 +44,9 @@ internal static class BenchCommand
     public static int Run(ParsedArguments a)
     {
         if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
-        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Int("threads", 1, 1, 256), a.Has("json"));
+        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
-        int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
+        int v = a.Int("vocab", 65, 2, 100_000), threads = ThreadCount.Read(a);
         double seconds = a.Double("seconds", 3, 0.05, 3600);
         bool json = a.Has("json");
 

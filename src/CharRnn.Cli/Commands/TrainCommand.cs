@@ -78,7 +78,8 @@ internal static class TrainCommand
         var resume = resumed?.Training;
         if (resumed is not null && resume is null) throw new CommandError($"'{resumePath}' holds a model but no training state: use --init-from to start a new run from its weights");
         double valFrac = resumed is not null ? StoredValidationFraction(resumed, resumePath!) : a.Double("val-frac", 0.05, 0, 0.5);
-        if (resume is not null) ResumeCheck.SameOptions(a, ReadOptions(a, resume.Options), resume, resumed!.Model, valFrac);
+        var resumeOptions = resume is null ? null : ReadOptions(a, resume.Options); // the flags over the checkpoint's options
+        if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
 
         // the text, and the model's vocabulary and mode
@@ -105,7 +106,7 @@ internal static class TrainCommand
         {
             if (resume is not null)
             {
-                trainer = resume.CreateTrainer(trainTokens, a.Has("threads") ? a.Int("threads", 1, 1, 256) : null);
+                trainer = resume.CreateTrainer(trainTokens, a.Has("threads") ? resumeOptions!.Threads : null);
                 seed = resume.Options.Seed;
             }
             else
@@ -186,7 +187,7 @@ internal static class TrainCommand
             WeightInit = Scheme("init", d.WeightInit),
             BiasInit = Scheme("init-bias", d.BiasInit),
             Seed = a.ULong("seed", d.Seed),
-            Threads = a.Int("threads", d.Threads, 1, 256),
+            Threads = a.Has("threads") ? ThreadCount.Read(a) : d.Threads,
         };
     }
 

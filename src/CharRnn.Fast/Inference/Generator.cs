@@ -11,7 +11,8 @@ namespace CharRnn.Fast.Inference;
 /// then the logits GEMV; nothing is allocated after construction. Not thread-safe: one generator per thread; many
 /// generators may share one model. With <c>threads</c> &gt; 1 every layer's step is split by units (128-unit slices of
 /// every gate) over a team of threads that each keep their slices of the weights in their own cache, meeting once per
-/// layer per character; the results are bit-identical to one thread. Dispose such a generator to stop its threads.
+/// layer per character; the results are bit-identical to one thread. While the team is measured to be slower (its
+/// threads lack free cores) steps run on the caller alone. Dispose such a generator to stop its threads.
 /// </summary>
 public sealed class Generator : IDisposable
 {
@@ -22,7 +23,8 @@ public sealed class Generator : IDisposable
     private readonly int[] _order;
     private bool _hasLogits;
     private readonly WorkerTeam? _team;
-    private readonly SpinBarrier? _barrier;
+    private readonly TeamBarrier? _barrier;
+    private readonly SplitChooser? _split;
     private readonly int[] _unitStart; // [team size + 1]: member m computes units [start[m], start[m+1]) of every gate
     private readonly Action<int> _stepUnits;
     private int _token;
@@ -48,7 +50,8 @@ public sealed class Generator : IDisposable
         if (Threads > 1)
         {
             _team = new WorkerTeam(Threads);
-            _barrier = new SpinBarrier(Threads);
+            _barrier = new TeamBarrier(Threads);
+            _split = new SplitChooser();
         }
         _h = new AlignedBuffer(layers * h);
         _next = new AlignedBuffer(layers * h);
@@ -99,8 +102,9 @@ public sealed class Generator : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int h = _model.HiddenSize;
         _token = token;
-        if (_team is null) Step(0, h);
+        if (_team is null || !_split!.Begin(1)) Step(0, h);
         else _team.Run(_stepUnits);
+        _split?.End();
         (_h, _next) = (_next, _h);
         _model.OutputBias.CopyTo(_logits);
         var top = _h.AsSpan((_model.Layers - 1) * h, h);

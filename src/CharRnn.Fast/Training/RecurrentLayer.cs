@@ -52,7 +52,8 @@ internal sealed class RecurrentLayer
 
     // a team splitting the time loop by units (batch 1): what the current call hands its members
     private readonly WorkerTeam? _team;
-    private readonly SpinBarrier? _barrier;
+    private readonly TeamBarrier? _barrier;
+    private readonly SplitChooser? _forwardSplit, _backwardSplit;
     private readonly int[] _unitStart = [];
     private readonly Action<int>? _forwardWork, _backwardWork;
     private RnnParameters? _current;
@@ -62,7 +63,8 @@ internal sealed class RecurrentLayer
     /// Layer <paramref name="layer"/> of <paramref name="shape"/> for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>,
     /// reading token ids (<paramref name="oneHotInput"/>) or dense rows. With a <paramref name="team"/> (batch 1) the time loop is
     /// split by units across its members, in whole multiples of the policy's column split unit, so the results are
-    /// bit-identical to one thread.
+    /// bit-identical to one thread; a chunk runs on the caller alone while a <see cref="SplitChooser"/> measures that to
+    /// be faster (the team's threads lack free cores).
     /// </summary>
     public RecurrentLayer(KernelPolicy policy, RnnShape shape, Nonlinearity act, int layer, int steps, int batch, bool oneHotInput, WorkerTeam? team = null)
     {
@@ -103,7 +105,8 @@ internal sealed class RecurrentLayer
             int unit = policy.ColumnSplitUnit, units = (_h + unit - 1) / unit;
             if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * unit} hidden units");
             _team = team;
-            _barrier = new SpinBarrier(team.Size);
+            _barrier = new TeamBarrier(team.Size);
+            (_forwardSplit, _backwardSplit) = (new SplitChooser(), new SplitChooser());
             _unitStart = new int[team.Size + 1];
             for (int m = 0; m <= team.Size; m++) _unitStart[m] = Math.Min(_h, units * m / team.Size * unit);
             _forwardWork = member => ForwardLoop(_current!, _currentSteps, default, _unitStart[member], _unitStart[member + 1], _barrier);
@@ -143,12 +146,13 @@ internal sealed class RecurrentLayer
             Gemm.MultiplyAdd(_policy, x, input.Dense, _wihT, 0, positions, _inputs);
         }
 
-        if (_team is not null && resets.IsEmpty)
+        if (_team is not null && resets.IsEmpty && _forwardSplit!.Begin(steps))
         {
             _current = p; _currentSteps = steps;
             _team.Run(_forwardWork!);
         }
         else ForwardLoop(p, steps, resets, 0, _h, null);
+        _forwardSplit?.End();
     }
 
     /// <summary>The state after the last forward pass's final step, into <paramref name="h"/> (and <paramref name="c"/> for an LSTM), [B,H] each.</summary>
@@ -160,7 +164,7 @@ internal sealed class RecurrentLayer
     }
 
     // Steps 0..T−1 for units [first, end) (all of them without a team; a member's share with one, meeting at the barrier).
-    private void ForwardLoop(RnnParameters p, int steps, ReadOnlySpan<bool> resets, int first, int end, SpinBarrier? barrier)
+    private void ForwardLoop(RnnParameters p, int steps, ReadOnlySpan<bool> resets, int first, int end, TeamBarrier? barrier)
     {
         int bh = _batch * _h;
         var bhn = p.NewGateHiddenBias(_layer);
@@ -224,12 +228,13 @@ internal sealed class RecurrentLayer
         int positions = steps * _batch;
         var dOutput = OutputGradient(steps);
         Pack(p, forward: false);
-        if (_team is not null && resets.IsEmpty)
+        if (_team is not null && resets.IsEmpty && _backwardSplit!.Begin(steps))
         {
             _currentSteps = steps;
             _team.Run(_backwardWork!);
         }
         else BackwardTimeLoop(steps, resets, 0, _h, null);
+        _backwardSplit?.End();
 
         // the gates' gradients: input side (bias, W_ih, the input) and recurrent side (W_hh)
         var dIn = _cell == CellKind.Rnn ? dOutput.Slice(0, positions * _h) : _dGates.AsSpan(0, positions * _gh);
@@ -262,7 +267,7 @@ internal sealed class RecurrentLayer
     }
 
     // Steps T−1..0 for units [first, end): dh_t = dOut_t + dRec_{t+1}·W_hh, then the cell's backward pass.
-    private void BackwardTimeLoop(int steps, ReadOnlySpan<bool> resets, int first, int end, SpinBarrier? barrier)
+    private void BackwardTimeLoop(int steps, ReadOnlySpan<bool> resets, int first, int end, TeamBarrier? barrier)
     {
         int bh = _batch * _h;
         var dOutput = OutputGradient(steps);

@@ -7,6 +7,7 @@ using Xunit;
 namespace CharRnn.Fast.Tests.Engine;
 
 /// <summary>Every cell and depth: zero allocation per step and per character, determinism, and threads identical to one.</summary>
+[Collection(AllocationCollection.Name)]
 public class CellBehaviourTests
 {
     private static readonly string Text = string.Concat(Enumerable.Repeat("sphinx of black quartz, judge my vow;\n", 60));
