@@ -30,12 +30,17 @@ internal sealed class CompactMatrix
     private readonly AlignedBuffer _cells;  // [Groups, Stride] 4-byte cells, then Slack
     private readonly AlignedBuffer _scales; // int8: [Stride + Slack], zero past N; bf16: empty
 
+    /// <summary>The deepest int8 product whose integer sums cannot overflow: K·127² &lt; 2³¹.</summary>
+    public const int MaxInt8Rows = int.MaxValue / (127 * 127);
+
     /// <summary>Room for a [<paramref name="rows"/>, <paramref name="cols"/>] matrix, all zero.</summary>
     public CompactMatrix(CompactFormat format, int rows, int cols)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
         if (!Enum.IsDefined(format)) throw new ArgumentOutOfRangeException(nameof(format));
+        if (format == CompactFormat.Int8 && rows > MaxInt8Rows)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"int8 sums overflow beyond K = {MaxInt8Rows}");
         Format = format;
         Rows = rows;
         Cols = cols;
@@ -62,9 +67,6 @@ internal sealed class CompactMatrix
 
     /// <summary>Cells per group row: N rounded up to a multiple of 16.</summary>
     internal int Stride { get; }
-
-    /// <summary>Bytes the weights and scales take (what a product reads).</summary>
-    public long Bytes => (long)Groups * Stride * 4 + (Format == CompactFormat.Int8 ? (long)Cols * sizeof(float) : 0);
 
     /// <summary>Packs <paramref name="source"/> B [K,N] row-major.</summary>
     public void Pack(ReadOnlySpan<float> source) => Fill(source, Cols, 1);

@@ -73,7 +73,7 @@ internal static class Int8Paths
 // The int8 product: weights and activations are whole numbers in [−127, 127] (never −128), a column holds 4 k per lane.
 // x86 multiplies bytes only unsigned × signed (vpmaddubsw), so each product x·w is formed as |x|·(w with x's sign), as
 // llama.cpp does: the pairs it adds into 16 bits are then at most 2·127·127 = 32258 < 2¹⁵ and never saturate. vpmaddwd
-// against ones adds the pairs into 32-bit lanes. Sums are exact while K·127² < 2³¹ (K below 133,000).
+// against ones adds the pairs into 32-bit lanes. Sums are exact while K·127² < 2³¹ (CompactMatrix.MaxInt8Rows).
 
 /// <summary>int8, 512 bits (AVX-512 BW): |x| in the first input vector, x &lt; 0 as a byte mask in the second.</summary>
 internal readonly struct Int8DotAvx512 : IInt8Dot<Vector512<float>>

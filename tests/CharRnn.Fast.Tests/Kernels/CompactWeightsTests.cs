@@ -140,12 +140,15 @@ public class CompactWeightsTests
     }).Check(Config.QuickThrowOnFailure.WithMaxTest(100).WithQuietOnSuccess(true));
 
     [Fact]
-    public void Int8_weights_must_be_finite()
+    public void Int8_weights_must_be_finite_and_not_too_deep()
     {
         var matrix = new CompactMatrix(CompactFormat.Int8, 3, 2);
         Assert.Throws<ArgumentException>(() => matrix.Pack([1, 2, 3, float.NaN, 5, 6]));
         Assert.Throws<ArgumentException>(() => matrix.PackTransposeOf([1, 2, float.PositiveInfinity, 4, 5, 6]));
         Assert.Throws<ArgumentException>(() => matrix.Pack([1, 2, 3])); // too short
+        // deeper than the 32-bit integer sums hold (K·127² ≥ 2³¹); bf16 has no such limit
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactMatrix(CompactFormat.Int8, CompactMatrix.MaxInt8Rows + 1, 1));
+        Assert.Equal(CompactMatrix.MaxInt8Rows + 1, new CompactMatrix(CompactFormat.Bf16, CompactMatrix.MaxInt8Rows + 1, 1).Rows);
     }
 
     private static Gen<(int M, int K, int Seed)> RowShapes =>
