@@ -15,9 +15,10 @@ namespace CharRnn.Fast.Kernels;
 /// The columns go in tiles of 8 vectors (then 4, 2, 1) for one row, else of 4 rows × 4 vectors (32 registers) or × 2
 /// (16) and then single vectors, and the last partial vector through a small buffer. Within a tile each vector of
 /// weights is read once for all its rows, so for M ≤ 4 the weights stream from memory once per call; beyond, each 4-row
-/// block re-reads a tile's column of weights (at most 64 KiB at K = 1024), from cache. Every column's arithmetic is the same sequence whatever its tile or the policy (int8 sums are exact;
-/// bf16 takes the same FMAs in the same order on every path), so results are bit-identical across policies, across
-/// column splits at any point, and whether a row comes alone or with others. Nothing is allocated.
+/// block re-reads a tile's column of weights (at most 64 KiB at K = 1024), from cache. Every column's arithmetic is the
+/// same sequence whatever its tile or the policy (int8 sums are exact; bf16 takes the same FMAs in the same order on
+/// every path), so results are bit-identical across policies, across column splits at any point, and whether a row
+/// comes alone or with others. Nothing is allocated.
 /// </summary>
 internal static class CompactGemv
 {
