@@ -48,7 +48,7 @@ internal sealed class CompactActivations
 
     /// <summary>
     /// Prepares <paramref name="rows"/> rows of <paramref name="x"/> [rows, K] row-major. An int8 row that holds NaN or ±∞
-    /// gets the scale NaN (its outputs are NaN, as a float product's would be); an all-zero row gets the scale 0.
+    /// gets the scale NaN, so its outputs are NaN (a float product gives NaN or ±∞); an all-zero row gets the scale 0.
     /// </summary>
     public void Prepare(KernelPolicy policy, ReadOnlySpan<float> x, int rows)
     {
