@@ -52,7 +52,7 @@ public class CompactWeights
     }
 
     [Benchmark(Baseline = true, Description = "f32")]
-    public void F32() => Gemm.Run<NoEpilogue>(_policy, _y, _bias, StridedMatrix.RowMajor(_h, 1, Hidden), _f32, 0, default);
+    public void F32() => Gemm.Run<NoEpilogue>(_policy, _y, _bias, StridedMatrix.RowMajor(_h, 1, Hidden), _f32.View(), default);
 
     [Benchmark(Description = "bf16")]
     public void Bf16()
