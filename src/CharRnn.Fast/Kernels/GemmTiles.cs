@@ -282,7 +282,7 @@ internal static class GemmTiles
     /// tile is still in L1, so the extra load and store cost little).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Epilogue<TS, TV, TE>(ref float c, ref float aux, nint ldc, int rows, int vectors)
+    internal static void Epilogue<TS, TV, TE>(ref float c, ref float aux, nint ldc, int rows, int vectors)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         if (TE.IsIdentity) return;
