@@ -384,9 +384,9 @@ public sealed class TrainRunTests : IDisposable
     [Fact]
     public void A_second_ctrl_c_quits_at_once_without_saving_and_says_so()
     {
-        // long steps (16 streams × 1,000 characters at H = 768): both signals arrive within step 2
+        // long steps (16 streams × 2,000 characters at H = 768, about a second each): both signals arrive within step 2
         string text = Words("long.txt", 20_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 1000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint quit.safetensors".Split(' '));
+        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint quit.safetensors".Split(' '));
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         string? line;
