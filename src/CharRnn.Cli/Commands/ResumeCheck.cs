@@ -19,6 +19,7 @@ internal static class ResumeCheck
         ("lr", o => o.LearningRate), ("beta1", o => o.Beta1), ("beta2", o => o.Beta2), ("eps", o => o.Epsilon),
         ("clip", o => o.ClipValue), ("clip-norm", o => o.ClipNorm), ("lr-decay", o => o.LearningRateDecay),
         ("lr-decay-every", o => o.DecayEvery), ("init", o => o.WeightInit), ("init-bias", o => o.BiasInit), ("seed", o => o.Seed),
+        ("alpha", o => o.Alpha), ("dropout", o => o.Dropout), ("forget-bias", o => o.ForgetBias),
     ];
 
     /// <summary>
@@ -30,6 +31,8 @@ internal static class ResumeCheck
         foreach (var (flag, value) in FixedOptions)
             if (a.Has(flag) && !Equals(value(given), value(checkpoint.Options))) throw Changed(a, flag, Show(value(checkpoint.Options)));
         if (a.Has("hidden") && a.Int("hidden", 0, 1, 65536) != model.HiddenSize) throw Changed(a, "hidden", Show(model.HiddenSize));
+        if (a.Has("layers") && a.Int("layers", 0, 1, 64) != model.Layers) throw Changed(a, "layers", Show(model.Layers));
+        if (a.String("cell") is { } cell && (!CellKinds.TryParse(cell, out var kind) || kind != model.Cell)) throw Changed(a, "cell", model.Cell.Name());
         if (a.Has("val-frac") && a.Double("val-frac", 0, 0, 0.5) != validationFraction) throw Changed(a, "val-frac", Show(validationFraction));
         if (a.Has("relu") && model.Nonlinearity != Nonlinearity.Relu)
             throw new UsageException("--relu cannot change on --resume: the checkpoint's hidden units are tanh");

@@ -21,23 +21,28 @@ internal static class TrainCommand
         new("input", "FILE", "training text, UTF-8, or - for standard input (default: the embedded corpus, this project's source)"),
         new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
-        new("hidden", "H", "hidden units (default 128)"),
+        new("cell", "CELL", "rnn (Elman, tanh or --relu), lstm or gru, with PyTorch's equations (default rnn)"),
+        new("layers", "L", "stacked layers, each reading the one below's hidden state (default 1)"),
+        new("hidden", "H", "hidden units per layer (default 128)"),
+        new("dropout", "P", "dropout on the output of every layer but the last, while training, as PyTorch (default 0)"),
         new("seq-len", "T", "characters per truncated-BPTT chunk (default 25)"),
         new("batch", "B", "parallel streams: the text is cut into B contiguous shards (default 16)"),
         new("steps", "N", "total optimizer steps of the run, counting steps before a --resume (default 10000)"),
         new("epochs", "E", "train E passes over the text instead of --steps"),
-        new("optimizer", "NAME", "sgd, adagrad or adam (default adam)"),
+        new("optimizer", "NAME", "sgd, adagrad, adam or rmsprop (default adam)"),
         new("lr", "X", "learning rate (default 0.002 for adam, 0.1 for adagrad and sgd)"),
         new("beta1", "X", "Adam β1 (default 0.9)"),
         new("beta2", "X", "Adam β2 (default 0.999)"),
-        new("eps", "X", "Adam / Adagrad ε (default 1e-8)"),
+        new("eps", "X", "Adam / Adagrad / RMSprop ε (default 1e-8)"),
+        new("alpha", "A", "RMSprop's decay of the mean square, char-rnn's decay_rate (default 0.95)"),
         new("clip", "C", "clip every gradient element to [-C, C]; 0 = off (default 5)"),
         new("clip-norm", "C", "scale the whole gradient to norm ≤ C; 0 = off (default 0)"),
         new("lr-decay", "F", "multiply the learning rate by F every --lr-decay-every steps (default 1 = none)"),
         new("lr-decay-every", "N", "steps between learning-rate decays (default 1000)"),
-        new("init", "SCHEME", "weights: normal:SIGMA, xavier (N(0, 1/fan_in)) or uniform:A (default normal:0.01)"),
+        new("init", "SCHEME", "weights: normal:SIGMA, xavier (N(0, 1/fan_in)) or uniform:A (default normal:0.01 for rnn, uniform:0.08 for lstm and gru)"),
         new("init-bias", "SCHEME", "biases: zero, normal:SIGMA or uniform:A (default zero)"),
-        new("relu", null, "relu hidden units instead of tanh"),
+        new("forget-bias", "B", "LSTM: the forget gate's bias at initialisation (default 0; torch-rnn uses 1)"),
+        new("relu", null, "relu hidden units instead of tanh (rnn cells)"),
         new("seed", "S", "seed of initialisation and sampling (default 1)"),
         new("val-frac", "F", "hold out the last fraction F of the text for validation; 0 = none (default 0.05)"),
         new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500)"),
@@ -53,7 +58,8 @@ internal static class TrainCommand
     ];
 
     public static string HelpText => Help.For("charrnn train [options]",
-        "Trains a character-level RNN by truncated backpropagation through time and saves it as a safetensors checkpoint.\n" +
+        "Trains a character-level recurrent network (vanilla rnn, LSTM or GRU, one or more layers) by truncated\n" +
+        "backpropagation through time and saves it as a safetensors checkpoint in PyTorch's own names and layouts.\n" +
         "Ctrl+C stops after the current step (a validation pass under way stops at once), saves the checkpoint and exits with\n" +
         "130; a second Ctrl+C quits at once without saving. --resume continues bit-identically.", Options,
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
@@ -78,7 +84,7 @@ internal static class TrainCommand
         var resume = resumed?.Training;
         if (resumed is not null && resume is null) throw new CommandError($"'{resumePath}' holds a model but no training state: use --init-from to start a new run from its weights");
         double valFrac = resumed is not null ? StoredValidationFraction(resumed, resumePath!) : a.Double("val-frac", 0.05, 0, 0.5);
-        var resumeOptions = resume is null ? null : ReadOptions(a, resume.Options); // the flags over the checkpoint's options
+        var resumeOptions = resume is null ? null : ReadOptions(a, resumed!.Model.Cell, resume.Options); // the flags over the checkpoint's options
         if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
 
@@ -111,14 +117,17 @@ internal static class TrainCommand
             }
             else
             {
-                var options = ReadOptions(a);
-                seed = options.Seed;
                 var model = initial?.Model;
+                var (cell, layers) = Architecture(a, model);
+                var options = ReadOptions(a, cell);
+                seed = options.Seed;
                 if (model is not null && a.Has("hidden") && a.Int("hidden", 0) != model.HiddenSize)
                     throw new UsageException($"--hidden {a.Int("hidden", 0)} differs from the --init-from model's {model.HiddenSize}");
                 if (model is not null && a.Has("relu") != (model.Nonlinearity == Nonlinearity.Relu))
                     throw new UsageException("--relu must match the --init-from model's nonlinearity");
-                model ??= Trainer.NewModel(vocabulary, a.Int("hidden", 128, 1, 65536), options, a.Has("relu") ? Nonlinearity.Relu : Nonlinearity.Tanh, lines);
+                if (a.Has("relu") && cell != CellKind.Rnn) throw new UsageException($"--relu applies to rnn cells; {cell.Name()} cells have fixed nonlinearities");
+                if (options.Dropout > 0 && layers == 1) warnings.Add("--dropout acts between layers: with one layer it does nothing (as in PyTorch)");
+                model ??= Trainer.NewModel(vocabulary, a.Int("hidden", 128, 1, 65536), options, a.Has("relu") ? Nonlinearity.Relu : Nonlinearity.Tanh, lines, cell, layers);
                 trainer = new Trainer(model, trainTokens, options);
             }
         }
@@ -146,7 +155,7 @@ internal static class TrainCommand
             if (checkpoint.Prepare(model, trainer, runId) is { } replacing) warnings.Add(replacing);
 
             // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
-            var start = new TrainStart(tokens.Length, tokens.Length - valTokens.Length, valTokens.Length, vocabulary.Count, model.HiddenSize,
+            var start = new TrainStart(tokens.Length, tokens.Length - valTokens.Length, valTokens.Length, vocabulary.Count, model.Cell.Name(), model.Layers, model.HiddenSize,
                 o.SequenceLength, o.BatchSize, o.Optimizer.ToString().ToLowerInvariant(), o.LearningRate, trainer.Threads,
                 trainer.Policy, trainer.Step, total, checkpoint.Path, runId);
             var run = new TrainingRun(trainer, valTokens, checkpoint, metadata, sampleRng, seed => Sample(model, seed, schedule.SampleLength), schedule, new TrainReport(json));
@@ -154,8 +163,27 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>The options the flags give; absent flags take the CLI's defaults, or <paramref name="stored"/>'s values.</summary>
-    private static TrainingOptions ReadOptions(ParsedArguments a, TrainingOptions? stored = null)
+    /// <summary>The cell and depth of a new run: the flags, which must match an --init-from model's.</summary>
+    private static (CellKind Cell, int Layers) Architecture(ParsedArguments a, CharRnnModel? initial)
+    {
+        var cell = initial?.Cell ?? CellKind.Rnn;
+        if (a.String("cell") is { } name)
+        {
+            if (!CellKinds.TryParse(name, out var given)) throw new UsageException($"--cell must be rnn, lstm or gru, got '{name}'");
+            if (initial is not null && given != initial.Cell) throw new UsageException($"--cell {name} differs from the --init-from model's {initial.Cell.Name()}");
+            cell = given;
+        }
+        int layers = a.Int("layers", initial?.Layers ?? 1, 1, 64);
+        if (initial is not null && layers != initial.Layers) throw new UsageException($"--layers {layers} differs from the --init-from model's {initial.Layers}");
+        return (cell, layers);
+    }
+
+    /// <summary>
+    /// The options the flags give; absent flags take the CLI's defaults (the weights' initialisation depends on
+    /// <paramref name="cell"/>: min-char-rnn's normal:0.01 for rnn, char-rnn's uniform:0.08 for the gated cells), or
+    /// <paramref name="stored"/>'s values.
+    /// </summary>
+    private static TrainingOptions ReadOptions(ParsedArguments a, CellKind cell, TrainingOptions? stored = null)
     {
         var optimizer = a.String("optimizer")?.ToLowerInvariant() switch
         {
@@ -163,9 +191,14 @@ internal static class TrainCommand
             "sgd" => OptimizerKind.Sgd,
             "adagrad" => OptimizerKind.Adagrad,
             "adam" => OptimizerKind.Adam,
-            var other => throw new UsageException($"--optimizer must be sgd, adagrad or adam, got '{other}'"),
+            "rmsprop" => OptimizerKind.RmsProp,
+            var other => throw new UsageException($"--optimizer must be sgd, adagrad, adam or rmsprop, got '{other}'"),
         };
-        var d = stored ?? new TrainingOptions { SequenceLength = 25, BatchSize = 16, Optimizer = optimizer, LearningRate = optimizer == OptimizerKind.Adam ? 0.002 : 0.1 };
+        var d = stored ?? new TrainingOptions
+        {
+            SequenceLength = 25, BatchSize = 16, Optimizer = optimizer, LearningRate = optimizer is OptimizerKind.Adam or OptimizerKind.RmsProp ? 0.002 : 0.1,
+            WeightInit = cell == CellKind.Rnn ? new InitScheme(InitKind.Normal, 0.01) : new InitScheme(InitKind.Uniform, 0.08),
+        };
         InitScheme Scheme(string name, InitScheme fallback)
         {
             try { return a.String(name) is { } text ? InitScheme.Parse(text) : fallback; }
@@ -180,6 +213,9 @@ internal static class TrainCommand
             Beta1 = a.Double("beta1", d.Beta1, 0, 0.999999),
             Beta2 = a.Double("beta2", d.Beta2, 0, 0.99999999),
             Epsilon = a.Double("eps", d.Epsilon, 0, 1, minExclusive: true),
+            Alpha = a.Double("alpha", d.Alpha, 0, 0.999999),
+            Dropout = a.Double("dropout", d.Dropout, 0, 0.95),
+            ForgetBias = a.Double("forget-bias", d.ForgetBias, -100, 100),
             ClipValue = a.Double("clip", d.ClipValue, 0),
             ClipNorm = a.Double("clip-norm", d.ClipNorm, 0),
             LearningRateDecay = a.Double("lr-decay", d.LearningRateDecay, 0, 1, minExclusive: true),

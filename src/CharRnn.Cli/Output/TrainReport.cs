@@ -6,7 +6,7 @@ namespace CharRnn.Cli.Output;
 
 /// <summary>What a training run tells its user when it starts (see <see cref="TrainReport.Start"/>).</summary>
 internal sealed record TrainStart(
-    long Characters, long TrainCharacters, long ValidationCharacters, int Vocabulary, int Hidden, int SequenceLength, int Batch,
+    long Characters, long TrainCharacters, long ValidationCharacters, int Vocabulary, string Cell, int Layers, int Hidden, int SequenceLength, int Batch,
     string Optimizer, double LearningRate, int Threads, KernelPolicy Kernels, long Step, long TotalSteps, string Checkpoint, string RunId);
 
 /// <summary>
@@ -30,14 +30,14 @@ internal sealed class TrainReport(bool json)
             {
                 w.WriteNumber("characters", s.Characters); w.WriteNumber("train_characters", s.TrainCharacters);
                 w.WriteNumber("validation_characters", s.ValidationCharacters); w.WriteNumber("vocabulary", s.Vocabulary);
-                w.WriteNumber("hidden", s.Hidden); w.WriteNumber("seq_len", s.SequenceLength); w.WriteNumber("batch", s.Batch);
+                w.WriteString("cell", s.Cell); w.WriteNumber("layers", s.Layers); w.WriteNumber("hidden", s.Hidden); w.WriteNumber("seq_len", s.SequenceLength); w.WriteNumber("batch", s.Batch);
                 w.WriteString("optimizer", s.Optimizer); w.WriteNumber("lr", s.LearningRate); w.WriteNumber("threads", s.Threads);
                 w.WriteString("kernels", s.Kernels.Name); w.WriteString("vector_path", VectorPaths.Describe(s.Kernels.Path)); w.WriteNumber("step", s.Step); w.WriteNumber("total_steps", s.TotalSteps);
                 w.WriteString("checkpoint", s.Checkpoint); w.WriteString("run_id", s.RunId);
             });
         else
             Line(Invariant($"charrnn train: {s.Characters:N0} characters ({s.TrainCharacters:N0} train, {s.ValidationCharacters:N0} validation), vocabulary {s.Vocabulary}, ") +
-                 Invariant($"hidden {s.Hidden}, T {s.SequenceLength}, B {s.Batch}, {s.Optimizer} lr {s.LearningRate}, {s.Threads} thread(s), kernels {s.Kernels}") +
+                 Invariant($"{s.Cell} × {s.Layers}, hidden {s.Hidden}, T {s.SequenceLength}, B {s.Batch}, {s.Optimizer} lr {s.LearningRate}, {s.Threads} thread(s), kernels {s.Kernels}") +
                  (s.Step > 0 ? Invariant($"; resuming at step {s.Step}") : ""));
     }
 

@@ -116,9 +116,10 @@ internal static class ModelTensors
                 case ParameterRole.InputWeights when t.Layer == 0 && embedding is not null:
                 {
                     // W_ih [G·H, E] applied to embedding rows: the table's row v is W_ih·emb[v]
-                    var emb = Expect(file, embedding.Name, [v, -1], source, "rows = the vocabulary");
-                    int e = emb.Shape[1];
-                    var wih = Expect(file, Name(prefix, t.Name), [gh, e], source, "columns = embedding.weight's");
+                    var emb = file.Get(embedding.Name);
+                    int e = emb.Shape.Length == 2 && emb.Shape[1] >= 1 ? emb.Shape[1] : -1;
+                    Expect(file, embedding.Name, "V,E", shape, e, source);
+                    var wih = Expect(file, Name(prefix, t.Name), "G·H,E", shape, e, source);
                     for (int x = 0; x < v; x++)
                         for (int r = 0; r < gh; r++)
                         {
@@ -131,16 +132,16 @@ internal static class ModelTensors
                 case ParameterRole.InputWeights:
                 {
                     int rows = t.Shape[0], cols = t.Shape[1];
-                    var data = Expect(file, Name(prefix, t.Name), t.Shape, source, t.Layer == 0 ? "columns = the vocabulary" : "columns = H").Data;
+                    var data = Expect(file, Name(prefix, t.Name), t.Layer == 0 ? "G·H,V" : "G·H,H", shape, 0, source).Data;
                     for (int r = 0; r < rows; r++)
                         for (int c = 0; c < cols; c++) view[c * rows + r] = data[r * cols + c];
                     break;
                 }
                 case ParameterRole.Bias:
                 {
-                    Expect(file, Name(prefix, t.Name), t.Shape, source, "G·H").Data.CopyTo(view);
+                    Expect(file, Name(prefix, t.Name), "G·H", shape, 0, source).Data.CopyTo(view);
                     if (!file.TryGet(Name(prefix, $"rnn.bias_hh_l{t.Layer}"), out _)) break;
-                    var hh = Expect(file, Name(prefix, $"rnn.bias_hh_l{t.Layer}"), t.Shape, source, "G·H").Data;
+                    var hh = Expect(file, Name(prefix, $"rnn.bias_hh_l{t.Layer}"), "G·H", shape, 0, source).Data;
                     int folded = shape.Cell == CellKind.Gru ? 2 * h : gh; // b_hn stays apart
                     for (int r = 0; r < folded; r++) view[r] += hh[r];
                     if (shape.Cell == CellKind.Gru) hh.AsSpan(2 * h, h).CopyTo(p.NewGateHiddenBias(t.Layer));
@@ -149,7 +150,8 @@ internal static class ModelTensors
                 case ParameterRole.NewGateHiddenBias:
                     break; // read with the bias (a GRU file without bias_hh has b_hn = 0)
                 default:
-                    Expect(file, Name(prefix, t.Name), t.Shape, source, t.Role == ParameterRole.RecurrentWeights ? "[G·H, H]" : "the vocabulary and H").Data.CopyTo(view);
+                    string dims = t.Role switch { ParameterRole.RecurrentWeights => "G·H,H", ParameterRole.OutputWeights => "V,H", _ => "V" };
+                    Expect(file, Name(prefix, t.Name), dims, shape, 0, source).Data.CopyTo(view);
                     break;
             }
         }
@@ -160,14 +162,14 @@ internal static class ModelTensors
         var s = p.Shape;
         if (s.Cell != CellKind.Rnn || s.Layers != 1) throw new CheckpointFormatException($"{source}: format-1 tensors hold a one-layer vanilla model");
         int h = s.HiddenSize, v = s.InputSize;
-        var wxh = Expect(file, Name(prefix, Wxh), [h, v], source, "rows = H, columns = the vocabulary").Data;
+        var wxh = Expect(file, Name(prefix, Wxh), "H,V", s, 0, source).Data;
         var table = p.InputWeights(0);
         for (int r = 0; r < h; r++)
             for (int c = 0; c < v; c++) table[c * h + r] = wxh[r * v + c];
-        Expect(file, Name(prefix, Whh), [h, h], source, "[H,H]").Data.CopyTo(p.RecurrentWeights(0));
-        Expect(file, Name(prefix, Bh), [h], source, "H").Data.CopyTo(p.Bias(0));
-        Expect(file, Name(prefix, Why), [v, h], source, "rows = the vocabulary, columns = H").Data.CopyTo(p.OutputWeights);
-        Expect(file, Name(prefix, By), [v], source, "the vocabulary").Data.CopyTo(p.OutputBias);
+        Expect(file, Name(prefix, Whh), "H,H", s, 0, source).Data.CopyTo(p.RecurrentWeights(0));
+        Expect(file, Name(prefix, Bh), "H", s, 0, source).Data.CopyTo(p.Bias(0));
+        Expect(file, Name(prefix, Why), "V,H", s, 0, source).Data.CopyTo(p.OutputWeights);
+        Expect(file, Name(prefix, By), "V", s, 0, source).Data.CopyTo(p.OutputBias);
     }
 
     private static RnnShape CheckHidden(RnnShape shape, IReadOnlyDictionary<string, string> meta, string source)
@@ -180,17 +182,34 @@ internal static class ModelTensors
     }
 
     /// <summary>
-    /// The tensor, checked against <paramref name="shape"/> (−1: any size); a column vector [n,1] (the numpy seeds keep
-    /// biases that way) is accepted for a vector [n]. <paramref name="which"/> says what the dimensions must match.
+    /// The tensor, checked against the dimensions <paramref name="dims"/> ("G·H,V": symbols G·H, H, V, E separated by
+    /// commas) of <paramref name="shape"/> (E = <paramref name="embedding"/>, the embedding's width); a column vector [n,1]
+    /// (the numpy seeds keep biases that way) is accepted for a vector [n]. The error names where each size comes from.
     /// </summary>
-    private static SafetensorsTensor Expect(SafetensorsContents file, string name, int[] shape, string source, string which)
+    private static SafetensorsTensor Expect(SafetensorsContents file, string name, string dims, RnnShape shape, int embedding, string source)
     {
         var t = file.Get(name);
-        bool vectorAsColumn = shape.Length == 1 && t.Shape.Length == 2 && t.Shape[0] == shape[0] && t.Shape[1] == 1;
-        bool matches = t.Shape.Length == shape.Length;
-        for (int i = 0; matches && i < shape.Length; i++) matches = shape[i] < 0 ? t.Shape[i] >= 1 : t.Shape[i] == shape[i];
-        if (!vectorAsColumn && !matches)
-            throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but must be {ShapeText(shape).Replace("-1", "E", StringComparison.Ordinal)} ({which})");
+        var symbols = dims.Split(',');
+        var expected = symbols.Select(d => d switch
+        {
+            "G·H" => shape.GateWidth,
+            "H" => shape.HiddenSize,
+            "V" => shape.InputSize,
+            _ => embedding,
+        }).ToArray();
+        bool vectorAsColumn = expected.Length == 1 && t.Shape.Length == 2 && t.Shape[0] == expected[0] && t.Shape[1] == 1;
+        if (!vectorAsColumn && !t.Shape.AsSpan().SequenceEqual(expected))
+        {
+            string hFrom = file.TryGet("rnn.weight_hh_l0", out _) ? "rnn.weight_hh_l0" : Whh;
+            var origins = symbols.Distinct().Select(d => d switch
+            {
+                "G·H" => shape.Gates == 1 ? $"G·H = {shape.GateWidth}, one gate block of H, from {hFrom}" : $"G·H = {shape.Gates}·{shape.HiddenSize} = {shape.GateWidth}, {shape.Cell.Name()}'s gate blocks of H from {hFrom}",
+                "H" => $"H = {shape.HiddenSize}, from {hFrom}",
+                "V" => $"V = {shape.InputSize}, the vocabulary's size",
+                _ => embedding > 0 ? $"E = {embedding}, from embedding.weight" : "E ≥ 1, the embedding's width",
+            });
+            throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but must be [{dims}] = {ShapeText(expected)} ({string.Join("; ", origins)})");
+        }
         return t;
     }
 
