@@ -28,4 +28,13 @@ public sealed class VersionTests
         Assert.Equal(0, process.ExitCode);
         Assert.Equal($"charrnn {Version} (JIT build, kernels {KernelPolicy.Scalar})\n", stdout);
     }
+
+    [Fact]
+    public void The_tool_is_a_plain_jit_app_without_the_switches_that_mimic_native_aot()
+    {
+        // PublishAot in a plain build would turn dynamic code and EventSource off; only release/build publishes NativeAOT.
+        var config = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "charrnn.runtimeconfig.json"));
+        Assert.DoesNotContain("IsDynamicCodeSupported", config);
+        Assert.DoesNotContain("EventSource.IsSupported", config);
+    }
 }

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace CharRnn.Fast.Kernels;
 
@@ -14,6 +14,10 @@ public static class BuildVariant
     public const string SettingName = "CharRnn.BuildVariant";
 
     /// <summary>"JIT", the instruction set a NativeAOT build compiled for ("x86-64-v4"), or "NativeAOT" when it named none.</summary>
+    /// <remarks>
+    /// The JIT is recognised by what it has done (compiled methods in this process; NativeAOT reports none), not by
+    /// <c>RuntimeFeature.IsDynamicCodeCompiled</c>, which a JIT build made with <c>PublishAot</c> also reports false.
+    /// </remarks>
     public static string Name { get; } =
-        RuntimeFeature.IsDynamicCodeCompiled ? "JIT" : AppContext.GetData(SettingName) as string ?? "NativeAOT";
+        JitInfo.GetCompiledMethodCount() > 0 ? "JIT" : AppContext.GetData(SettingName) as string ?? "NativeAOT";
 }
