@@ -31,7 +31,7 @@ internal static class SampleCommand
     {
         string path = a.String("model") ?? throw new UsageException("--model FILE is required");
         var options = new SamplingOptions(a.Double("temperature", 1, 0), a.Int("top-k", 0, 0), a.Double("top-p", 1, 0, 1, minExclusive: true), a.Has("greedy"));
-        int length = a.Int("length", 500, 0), count = a.Int("count", 1, 1), threads = a.Int("threads", 1, 1, 256);
+        int length = a.Int("length", 500, 0), count = a.Int("count", 1, 1), threads = ThreadCount.Read(a);
         ulong seed = a.ULong("seed", 1);
         string prime = a.String("prime", "");
         bool json = a.Has("json");
