@@ -13,8 +13,9 @@ namespace CharRnn.Fast.IO;
 public static class SafetensorsWriter
 {
     /// <summary>
-    /// Writes atomically: a temporary file in the same folder is written, flushed to disk and renamed over
-    /// <paramref name="path"/>, so a crash leaves either the old file or the new one, never a torn one.
+    /// Writes atomically: a temporary file next to the target is written, flushed to disk and renamed over it, so a
+    /// crash leaves either the old file or the new one, never a torn one. The target is <paramref name="path"/> or, when
+    /// that is a symbolic link, the file the link chain ends at (the link stays in place); see <see cref="ResolveTarget"/>.
     /// </summary>
     public static void Write(string path, IReadOnlyList<SafetensorsTensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
@@ -30,8 +31,8 @@ public static class SafetensorsWriter
         }
         byte[] header = Header(tensors, metadata);
 
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        string target = ResolveTarget(path);
+        string temp = TemporaryPath(target);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -43,13 +44,62 @@ public static class SafetensorsWriter
                 foreach (var t in tensors) WriteFloats(stream, t.Data);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
+            File.Move(temp, target, overwrite: true);
         }
         catch
         {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            DeleteQuietly(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The full path of the file a write to <paramref name="path"/> replaces: the path itself, or the final target of
+    /// the symbolic link chain it names (which need not exist yet). Throws <see cref="IOException"/> when that is
+    /// something other than a regular file (a directory, device, FIFO or socket), which a write must never replace.
+    /// </summary>
+    public static string ResolveTarget(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var file = new FileInfo(Path.GetFullPath(path));
+        string target = file.LinkTarget is null ? file.FullName : file.ResolveLinkTarget(returnFinalTarget: true)!.FullName;
+        var kind = FileKinds.Of(target);
+        if (kind is not (FileKind.Missing or FileKind.Regular))
+            throw new IOException(target == file.FullName
+                ? $"'{path}' is {FileKinds.Describe(kind)}, not a regular file"
+                : $"'{path}' links to '{target}', which is {FileKinds.Describe(kind)}, not a regular file");
+        return target;
+    }
+
+    /// <summary>
+    /// Checks, before a long job, that <paramref name="path"/> can be written: creates a temporary file next to its
+    /// target (see <see cref="ResolveTarget"/>) with <paramref name="bytes"/> bytes allocated (so a disk without room for
+    /// the file shows now), then removes it. Throws <see cref="IOException"/> or
+    /// <see cref="UnauthorizedAccessException"/> with a message that names the folder and the reason.
+    /// </summary>
+    public static void CheckWritable(string path, long bytes = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        string target = ResolveTarget(path);
+        string folder = Path.GetDirectoryName(target)!;
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException(File.Exists(folder) ? $"'{folder}' is a file, not a folder" : $"the folder '{folder}' does not exist");
+        string temp = TemporaryPath(target);
+        try
+        {
+            using var probe = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = bytes });
+        }
+        catch (UnauthorizedAccessException) { throw new UnauthorizedAccessException($"no permission to create files in '{folder}'"); }
+        catch (IOException e) { throw new IOException($"cannot create a file in '{folder}': {e.Message}", e); }
+        finally { DeleteQuietly(temp); }
+    }
+
+    private static string TemporaryPath(string target)
+        => Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+
+    private static void DeleteQuietly(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static byte[] Header(IReadOnlyList<SafetensorsTensor> tensors, IReadOnlyDictionary<string, string> metadata)

@@ -46,7 +46,7 @@ public sealed class Generator : IDisposable
         Threads = Math.Min(threads, units);
         _unitStart = new int[Threads + 1];
         for (int m = 0; m <= Threads; m++) _unitStart[m] = Math.Min(h, units * m / Threads * unit);
-        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1]);
+        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1], _barrier);
         if (Threads > 1)
         {
             _team = new WorkerTeam(Threads);
@@ -60,7 +60,7 @@ public sealed class Generator : IDisposable
         _gates = new AlignedBuffer(model.Cell == CellKind.Rnn ? 0 : gh);
         _rec = new AlignedBuffer(model.Cell == CellKind.Gru ? gh : 0);
         _nh = new AlignedBuffer(model.Cell == CellKind.Gru ? h : 0);
-        _logits = new float[v];
+        _logits = new float[model.OutputColumns]; // [V] and zeros to whole vectors
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
@@ -82,7 +82,7 @@ public sealed class Generator : IDisposable
     public ReadOnlySpan<float> HiddenState => _h;
 
     /// <summary>Logits [V] after the last fed token (empty before any).</summary>
-    public ReadOnlySpan<float> Logits => _hasLogits ? _logits : default;
+    public ReadOnlySpan<float> Logits => _hasLogits ? _logits.AsSpan(0, _model.VocabularySize) : default;
 
     /// <summary>Clears the state (a blank memory).</summary>
     public void Reset()
@@ -102,19 +102,19 @@ public sealed class Generator : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int h = _model.HiddenSize;
         _token = token;
-        if (_team is null || !_split!.Begin(1)) Step(0, h);
+        if (_team is null || !_split!.Begin(1)) Step(0, h, null);
         else _team.Run(_stepUnits);
         _split?.End();
         (_h, _next) = (_next, _h);
         _model.OutputBias.CopyTo(_logits);
         var top = _h.AsSpan((_model.Layers - 1) * h, h);
-        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT, 0, default);
+        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT.View(), default);
         _hasLogits = true;
     }
 
     // Units [first, end) of every layer's step: the input term, the recurrent GEMV of every gate, the cell. A team's
     // members meet after each layer but the last, since the next layer reads all of this one's new state.
-    private void Step(int first, int end)
+    private void Step(int first, int end, TeamBarrier? barrier)
     {
         var policy = _model.Policy;
         int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
@@ -131,20 +131,20 @@ public sealed class Generator : IDisposable
                     Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, count),
                         MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, count)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, count)));
                 else
-                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l), 0, default, g + first, g + end);
+                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l).View(), default, g + first, g + end);
             }
             var a = StridedMatrix.RowMajor(prev, 1, h);
             var w = _model.RecurrentT(l);
             switch (_model.Cell)
             {
                 case CellKind.Rnn:
-                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w, 0, default, first, end);
-                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w, 0, default, first, end);
+                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w.View(), default, first, end);
+                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w.View(), default, first, end);
                     break;
                 case CellKind.Lstm:
                 {
                     var gates = _gates.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w, 0, default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w.View(), default, g + first, g + end);
                     var c = _c.AsSpan(l * h + first, count); // updated in place: each unit reads its old c before writing the new one
                     CellKernels.LstmForward(policy, gates.Slice(first), h, c, c, next.Slice(first), count);
                     break;
@@ -152,13 +152,13 @@ public sealed class Generator : IDisposable
                 default:
                 {
                     var rec = _rec.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w, 0, default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w.View(), default, g + first, g + end);
                     CellKernels.GruForward(policy, x.Slice(first), rec.Slice(first), h, _model.NewGateBias(l).Slice(first), prev.Slice(first),
                         _gates.AsSpan(first, gh - first), _nh.AsSpan(first, count), next.Slice(first), count);
                     break;
                 }
             }
-            if (l + 1 < _model.Layers) _barrier?.SignalAndWait();
+            if (l + 1 < _model.Layers) barrier?.SignalAndWait();
         }
     }
 
@@ -182,7 +182,7 @@ public sealed class Generator : IDisposable
     public int SampleNext(in SamplingOptions options)
     {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
-        _logits.CopyTo(_work, 0);
+        _logits.AsSpan(0, _work.Length).CopyTo(_work);
         return Sampler.Sample(_model.Policy, _work, options, Rng, _keys, _order);
     }
 
@@ -198,8 +198,9 @@ public sealed class Generator : IDisposable
     public void Probabilities(Span<float> probabilities, double temperature = 1.0)
     {
         if (!_hasLogits) throw new InvalidOperationException("feed a token first");
-        _logits.CopyTo(probabilities);
-        Softmax.InPlace(_model.Policy, probabilities.Slice(0, _logits.Length), (float)(1.0 / temperature));
+        int v = _model.VocabularySize;
+        _logits.AsSpan(0, v).CopyTo(probabilities);
+        Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), (float)(1.0 / temperature));
     }
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>
