@@ -34,7 +34,7 @@ internal static class Program
         catch (InvalidOperationException e) { return Fail(2, e.Message); }
         if (args[0] == "--version")
         {
-            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} (kernels {policy})");
+            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} ({BuildVariant.Name} build, kernels {policy})");
             return 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
@@ -70,7 +70,7 @@ internal static class Program
         return "usage: charrnn <command> [options]\n\n" +
                "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
-               "charrnn <command> --help shows a command's options; charrnn --version shows the version and vector path.\n" +
+               "charrnn <command> --help shows a command's options; charrnn --version shows the version, the build and the vector path.\n" +
                $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +
                $"(kernel policies on this CPU: {string.Join(", ", KernelPolicy.Available.Select(p => p.Name))}).\n";
     }

@@ -76,6 +76,11 @@ int charrnn_generator_next(charrnn_generator generator, const charrnn_sampling* 
 int charrnn_generator_generate(charrnn_generator generator, const charrnn_sampling* options, int32_t length,
                                char* buffer, size_t capacity, size_t* written);
 
+/* The instruction set this library was compiled for: "x86-64-v2", "x86-64-v3" or "x86-64-v4" in the portable release,
+ * whose libcharrnn.so loads, at its first call, the build for the widest vectors the CPU runs (or the one CHARRNN_ISA
+ * names); if it cannot, every function fails (CHARRNN_INTERNAL, or NULL for a string) and charrnn_last_error() says why. */
+const char* charrnn_build_variant(void);
+
 #ifdef __cplusplus
 }
 #endif
