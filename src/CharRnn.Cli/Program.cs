@@ -19,6 +19,7 @@ internal static class Program
         new("eval", "cross-entropy (nats/char, bits/char, perplexity) of a model on a text file", EvalCommand.Options, () => EvalCommand.HelpText, EvalCommand.Run),
         new("info", "describe a model file", InfoCommand.Options, () => InfoCommand.HelpText, InfoCommand.Run),
         new("bench", "measure training and generation speed", BenchCommand.Options, () => BenchCommand.HelpText, BenchCommand.Run),
+        new("quantize", "write a compact copy of a model for generation (bf16 or int8 weights)", QuantizeCommand.Options, () => QuantizeCommand.HelpText, QuantizeCommand.Run),
     ];
 
     public static int Main(string[] args)

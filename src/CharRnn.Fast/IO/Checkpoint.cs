@@ -19,6 +19,16 @@ public static class Checkpoint
     /// <paramref name="path"/>, atomically. <paramref name="extraMetadata"/> entries are stored as given.
     /// </summary>
     public static void Save(string path, CharRnnModel model, Trainer? trainer = null, IReadOnlyDictionary<string, string>? extraMetadata = null, string? rngState = null)
+        => Save(path, model, trainer, extraMetadata, rngState, WeightFormat.F32);
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a compact model file: the weights generation streams as <paramref name="weights"/>
+    /// (see <see cref="WeightFormat"/>), metadata <c>weights</c> naming it. A compact file holds no training state.
+    /// </summary>
+    public static void SaveCompact(string path, CharRnnModel model, WeightFormat weights, IReadOnlyDictionary<string, string>? extraMetadata = null)
+        => Save(path, model, null, extraMetadata, null, weights);
+
+    private static void Save(string path, CharRnnModel model, Trainer? trainer, IReadOnlyDictionary<string, string>? extraMetadata, string? rngState, WeightFormat weights)
     {
         ArgumentNullException.ThrowIfNull(model);
         var metadata = new Dictionary<string, string>();
@@ -32,8 +42,9 @@ public static class Checkpoint
         metadata[CheckpointKeys.Layers] = Invariant(model.Layers);
         metadata[CheckpointKeys.Dropout] = Invariant(trainer?.Options.Dropout ?? 0);
 
+        if (weights != WeightFormat.F32) metadata[CheckpointKeys.Weights] = weights.Name();
         var tensors = new List<SafetensorsTensor>();
-        ModelTensors.Add(tensors, model.Parameters, prefix: null);
+        ModelTensors.Add(tensors, model.Parameters, prefix: null, weights switch { WeightFormat.Bf16 => "BF16", WeightFormat.Int8 => "I8", _ => "F32" });
         if (trainer is not null)
         {
             var o = trainer.Options;

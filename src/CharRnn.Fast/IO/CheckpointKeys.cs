@@ -34,6 +34,7 @@ public static class CheckpointKeys
     public const string Cell = "cell";                   // rnn | lstm | gru
     public const string Layers = "layers";
     public const string Dropout = "dropout";             // the probability trained with (0 in files written without training)
+    public const string Weights = "weights";             // bf16 | int8 in compact model files (charrnn quantize)
 
     // metadata: training state, present in resumable checkpoints
     public const string Optimizer = "optimizer";         // sgd | adagrad | adam | rmsprop

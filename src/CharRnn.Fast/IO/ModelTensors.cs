@@ -12,14 +12,24 @@ namespace CharRnn.Fast.IO;
 /// of bias_hh. Reading folds a nonzero bias_hh into the bias wherever that is exact, and an <c>embedding.weight</c>
 /// [V, E] (layer 0's weight_ih then [G·H, E]) into layer 0's table. Format 1 (min-char-rnn's <c>Wxh</c> [H,V],
 /// <c>Whh</c>, <c>bh</c>, <c>Why</c>, <c>by</c>) is a one-layer vanilla model.
+/// Compact files (<c>charrnn quantize</c>) store the weight matrices generation streams — every weight_hh, the
+/// weight_ih of layers above 0 and fc.weight — as BF16, or as I8 with an F32 <c>&lt;name&gt;.scale</c> [rows] (one
+/// symmetric scale per row: w = q·scale); biases and layer 0's gathered table stay F32. Reading converts them to float.
 /// </summary>
 internal static class ModelTensors
 {
     // format 1's names
     private const string Wxh = "Wxh", Whh = "Whh", Bh = "bh", Why = "Why", By = "by";
 
-    /// <summary>Appends the file tensors of <paramref name="p"/> (names prefixed with <paramref name="prefix"/> + "." for optimizer moments).</summary>
-    public static void Add(List<SafetensorsTensor> tensors, RnnParameters p, string? prefix)
+    /// <summary>The tensors a compact file stores compactly: the weights a generation step streams.</summary>
+    public static bool IsCompactable(ParameterTensor t)
+        => t.Role is ParameterRole.RecurrentWeights or ParameterRole.OutputWeights || (t.Role == ParameterRole.InputWeights && t.Layer > 0);
+
+    /// <summary>
+    /// Appends the file tensors of <paramref name="p"/> (names prefixed with <paramref name="prefix"/> + "." for optimizer
+    /// moments); with <paramref name="compact"/> "BF16" or "I8", the compactable weights in that form.
+    /// </summary>
+    public static void Add(List<SafetensorsTensor> tensors, RnnParameters p, string? prefix, string compact = "F32")
     {
         var shape = p.Shape;
         int h = shape.HiddenSize, gh = shape.GateWidth;
@@ -34,7 +44,7 @@ internal static class ModelTensors
                     var data = new float[rows * cols];
                     for (int r = 0; r < rows; r++)
                         for (int c = 0; c < cols; c++) data[r * cols + c] = view[c * rows + r]; // stored [in, G·H]
-                    tensors.Add(new SafetensorsTensor(Name(prefix, t.Name), t.Shape, data));
+                    AddWeights(tensors, Name(prefix, t.Name), t, data, compact);
                     break;
                 }
                 case ParameterRole.Bias:
@@ -49,10 +59,59 @@ internal static class ModelTensors
                 case ParameterRole.NewGateHiddenBias:
                     break; // written with the bias
                 default:
-                    tensors.Add(new SafetensorsTensor(Name(prefix, t.Name), t.Shape, view.ToArray()));
+                    AddWeights(tensors, Name(prefix, t.Name), t, view.ToArray(), compact);
                     break;
             }
         }
+    }
+
+    // a tensor as F32, or (when compactable) as BF16 values, or as I8 codes and a scale per row
+    private static void AddWeights(List<SafetensorsTensor> tensors, string name, ParameterTensor t, float[] data, string compact)
+    {
+        if (compact == "F32" || !IsCompactable(t))
+        {
+            tensors.Add(new SafetensorsTensor(name, t.Shape, data));
+            return;
+        }
+        if (compact == "BF16")
+        {
+            for (int i = 0; i < data.Length; i++) data[i] = Kernels.BFloat16.Widen(Kernels.BFloat16.Round(data[i]));
+            tensors.Add(new SafetensorsTensor(name, t.Shape, data) { DType = "BF16" });
+            return;
+        }
+        int rows = t.Shape[0], cols = t.Shape[1];
+        var scales = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.AsSpan(r * cols, cols);
+            float max = 0;
+            foreach (float x in row) max = Math.Max(max, Math.Abs(x));
+            scales[r] = Kernels.Int8Quantization.Scale(max);
+            for (int c = 0; c < cols; c++) row[c] = Kernels.Int8Quantization.Quantize(row[c], scales[r]);
+        }
+        tensors.Add(new SafetensorsTensor(name, t.Shape, data) { DType = "I8" });
+        tensors.Add(new SafetensorsTensor(name + ScaleSuffix, [rows], scales));
+    }
+
+    /// <summary>The suffix of an I8 tensor's scales: <c>fc.weight.scale</c>.</summary>
+    public const string ScaleSuffix = ".scale";
+
+    /// <summary>A tensor's values as floats: I8 codes times their row's scale (checked), everything else as read.</summary>
+    private static float[] Values(SafetensorsContents file, SafetensorsTensor t, string source)
+    {
+        if (t.DType != "I8") return t.Data;
+        if (t.Shape.Length != 2) throw new CheckpointFormatException($"{source}: tensor '{t.Name}' is I8 but not a matrix: only weight matrices may be compact");
+        int rows = t.Shape[0], cols = t.Shape[1];
+        if (!file.TryGet(t.Name + ScaleSuffix, out var scale))
+            throw new CheckpointFormatException($"{source}: tensor '{t.Name}' is I8 but the file has no '{t.Name}{ScaleSuffix}' with its scales");
+        if (!scale.Shape.AsSpan().SequenceEqual([rows]) || scale.DType != "F32")
+            throw new CheckpointFormatException($"{source}: tensor '{t.Name}{ScaleSuffix}' is {scale.DType} {ShapeText(scale.Shape)} but must be F32 [{rows}], one scale per row of '{t.Name}'");
+        foreach (float s in scale.Data)
+            if (!float.IsFinite(s) || s < 0) throw new CheckpointFormatException($"{source}: tensor '{t.Name}{ScaleSuffix}' holds {s}: scales are finite and ≥ 0");
+        var values = new float[t.Data.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) values[r * cols + c] = t.Data[r * cols + c] * scale.Data[r];
+        return values;
     }
 
     /// <summary>
@@ -119,7 +178,7 @@ internal static class ModelTensors
                     var emb = file.Get(embedding.Name);
                     int e = emb.Shape.Length == 2 && emb.Shape[1] >= 1 ? emb.Shape[1] : -1;
                     Expect(file, embedding.Name, "V,E", shape, e, source);
-                    var wih = Expect(file, Name(prefix, t.Name), "G·H,E", shape, e, source);
+                    var wih = Expect(file, Name(prefix, t.Name), "G·H,E", shape, e, source) with { Data = Values(file, file.Get(Name(prefix, t.Name)), source) };
                     for (int x = 0; x < v; x++)
                         for (int r = 0; r < gh; r++)
                         {
@@ -132,7 +191,7 @@ internal static class ModelTensors
                 case ParameterRole.InputWeights:
                 {
                     int rows = t.Shape[0], cols = t.Shape[1];
-                    var data = Expect(file, Name(prefix, t.Name), t.Layer == 0 ? "G·H,V" : "G·H,H", shape, 0, source).Data;
+                    var data = Values(file, Expect(file, Name(prefix, t.Name), t.Layer == 0 ? "G·H,V" : "G·H,H", shape, 0, source), source);
                     for (int r = 0; r < rows; r++)
                         for (int c = 0; c < cols; c++) view[c * rows + r] = data[r * cols + c];
                     break;
@@ -151,7 +210,7 @@ internal static class ModelTensors
                     break; // read with the bias (a GRU file without bias_hh has b_hn = 0)
                 default:
                     string dims = t.Role switch { ParameterRole.RecurrentWeights => "G·H,H", ParameterRole.OutputWeights => "V,H", _ => "V" };
-                    Expect(file, Name(prefix, t.Name), dims, shape, 0, source).Data.CopyTo(view);
+                    Values(file, Expect(file, Name(prefix, t.Name), dims, shape, 0, source), source).CopyTo(view);
                     break;
             }
         }

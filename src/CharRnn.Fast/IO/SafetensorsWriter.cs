@@ -26,6 +26,7 @@ public static class SafetensorsWriter
         {
             if (string.IsNullOrEmpty(t.Name) || t.Name == "__metadata__" || !names.Add(t.Name))
                 throw new ArgumentException($"tensor name '{t.Name}' is empty, reserved or repeated");
+            BytesPer(t.DType); // a dtype this writer knows
             if (t.Shape.Any(d => d < 0) || t.ElementCount != t.Data.Length)
                 throw new ArgumentException($"tensor '{t.Name}' has {t.Data.Length} values but shape [{string.Join(",", t.Shape)}]");
         }
@@ -41,7 +42,7 @@ public static class SafetensorsWriter
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
                 stream.Write(length);
                 stream.Write(header);
-                foreach (var t in tensors) WriteFloats(stream, t.Data);
+                foreach (var t in tensors) WriteValues(stream, t);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, target, overwrite: true);
@@ -118,13 +119,13 @@ public static class SafetensorsWriter
             foreach (var t in tensors)
             {
                 json.WriteStartObject(t.Name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", t.DType);
                 json.WriteStartArray("shape");
                 foreach (int d in t.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                offset += (long)t.Data.Length * sizeof(float);
+                offset += (long)t.Data.Length * BytesPer(t.DType);
                 json.WriteNumberValue(offset);
                 json.WriteEndArray();
                 json.WriteEndObject();
@@ -137,6 +138,42 @@ public static class SafetensorsWriter
         buffer.GetBuffer().AsSpan(0, length).CopyTo(header);
         header.AsSpan(length).Fill((byte)' ');
         return header;
+    }
+
+    private static int BytesPer(string dtype) => dtype switch { "F32" => 4, "BF16" => 2, "I8" => 1, _ => throw new ArgumentException($"dtype {dtype} cannot be written (F32, BF16 or I8)") };
+
+    private static void WriteValues(Stream stream, SafetensorsTensor t)
+    {
+        switch (t.DType)
+        {
+            case "F32":
+                WriteFloats(stream, t.Data);
+                return;
+            case "BF16":
+            {
+                var bytes = new byte[t.Data.Length * 2];
+                for (int i = 0; i < t.Data.Length; i++)
+                {
+                    uint bits = BitConverter.SingleToUInt32Bits(t.Data[i]);
+                    if ((bits & 0xFFFF) != 0) throw new ArgumentException($"tensor '{t.Name}' holds {t.Data[i]}, which is not a bfloat16 value");
+                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), (ushort)(bits >> 16));
+                }
+                stream.Write(bytes);
+                return;
+            }
+            default: // I8
+            {
+                var bytes = new byte[t.Data.Length];
+                for (int i = 0; i < t.Data.Length; i++)
+                {
+                    float x = t.Data[i];
+                    if (!(x >= -127 && x <= 127) || x != MathF.Round(x)) throw new ArgumentException($"tensor '{t.Name}' holds {x}, which is not an integer in [−127, 127]");
+                    bytes[i] = (byte)(sbyte)x;
+                }
+                stream.Write(bytes);
+                return;
+            }
+        }
     }
 
     private static void WriteFloats(Stream stream, float[] data)
