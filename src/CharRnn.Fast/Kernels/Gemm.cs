@@ -55,27 +55,37 @@ internal static class Gemm
     /// </summary>
     public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, in PanelView b,
         ReadOnlySpan<float> aux, int first, int end) where TEpilogue : IEpilogue
+        => RunColumns<TEpilogue>(policy, c, init, a, b, aux, first, end, b.Cols);
+
+    /// <summary>
+    /// <see cref="RunColumns{TEpilogue}(KernelPolicy, Span{float}, ReadOnlySpan{float}, in StridedMatrix, in PanelView, ReadOnlySpan{float}, int, int)"/>
+    /// with c, init and aux rows <paramref name="ldc"/> ≥ N floats apart (a product into a block of a wider matrix).
+    /// </summary>
+    public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, in PanelView b,
+        ReadOnlySpan<float> aux, int first, int end, int ldc) where TEpilogue : IEpilogue
     {
         int n = b.Cols;
+        if (ldc < n) throw new ArgumentOutOfRangeException(nameof(ldc), ldc, $"rows of c are at least N = {n} floats apart");
         if (first < 0 || end > n || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"columns [{first},{end}) are not within [0,{n})");
         if (!b.IsRowMajor && first % b.Width != 0) throw new ArgumentOutOfRangeException(nameof(first), $"a packed product splits at multiples of the panel width {b.Width}");
         if (b.Policy is { } packedFor && packedFor != policy) throw new ArgumentException($"b is packed for {packedFor.Name}, the product runs on {policy.Name}", nameof(b));
         if (a.Cols > b.Rows) throw new ArgumentException($"A has K = {a.Cols} columns but B only {b.Rows} rows", nameof(b));
         if (a.Rows == 0 || first == end) return;
-        Check<TEpilogue>(c, init, a, aux, n);
+        Check<TEpilogue>(c, init, a, aux, n, ldc);
         ref float origin = ref MemoryMarshal.GetReference(b.Data);
         origin = ref b.IsRowMajor ? ref Unsafe.Add(ref origin, first) : ref Unsafe.Add(ref origin, first / b.Width * (nint)b.PanelStride);
         Blocked<TEpilogue>(policy, ref At(c, first), ref At(init, first), !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data), a.RowStride, a.ColStride,
-            ref origin, b.IsRowMajor ? n : b.Width, b.PanelStride, ref At(aux, first), a.Rows, a.Cols, end - first, n);
+            ref origin, b.IsRowMajor ? n : b.Width, b.PanelStride, ref At(aux, first), a.Rows, a.Cols, end - first, ldc);
     }
 
-    private static void Check<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> aux, int n) where TEpilogue : IEpilogue
+    private static void Check<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> aux, int n, int ldc) where TEpilogue : IEpilogue
     {
         int m = a.Rows, k = a.Cols;
-        if (c.Length < (long)m * n) throw new ArgumentException($"c holds {c.Length} floats, needs [{m},{n}]", nameof(c));
-        if (!init.IsEmpty && init.Length < (long)m * n) throw new ArgumentException($"init holds {init.Length} floats, needs [{m},{n}]", nameof(init));
+        long needed = (long)(m - 1) * ldc + n;
+        if (c.Length < needed) throw new ArgumentException($"c holds {c.Length} floats, needs [{m},{n}] in rows {ldc} apart", nameof(c));
+        if (!init.IsEmpty && init.Length < needed) throw new ArgumentException($"init holds {init.Length} floats, needs [{m},{n}] in rows {ldc} apart", nameof(init));
         if (k > 0 && a.Data.Length < (long)(m - 1) * a.RowStride + (long)(k - 1) * a.ColStride + 1) throw new ArgumentException("a is too short for its shape and strides", nameof(a));
-        if (TEpilogue.UsesAux && aux.Length < (long)m * n) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}]", nameof(aux));
+        if (TEpilogue.UsesAux && aux.Length < needed) throw new ArgumentException($"aux holds {aux.Length} floats, needs [{m},{n}] in rows {ldc} apart", nameof(aux));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -71,6 +71,22 @@ internal sealed class PackedMatrix
         }
     }
 
+    /// <summary>
+    /// Packs columns [<paramref name="firstCol"/>, <paramref name="firstCol"/> + N) of <paramref name="source"/> [K, sourceCols]
+    /// row-major (one gate block of a wider matrix).
+    /// </summary>
+    public void PackColumns(ReadOnlySpan<float> source, int sourceCols, int firstCol)
+    {
+        if (firstCol < 0 || firstCol + Cols > sourceCols || source.Length < (long)Rows * sourceCols) throw new ArgumentException($"source must hold [{Rows},{sourceCols}] floats with columns [{firstCol},{firstCol + Cols}) inside");
+        var data = _data.Span;
+        for (int p = 0; p < Panels; p++)
+        {
+            int first = p * Width, width = Math.Min(Width, Cols - first);
+            var panel = data.Slice(p * PanelStride, PanelStride);
+            for (int k = 0; k < Rows; k++) source.Slice(k * sourceCols + firstCol + first, width).CopyTo(panel.Slice(k * Width, width));
+        }
+    }
+
     /// <summary>Packs Sᵀ for <paramref name="source"/> S [N,K] row-major: B(k,j) = S(j,k) (Whh packed as Whhᵀ without a separate transpose).</summary>
     public void PackTransposeOf(ReadOnlySpan<float> source)
     {

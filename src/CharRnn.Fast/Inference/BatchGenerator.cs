@@ -1,0 +1,244 @@
+using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
+
+namespace CharRnn.Fast.Inference;
+
+/// <summary>
+/// Many independent generation streams advanced together (a server's users, <c>sample --count N</c>): one step feeds
+/// every stream's token through each layer as GEMMs over the streams' rows, so a weight is read once per step for all of
+/// them instead of once per stream. Each stream has its own state, seed and sampling options, and computes exactly what
+/// a <see cref="Generator"/> started with the same seed computes, bit for bit: the columns a single row's GEMV covers
+/// with its 8-vector tiles run here as a GEMM over packed panels, whose tiles give every element the same sequence of
+/// FMAs, and the few columns past them (and the logits, V rarely filling a tile) run row by row on the same kernels as
+/// the single stream. Buffers are allocated once; a step allocates nothing. Not thread-safe.
+/// </summary>
+public sealed class BatchGenerator
+{
+    private readonly InferenceModel _model;
+    private readonly int _streams, _bulk;
+    private readonly PackedMatrix[][] _recurrent, _input;   // [layer][gate]: columns [0, bulk) of the gate's block of W_hhᵀ / W_ihᵀ, in panels
+    private AlignedBuffer _h, _next;                        // h [L, M, H]
+    private readonly AlignedBuffer _c;                      // c [L, M, H] (LSTM)
+    private readonly AlignedBuffer _x, _gates, _rec, _nh;   // [M, G·H] each (nh: [M, H]): one layer's step
+    private readonly AlignedBuffer _logits;                 // [M, V rounded up to whole vectors]
+    private readonly int[] _tokens;                         // [M]: what the step feeds
+    private readonly Rng[] _rngs;
+    private readonly bool[] _hasLogits, _ended;
+    private readonly float[] _work, _keys;
+    private readonly int[] _order;
+
+    /// <summary><paramref name="streams"/> streams over <paramref name="model"/>, each at the zero state with seed 1 until <see cref="Start"/>.</summary>
+    public BatchGenerator(InferenceModel model, int streams)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(streams, 1);
+        _model = model;
+        _streams = streams;
+        var policy = model.Policy;
+        int h = model.HiddenSize, gh = model.Shape.GateWidth, layers = model.Layers, v = model.VocabularySize;
+        // a single row's GEMV covers whole 8-vector tiles from each gate block's start; the rest is its tail
+        int tile = 8 * policy.Width;
+        _bulk = h - h % tile;
+        _recurrent = new PackedMatrix[layers][];
+        _input = new PackedMatrix[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            _recurrent[l] = new PackedMatrix[model.Shape.Gates];
+            _input[l] = new PackedMatrix[model.Shape.Gates];
+            for (int g = 0; g < model.Shape.Gates; g++)
+            {
+                _recurrent[l][g] = Panels(model.RecurrentT(l), g * h);
+                _input[l][g] = l == 0 ? new PackedMatrix(policy, 0, _bulk) : Panels(model.InputT(l), g * h);
+            }
+        }
+        _h = new AlignedBuffer(layers * streams * h);
+        _next = new AlignedBuffer(layers * streams * h);
+        _c = new AlignedBuffer(model.Cell == CellKind.Lstm ? layers * streams * h : 0);
+        _x = new AlignedBuffer(streams * gh);
+        _gates = new AlignedBuffer(model.Cell == CellKind.Rnn ? 0 : streams * gh);
+        _rec = new AlignedBuffer(model.Cell == CellKind.Gru ? streams * gh : 0);
+        _nh = new AlignedBuffer(model.Cell == CellKind.Gru ? streams * h : 0);
+        _logits = new AlignedBuffer(streams * model.OutputColumns);
+        _tokens = new int[streams];
+        _rngs = new Rng[streams];
+        for (int i = 0; i < streams; i++) _rngs[i] = new Rng(1);
+        _hasLogits = new bool[streams];
+        _ended = new bool[streams];
+        _work = new float[v];
+        _keys = new float[v];
+        _order = new int[v];
+    }
+
+    // columns [first, first + bulk) of a row-major [K, G·H] matrix, in the policy's panels
+    private PackedMatrix Panels(PackedMatrix rowMajor, int first)
+    {
+        var panels = new PackedMatrix(_model.Policy, rowMajor.Rows, _bulk);
+        panels.PackColumns(rowMajor.Data, rowMajor.Cols, first);
+        return panels;
+    }
+
+    public InferenceModel Model => _model;
+
+    /// <summary>M: the streams this batch advances.</summary>
+    public int Streams => _streams;
+
+    /// <summary>
+    /// Starts a sample on <paramref name="stream"/> as <see cref="Generator"/> does: zero state, RNG seeded with
+    /// <paramref name="seed"/>, a lines model's boundary token fed first, then <paramref name="prime"/> (its characters
+    /// must be in the vocabulary); in a stream model without a prime, the default start token.
+    /// </summary>
+    public void Start(int stream, ulong seed, ReadOnlySpan<char> prime = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stream);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, _streams);
+        var vocabulary = _model.Vocabulary;
+        foreach (var rune in prime.EnumerateRunes())
+            if (!vocabulary.TryGetId(rune, out _)) vocabulary.Encode(prime.ToString()); // throws, naming every unknown character
+        int h = _model.HiddenSize;
+        for (int l = 0; l < _model.Layers; l++)
+        {
+            _h.AsSpan((l * _streams + stream) * h, h).Clear();
+            if (_c.Length > 0) _c.AsSpan((l * _streams + stream) * h, h).Clear();
+        }
+        _rngs[stream] = new Rng(seed);
+        _hasLogits[stream] = false;
+        _ended[stream] = false;
+        if (_model.SequenceMode) FeedOne(stream, _model.BoundaryToken);
+        foreach (var rune in prime.EnumerateRunes())
+        {
+            vocabulary.TryGetId(rune, out int id);
+            FeedOne(stream, id);
+        }
+    }
+
+    /// <summary>True once a lines model's sample on <paramref name="stream"/> has drawn its boundary token (until the next <see cref="Start"/>).</summary>
+    public bool IsEnded(int stream) => _ended[stream];
+
+    /// <summary>Logits [V] of <paramref name="stream"/> after its last fed token (empty before any).</summary>
+    public ReadOnlySpan<float> Logits(int stream) => _hasLogits[stream] ? _logits.AsSpan(stream * _model.OutputColumns, _model.VocabularySize) : default;
+
+    /// <summary>
+    /// One step for every stream: each stream that has not ended draws its next token from its logits with
+    /// <c>options[i]</c> (or <c>options[0]</c> for all when one is given) and its own RNG; a lines model's stream that
+    /// draws the boundary ends (<c>tokens[i]</c> = −1, nothing fed); then every other stream's token is fed, all streams in
+    /// one pass through the layers. <c>tokens[i]</c> receives stream i's token, −1 for an ended stream.
+    /// </summary>
+    public void Next(ReadOnlySpan<SamplingOptions> options, Span<int> tokens)
+    {
+        if (options.Length != 1 && options.Length != _streams) throw new ArgumentException($"give one sampling option for all streams or one per stream ({_streams})", nameof(options));
+        if (tokens.Length < _streams) throw new ArgumentException($"tokens must hold {_streams} entries", nameof(tokens));
+        for (int i = 0; i < _streams; i++)
+        {
+            if (!_hasLogits[i] && !_ended[i]) FeedOne(i, _model.DefaultStartToken); // as Generator.SampleNext starts
+        }
+        for (int i = 0; i < _streams; i++)
+        {
+            if (_ended[i]) { tokens[i] = -1; _tokens[i] = 0; continue; }
+            ref readonly var o = ref options[options.Length == 1 ? 0 : i];
+            o.Validate();
+            _logits.AsSpan(i * _model.OutputColumns, _work.Length).CopyTo(_work);
+            int token = Sampler.Sample(_model.Policy, _work, o, _rngs[i], _keys, _order);
+            if (token == _model.BoundaryToken && _model.SequenceMode)
+            {
+                _ended[i] = true;
+                tokens[i] = -1;
+                _tokens[i] = 0; // an ended stream still steps with the rest; its state is not read again before Start
+                continue;
+            }
+            tokens[i] = _tokens[i] = token;
+        }
+        Step(0, _streams);
+    }
+
+    // a step of one stream alone (priming): the same arithmetic as the whole batch's, on its row
+    private void FeedOne(int stream, int token)
+    {
+        if ((uint)token >= (uint)_model.VocabularySize) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are in [0,{_model.VocabularySize})");
+        _tokens[stream] = token;
+        Step(stream, stream + 1);
+    }
+
+    // Rows [r0, r1) through every layer and the logits; every other row keeps its state.
+    private void Step(int r0, int r1)
+    {
+        var policy = _model.Policy;
+        int h = _model.HiddenSize, gh = _model.Shape.GateWidth, rows = r1 - r0, m = _streams;
+        for (int l = 0; l < _model.Layers; l++)
+        {
+            var bias = _model.Bias(l);
+            var prev = _h.AsSpan((l * m + r0) * h, rows * h);
+            var next = _next.AsSpan((l * m + r0) * h, rows * h);
+            var x = _x.AsSpan(r0 * gh, rows * gh);
+            var a = StridedMatrix.RowMajor(prev, rows, h);
+            // the input term: a row of layer 0's table, or the layer below's new state times W_ihᵀ (bias as the init)
+            if (l == 0)
+                for (int r = 0; r < rows; r++)
+                    Elementwise.Apply(policy, new SumOperator(), x.Slice(r * gh, gh),
+                        MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_tokens[r0 + r] * gh, gh)), MemoryMarshalHelpers.AsWritable(bias));
+            else
+            {
+                for (int r = 0; r < rows; r++) bias.CopyTo(x.Slice(r * gh, gh));
+                var below = StridedMatrix.RowMajor(_next.AsSpan(((l - 1) * m + r0) * h, rows * h), rows, h);
+                for (int g = 0; g < gh; g += h)
+                    Columns<NoEpilogue>(x, x, below, _input[l][g / h], _model.InputT(l), g, gh);
+            }
+            switch (_model.Cell)
+            {
+                case CellKind.Rnn:
+                    if (_model.Nonlinearity == Nonlinearity.Tanh) Columns<TanhEpilogue>(next, x, a, _recurrent[l][0], _model.RecurrentT(l), 0, h);
+                    else Columns<ReluEpilogue>(next, x, a, _recurrent[l][0], _model.RecurrentT(l), 0, h);
+                    break;
+                case CellKind.Lstm:
+                {
+                    var gates = _gates.AsSpan(r0 * gh, rows * gh);
+                    for (int g = 0; g < gh; g += h) Columns<NoEpilogue>(gates, x, a, _recurrent[l][g / h], _model.RecurrentT(l), g, gh);
+                    var c = _c.AsSpan((l * m + r0) * h, rows * h);
+                    for (int r = 0; r < rows; r++)
+                        CellKernels.LstmForward(policy, gates.Slice(r * gh), h, c.Slice(r * h, h), c.Slice(r * h, h), next.Slice(r * h, h), h);
+                    break;
+                }
+                default:
+                {
+                    var rec = _rec.AsSpan(r0 * gh, rows * gh);
+                    for (int g = 0; g < gh; g += h) Columns<NoEpilogue>(rec, default, a, _recurrent[l][g / h], _model.RecurrentT(l), g, gh);
+                    var gates = _gates.AsSpan(r0 * gh, rows * gh);
+                    var bhn = _model.NewGateBias(l);
+                    for (int r = 0; r < rows; r++)
+                        CellKernels.GruForward(policy, x.Slice(r * gh), rec.Slice(r * gh), h, bhn, prev.Slice(r * h, h), gates.Slice(r * gh), _nh.AsSpan((r0 + r) * h, h), next.Slice(r * h, h), h);
+                    break;
+                }
+            }
+        }
+        // logits, row by row like the single stream: V rarely fills an 8-vector tile
+        int v = _model.OutputColumns;
+        for (int r = r0; r < r1; r++)
+        {
+            var logits = _logits.AsSpan(r * v, v);
+            _model.OutputBias.CopyTo(logits);
+            var top = _next.AsSpan(((_model.Layers - 1) * m + r) * h, h);
+            Gemm.Run<NoEpilogue>(policy, logits, logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT.View(), default);
+            _hasLogits[r] = true;
+        }
+        // the new states become the current ones (rows outside [r0, r1) are copied along, unchanged)
+        if (rows == m) (_h, _next) = (_next, _h);
+        else
+            for (int l = 0; l < _model.Layers; l++) _next.AsSpan((l * m + r0) * h, rows * h).CopyTo(_h.AsSpan((l * m + r0) * h, rows * h));
+    }
+
+    // Columns [block, block + H) of a product with the rows of a (c and init: [rows, ld], ld = the row-major weights'
+    // width): the columns a single row's GEMV covers with whole 8-vector tiles as one GEMM over the packed panels, the
+    // rest row by row on the row-major weights, exactly as that GEMV computes them.
+    private void Columns<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, PackedMatrix panels, PackedMatrix rowMajor, int block, int ld)
+        where TEpilogue : IEpilogue
+    {
+        int h = _model.HiddenSize;
+        if (_bulk > 0) Gemm.RunColumns<TEpilogue>(_model.Policy, c.Slice(block), init.IsEmpty ? default : init.Slice(block), a, panels.View(), default, 0, _bulk, ld);
+        if (_bulk == h) return;
+        for (int r = 0; r < a.Rows; r++)
+        {
+            // the single stream's call covers [block, block + H) of the row-major weights; its tail starts past the bulk
+            var row = StridedMatrix.RowMajor(a.Data.Slice(r * a.RowStride, a.Cols), 1, a.Cols);
+            Gemm.RunColumns<TEpilogue>(_model.Policy, c.Slice(r * ld, ld), init.IsEmpty ? default : init.Slice(r * ld, ld), row, rowMajor.View(), default, block + _bulk, block + h);
+        }
+    }
+}
