@@ -23,6 +23,7 @@ internal static class BenchCommand
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
         new("threads", "N", "threads for training and for generation; generation uses at most one per 128 hidden units (default 1)"),
+        new("streams", "N", "also measure N generation streams advanced together (BatchGenerator): aggregate chars/s, GFLOP/s and its fraction of peak"),
         new("seconds", "S", "measuring time for training (generation gets half), or for --peak (default 3)"),
         new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy, the bound training figures are quoted against"),
         new("latency", "MODEL", "instead: time every generated character of the model file MODEL and print p50 / p99 / max / mean µs"),
@@ -40,6 +41,7 @@ internal static class BenchCommand
         "With --latency it measures a model file instead: after 20,000 warm-up characters, each call that samples and feeds\n" +
         "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
         "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
+        "With --streams N, generation of N streams at once counts 2GH²(2L − 1) + 2HV flops per character.\n" +
         "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
         "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…};\n" +
         "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
@@ -77,6 +79,18 @@ internal static class BenchCommand
         Measure(() => generator.Next(sampling), Math.Min(0.2, seconds / 8), 1000);
         var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
         double usPerChar = genElapsed / chars * 1e6;
+        int streams = a.Int("streams", 0, 0, 100_000);
+        double streamRate = 0;
+        if (streams > 0)
+        {
+            var batch = new BatchGenerator(generator.Model, streams);
+            for (int i = 0; i < streams; i++) batch.Start(i, (ulong)i + 1);
+            var next = new int[streams];
+            SamplingOptions[] all = [sampling];
+            Measure(() => batch.Next(all, next), Math.Min(0.2, seconds / 8), 10);
+            var (batchSteps, batchElapsed) = Measure(() => batch.Next(all, next), seconds / 2, 20);
+            streamRate = batchSteps * (double)streams / batchElapsed;
+        }
 
         string path = VectorPaths.Describe(policy.Path);
         double gflops = trainRate * TrainingFlopsPerCharacter(model.Parameters.Shape) / 1e9, peak = FmaPeak.Measure(policy, Math.Min(1, seconds / 3));
@@ -85,12 +99,23 @@ internal static class BenchCommand
             {
                 w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
                 w.WriteNumber("fraction_of_peak", gflops / peak); w.WriteNumber("generate_us_per_char", usPerChar);
+                if (streams > 0)
+                {
+                    double streamGflops = streamRate * GenerationFlopsPerCharacter(model.Parameters.Shape) / 1e9;
+                    w.WriteNumber("streams", streams); w.WriteNumber("streams_chars_per_s", streamRate); w.WriteNumber("streams_gflops", streamGflops);
+                    w.WriteNumber("streams_fraction_of_peak", streamGflops / peak); w.WriteNumber("streams_speedup", streamRate * usPerChar / 1e6);
+                }
                 w.WriteString("kernels", policy.Name); w.WriteString("vector_path", path); w.WriteString("cell", cell.Name()); w.WriteNumber("layers", layers);
                 w.WriteNumber("hidden", h); w.WriteNumber("batch", b); w.WriteNumber("threads", threads); w.WriteNumber("seq_len", t); w.WriteNumber("vocab", v);
             });
         else
+        {
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char   ({policy.Name}, {path})"));
+            if (streams > 0)
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{streams} streams: {streamRate:N0} chars/s in all ({streamRate * usPerChar / 1e6:F1}× one stream; {100 * streamRate * GenerationFlopsPerCharacter(model.Parameters.Shape) / 1e9 / peak:F0}% of peak)"));
+        }
         return 0;
     }
 
@@ -99,6 +124,12 @@ internal static class BenchCommand
     /// product (G·H × H), of the input products above layer 0 (G·H × H; layer 0's one-hot input is a gather), and of the
     /// output layer (V × H): 6GH²·(2L − 1) + 6HV.
     /// </summary>
+    public static double GenerationFlopsPerCharacter(RnnShape shape)
+    {
+        double h = shape.HiddenSize, g = shape.Gates;
+        return 2 * g * h * h * (2 * shape.Layers - 1) + 2 * h * shape.OutputSize;
+    }
+
     public static double TrainingFlopsPerCharacter(RnnShape shape)
     {
         double h = shape.HiddenSize, g = shape.Gates;
