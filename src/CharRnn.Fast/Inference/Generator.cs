@@ -116,9 +116,10 @@ public sealed class Generator : IDisposable
     /// </summary>
     public bool TryNext(in SamplingOptions options, out int token)
     {
+        options.Validate();
         token = _model.BoundaryToken; // −1 in a stream model, which never draws it
         if (_ended) return false;
-        int id = SampleNext(options);
+        int id = Draw(options);
         if (id == token)
         {
             _ended = true;
@@ -258,6 +259,11 @@ public sealed class Generator : IDisposable
     public int SampleNext(in SamplingOptions options)
     {
         options.Validate();
+        return Draw(options);
+    }
+
+    private int Draw(in SamplingOptions options)
+    {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
         _logits.CopyTo(_work, 0);
         return Sampler.Sample(_work, options, Rng, _keys, _order);

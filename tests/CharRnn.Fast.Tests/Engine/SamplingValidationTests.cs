@@ -37,7 +37,20 @@ public class SamplingValidationTests
         var state = generator.HiddenState.ToArray();
         Assert.StartsWith(option + " must be", Assert.Throws<ArgumentException>(() => generator.SampleNext(options)).Message);
         Assert.StartsWith(option + " must be", Assert.Throws<ArgumentException>(() => generator.Next(options)).Message);
+        Assert.StartsWith(option + " must be", Assert.Throws<ArgumentException>(() => generator.TryNext(options, out _)).Message);
+        Assert.StartsWith(option + " must be", Assert.Throws<ArgumentException>(() => generator.Sample(1, 5, options)).Message);
+        Assert.StartsWith(option + " must be", Assert.Throws<ArgumentException>(() => generator.TryGenerateUtf8(options, 5, new byte[32], out _)).Message);
         Assert.Equal(state, generator.HiddenState.ToArray()); // nothing was fed
+    }
+
+    [Fact]
+    public void An_ended_sample_still_refuses_invalid_options()
+    {
+        var model = new InferenceModel(Trainer.NewModel(Vocabulary.FromText("ab\n"), 8, new TrainingOptions(), sequenceMode: true));
+        var generator = new Generator(model);
+        generator.Start(1);
+        while (generator.TryNext(new SamplingOptions(), out _)) { }
+        Assert.Throws<ArgumentException>(() => generator.TryNext(new SamplingOptions(-1), out _));
     }
 
     [Theory]
