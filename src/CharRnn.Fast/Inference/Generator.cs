@@ -33,8 +33,8 @@ public sealed class Generator : IDisposable
     private bool _ended;          // a lines model drew its boundary: the sample is over until Start, Reset or Feed
     private bool _disposed;
     private readonly int _maxUtf8Length; // the longest token's UTF-8 length
-    private float[]? _saved;      // [H + V] h and logits, kept while TryGenerateUtf8 may have to undo
-    private Rng? _savedRng;
+    private readonly float[] _saved;  // [H + V] h and logits, kept while TryGenerateUtf8 may have to undo
+    private readonly Rng _savedRng;
     private bool _savedHasLogits, _savedEnded;
 
     /// <summary>
@@ -62,6 +62,8 @@ public sealed class Generator : IDisposable
         _keys = new float[v];
         _order = new int[v];
         Rng = new Rng(seed);
+        _saved = new float[h + v];
+        _savedRng = new Rng(seed);
         foreach (var symbol in model.Vocabulary.Symbols) _maxUtf8Length = Math.Max(_maxUtf8Length, symbol.Utf8SequenceLength);
     }
 
@@ -179,11 +181,10 @@ public sealed class Generator : IDisposable
         return (long)characters * _maxUtf8Length;
     }
 
+    // What drawing and feeding change (h, logits, RNG, flags), kept so that RestoreState undoes a TryGenerateUtf8.
     private void SaveState()
     {
         int h = _model.HiddenSize;
-        _saved ??= new float[h + _logits.Length];
-        _savedRng ??= new Rng(0);
         _h.Span.CopyTo(_saved);
         _logits.CopyTo(_saved, h);
         _savedRng.CopyFrom(Rng);
@@ -195,7 +196,7 @@ public sealed class Generator : IDisposable
         int h = _model.HiddenSize;
         _saved.AsSpan(0, h).CopyTo(_h.Span);
         _saved.AsSpan(h).CopyTo(_logits);
-        Rng.CopyFrom(_savedRng!);
+        Rng.CopyFrom(_savedRng);
         (_hasLogits, _ended) = (_savedHasLogits, _savedEnded);
     }
 

@@ -75,7 +75,7 @@ public class AllocationTests
                 generator.TryGenerateUtf8(options, 300, fits, out int _);
             }
         }
-        Samples(); // warm-up: the undo buffers are made on first use
+        Samples(); // warm-up (JIT)
         long before = GC.GetAllocatedBytesForCurrentThread();
         Samples();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
