@@ -324,7 +324,11 @@ internal static unsafe class Exports
             if (written is not null) *written = (nuint)bound;
             return Fail(Status.BufferTooSmall, $"{length} characters may need up to {bound + 1} bytes (NUL included); nothing was generated");
         }
-        catch (Exception e) { return Fail(e); }
+        catch (Exception e)
+        {
+            if (buffer is not null && capacity > 0) buffer[0] = 0; // e.g. freed by another thread after a few characters
+            return Fail(e);
+        }
     }
 
     private static SamplingOptions Sampling(NativeSampling* options)

@@ -23,7 +23,7 @@ typedef struct {
     atomic_long calls;      /* calls made so far: the freeing thread waits for a few */
     atomic_int done;        /* the user thread has stopped */
     int failure;            /* the first unexpected status */
-    int unwritten;          /* CHARRNN_OK came back with *token untouched or out of range */
+    int unwritten;          /* *token untouched or out of range after CHARRNN_OK, or a text without its NUL */
     char message[200];      /* that thread's charrnn_last_error() for the failure */
     long ok, invalid;
 } round_state;
@@ -43,10 +43,15 @@ static void* use_until_freed(void* arg) {
             case CALL_FEED: status = charrnn_generator_feed(r->generator, 0); token = 0; break;
             case CALL_LOGITS: status = charrnn_generator_logits(r->generator, out, (size_t)r->vocab); token = 0; break;
             case CALL_PROBABILITIES: status = charrnn_generator_probabilities(r->generator, 0.7, out, (size_t)r->vocab); token = 0; break;
-            case CALL_GENERATE: status = charrnn_generator_generate(r->generator, &options, 8, text, sizeof text, &written); token = 0; break;
+            case CALL_GENERATE:
+                memset(text, 'x', sizeof text);
+                status = charrnn_generator_generate(r->generator, &options, 8, text, sizeof text, &written);
+                token = memchr(text, 0, sizeof text) ? 0 : -2; /* NUL-terminated whatever the status */
+                break;
             default: status = charrnn_generator_start(r->generator, 7, ""); token = 0; break;
         }
         atomic_fetch_add(&r->calls, 1);
+        if (token == -2 && r->call == CALL_GENERATE) { r->unwritten = 1; break; }
         if (status == CHARRNN_INVALID_HANDLE) { r->invalid++; break; }
         if (status != CHARRNN_OK) {
             const char* message = charrnn_last_error();
@@ -100,7 +105,8 @@ int main(int argc, char** argv) {
             failures++;
         }
         if (r.unwritten) {
-            fprintf(stderr, "FAIL round %d (%s racing free): CHARRNN_OK without a token\n", i, call_names[r.call]);
+            fprintf(stderr, "FAIL round %d (%s racing free): %s\n", i, call_names[r.call],
+                    r.call == CALL_GENERATE ? "the text was left without its NUL" : "CHARRNN_OK without a token");
             failures++;
         }
         ok += r.ok;
