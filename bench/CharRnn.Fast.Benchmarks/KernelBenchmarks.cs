@@ -19,12 +19,21 @@ public class Kernels
     private float[] _p = null!, _g = null!, _m = null!, _s = null!;
     private int[] _targets = null!;
 
+    private KernelPolicy _policy = null!;
+
     [Params(128, 512)]
     public int Hidden { get; set; }
+
+    /// <summary>Every kernel policy this CPU runs (avx512, avx2, sse, scalar …).</summary>
+    [ParamsSource(nameof(Policies))]
+    public string Policy { get; set; } = "";
+
+    public static IEnumerable<string> Policies => KernelPolicy.Available.Select(p => p.Name);
 
     [GlobalSetup]
     public void Setup()
     {
+        _policy = KernelPolicy.Available.Single(p => p.Name == Policy);
         var rng = new Random(2);
         float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() - 0.5); return x; }
         _w = R(Hidden * Hidden); _h = R(B * Hidden); _out = R(B * Hidden);
@@ -36,7 +45,7 @@ public class Kernels
     }
 
     [Benchmark(Description = "GEMV y=h·Wᵀ [H,H] (generation)")]
-    public void Gemv() => Gemm.Multiply(_out.AsSpan(0, Hidden), _h.AsSpan(0, Hidden), _w, 1, Hidden, Hidden);
+    public void Gemv() => Gemm.Multiply(_policy, _out.AsSpan(0, Hidden), _h.AsSpan(0, Hidden), _w, 1, Hidden, Hidden);
 
     [Benchmark(Description = "GEMV, TensorPrimitives.Dot per row")]
     public void GemvTensorPrimitives()
@@ -56,7 +65,7 @@ public class Kernels
     }
 
     [Benchmark(Description = "GEMV transposed dnext=draw·Whh (backward)")]
-    public void GemvTransposed() => Gemm.Multiply(_out.AsSpan(0, Hidden), _draw.AsSpan(0, Hidden), _w, 1, Hidden, Hidden);
+    public void GemvTransposed() => Gemm.Multiply(_policy, _out.AsSpan(0, Hidden), _draw.AsSpan(0, Hidden), _w, 1, Hidden, Hidden);
 
     [Benchmark(Description = "GEMV transposed, naive loops")]
     public void GemvTransposedNaive()
@@ -79,10 +88,10 @@ public class Kernels
     }
 
     [Benchmark(Description = "tanh cell [B,H]·[H,H] fused")]
-    public void TanhCell() => Gemm.Run<TanhEpilogue>(_out, _out, _h, Hidden, 1, _w, default, B, Hidden, Hidden);
+    public void TanhCell() => Gemm.Run<TanhEpilogue>(_policy, _out, _out, StridedMatrix.RowMajor(_h, B, Hidden), _w, default, Hidden);
 
     [Benchmark(Description = "logits GEMM [T·B,H]·[H,V]")]
-    public void Logits() => Gemm.Multiply(_logitsWork, _hs, _w.AsSpan(0, Hidden * V), Positions, Hidden, V);
+    public void Logits() => Gemm.Multiply(_policy, _logitsWork, _hs, _w.AsSpan(0, Hidden * V), Positions, Hidden, V);
 
     [Benchmark(Description = "logits GEMM, naive loops")]
     public void LogitsNaive()
@@ -97,7 +106,7 @@ public class Kernels
     }
 
     [Benchmark(Description = "dWhh += drawᵀ·h (K = T·B)")]
-    public void WeightGradient() => Gemm.MultiplyTransposedAAdd(_dWhh, _draw, _hs, Hidden, Positions, Hidden);
+    public void WeightGradient() => Gemm.MultiplyTransposedAAdd(_policy, _dWhh, _draw, _hs, Hidden, Positions, Hidden);
 
     [Benchmark(Description = "dWhh, naive loops")]
     public void WeightGradientNaive()
@@ -114,7 +123,7 @@ public class Kernels
     public double SoftmaxCrossEntropy()
     {
         _logits.CopyTo(_logitsWork, 0);
-        return Softmax.CrossEntropyWithGradient(_logitsWork, _targets, V, 1f / B);
+        return Softmax.CrossEntropyWithGradient(_policy, _logitsWork, _targets, V, 1f / B);
     }
 
     [Benchmark(Description = "softmax, TensorPrimitives.SoftMax per row")]
@@ -154,5 +163,5 @@ public class Kernels
     }
 
     [Benchmark(Description = "Adam over the parameter block")]
-    public void Adam() => Elementwise.Apply(new AdamOperator(1e-3, 0.9, 0.999, 1e-8, 10), _p, _g, _m, _s);
+    public void Adam() => Elementwise.Apply(_policy, new AdamOperator(1e-3, 0.9, 0.999, 1e-8, 10), _p, _g, _m, _s);
 }

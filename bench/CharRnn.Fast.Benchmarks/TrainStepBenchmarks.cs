@@ -69,3 +69,38 @@ public class TrainBatch32 : TrainStepBenchmarks
     [Benchmark(OperationsPerInvoke = Chars, Description = "CharRnn.Fast")]
     public double Engine() => EngineStep();
 }
+
+/// <summary>The engine's training step on every kernel policy this CPU runs (per character, as above).</summary>
+[MemoryDiagnoser]
+public class TrainStepPolicies
+{
+    private Trainer _trainer = null!;
+
+    [Params(128, 512)]
+    public int Hidden { get; set; }
+
+    [Params(1, 32)]
+    public int Batch { get; set; }
+
+    [ParamsSource(nameof(Policies))]
+    public string Policy { get; set; } = "";
+
+    public static IEnumerable<string> Policies => CharRnn.Fast.Kernels.KernelPolicy.Available.Select(p => p.Name);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (vocabulary, tokens) = Workload.Corpus();
+        var options = Workload.Options(Batch);
+        var policy = CharRnn.Fast.Kernels.KernelPolicy.Available.Single(p => p.Name == Policy);
+        _trainer = new Trainer(Trainer.NewModel(vocabulary, Hidden, options), tokens, options, policy: policy);
+        _trainer.TrainStep();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _trainer.Dispose();
+
+    /// <summary>One step; divide Mean by T·B for time per character.</summary>
+    [Benchmark(Description = "CharRnn.Fast step")]
+    public double Step() => _trainer.TrainStep();
+}

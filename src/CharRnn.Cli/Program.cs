@@ -29,9 +29,12 @@ internal static class Program
             Console.Out.Write(TopLevelHelp());
             return args.Length == 0 ? 2 : 0;
         }
+        KernelPolicy policy;
+        try { policy = KernelPolicy.Default; }
+        catch (InvalidOperationException e) { return Fail(2, e.Message); }
         if (args[0] == "--version")
         {
-            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} ({VectorPaths.Describe(VectorPaths.Active)} vectors)");
+            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} (kernels {policy})");
             return 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
@@ -68,6 +71,7 @@ internal static class Program
                "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
                "charrnn <command> --help shows a command's options; charrnn --version shows the version and vector path.\n" +
-               $"Environment: {VectorPaths.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path.\n";
+               $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +
+               $"(kernel policies on this CPU: {string.Join(", ", KernelPolicy.Available.Select(p => p.Name))}).\n";
     }
 }

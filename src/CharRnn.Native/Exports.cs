@@ -50,7 +50,10 @@ internal static unsafe class Exports
     {
         try
         {
-            var name = PathNames[VectorPaths.Active switch { VectorPath.V128 => 1, VectorPath.V256 => 2, VectorPath.V512 => 3, _ => 0 }];
+            VectorPath path;
+            try { path = KernelPolicy.Default.Path; }
+            catch (InvalidOperationException) { path = KernelPolicy.Best.Path; } // a bad CHARRNN_ISA is reported when a model loads
+            var name = PathNames[path switch { VectorPath.V128 => 1, VectorPath.V256 => 2, VectorPath.V512 => 3, _ => 0 }];
             return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(name));
         }
         catch { return null; }

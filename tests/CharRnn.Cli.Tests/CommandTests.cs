@@ -50,7 +50,7 @@ public sealed class CommandTests : IDisposable
         var train = Charrnn($"train --input {_text} {Small} --steps 60 --checkpoint m.safetensors");
         AssertOk(train);
         Assert.Contains("validation", train.Stderr);
-        Assert.Contains("vector path", train.Stderr);
+        Assert.Contains("kernels", train.Stderr);
         Assert.True(File.Exists(Path.Combine(_dir, "m.safetensors")));
         Assert.False(string.IsNullOrWhiteSpace(train.Stdout)); // the closing sample
 

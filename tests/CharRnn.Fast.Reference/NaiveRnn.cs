@@ -3,7 +3,7 @@ using CharRnn.Fast.Model;
 namespace CharRnn.Fast.Tests.Reference;
 
 /// <summary>Parameter-shaped double arrays: weights, their gradients, or optimizer moments (math layout of the seeds).</summary>
-public sealed class NaiveTensors
+public sealed class NaiveTensors : INaiveTensorSet
 {
     public double[] Wxh, Whh, Bh, Why, By;   // [H,I], [H,H], [H], [O,H], [O]
 

@@ -1,2 +1,2 @@
-// Tests switch the process-wide vector path (VectorPaths.Use); running them one at a time keeps each test's path its own.
-[assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]
+// Kernel policies are arguments, not process-wide state: test classes run in parallel.
+[assembly: Xunit.CollectionBehavior(DisableTestParallelization = false)]

@@ -22,17 +22,21 @@ internal static class BenchCommand
         new("vocab", "V", "vocabulary size (default 65)"),
         new("threads", "N", "threads for training and for generation (default 1)"),
         new("seconds", "S", "measuring time for training; generation gets half (default 3)"),
+        new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy, the bound training figures are quoted against"),
         new("latency", "MODEL", "instead: per-character generation latency (p50/p99/max µs) of MODEL through the .NET API"),
         new("chars", "N", "characters timed by --latency (default 200000)"),
-        new("json", null, "print {\"train_chars_per_s\":…,\"generate_us_per_char\":…,\"vector_path\":…,\"hidden\":…,\"batch\":…,\"threads\":…}"),
+        new("json", null, "print {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\"kernels\":…,\"vector_path\":…,…}"),
     ];
 
     public static string HelpText => Help.For("charrnn bench [options]",
         "Measures training (Adam, element-wise clip 5) and generation (batch 1, temperature 1) on uniformly random tokens,\n" +
-        "after a warm-up. CHARRNN_ISA=512|256|128|scalar forces a vector path.", Options);
+        "after a warm-up, and one core's FMA peak on the same kernel policy. Training GFLOP/s counts 6H² + 6HV flops per\n" +
+        "character (forward, backward and weight gradients of the recurrence and the output layer); the fraction of peak is\n" +
+        "that over the single-core peak (with --threads N it can exceed 1). CHARRNN_ISA=512|256|128|scalar forces a policy.", Options);
 
     public static int Run(ParsedArguments a)
     {
+        if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
         if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Int("threads", 1, 1, 256), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
         int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
@@ -45,7 +49,8 @@ internal static class BenchCommand
         for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
         var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
         var model = Trainer.NewModel(vocabulary, h, options);
-        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}");
+        var policy = KernelPolicy.Default;
+        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
 
         double trainRate;
         using (var trainer = new Trainer(model, tokens, options))
@@ -60,15 +65,33 @@ internal static class BenchCommand
         var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
         double usPerChar = genElapsed / chars * 1e6;
 
-        string path = VectorPaths.Describe(VectorPaths.Active);
+        string path = VectorPaths.Describe(policy.Path);
+        double gflops = trainRate * TrainingFlopsPerCharacter(h, v) / 1e9, peak = FmaPeak.Measure(policy, Math.Min(1, seconds / 3));
         if (json)
             JsonLine.Write(w =>
             {
-                w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("generate_us_per_char", usPerChar); w.WriteString("vector_path", path);
+                w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
+                w.WriteNumber("fraction_of_peak", gflops / peak); w.WriteNumber("generate_us_per_char", usPerChar);
+                w.WriteString("kernels", policy.Name); w.WriteString("vector_path", path);
                 w.WriteNumber("hidden", h); w.WriteNumber("batch", b); w.WriteNumber("threads", threads); w.WriteNumber("seq_len", t); w.WriteNumber("vocab", v);
             });
         else
-            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train {trainRate:N0} chars/s   generate {usPerChar:F2} µs/char   ({path})"));
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char   ({policy.Name}, {path})"));
+        return 0;
+    }
+
+    /// <summary>Useful flops of one trained character: forward, backward and weight gradient of the recurrence (3 × 2H²) and of the output layer (3 × 2HV).</summary>
+    public static double TrainingFlopsPerCharacter(int hidden, int vocabulary) => 6.0 * hidden * hidden + 6.0 * hidden * vocabulary;
+
+    private static int Peak(double seconds, bool json)
+    {
+        var policy = KernelPolicy.Default;
+        double peak = FmaPeak.Measure(policy, seconds);
+        if (json)
+            JsonLine.Write(w => { w.WriteNumber("peak_gflops", peak); w.WriteString("kernels", policy.Name); w.WriteString("vector_path", VectorPaths.Describe(policy.Path)); w.WriteNumber("threads", 1); });
+        else
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FMA peak {peak:F1} GFLOP/s on one core ({policy})"));
         return 0;
     }
 

@@ -135,7 +135,7 @@ internal static class TrainCommand
             if (!json)
                 progress.Line($"charrnn train: {text.Length:N0} characters ({trainTokens.Length:N0} train, {valTokens.Length:N0} validation), vocabulary {vocabulary.Count}, " +
                     $"hidden {model.HiddenSize}, T {o.SequenceLength}, B {o.BatchSize}, {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                    $"{trainer.Threads} thread(s), vector path {VectorPaths.Describe(VectorPaths.Active)}" +
+                    $"{trainer.Threads} thread(s), kernels {trainer.Policy}" +
                     (trainer.Step > 0 ? $"; resuming at step {trainer.Step}" : ""));
 
             void Save()

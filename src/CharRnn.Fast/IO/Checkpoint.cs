@@ -174,7 +174,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = new float[h * v];
-        Kernels.RowKernels.Transpose(wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Wxh), [h, v], wxh));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Whh), [h, h], p.Whh.ToArray()));
         tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Bh), [h], p.Bh.ToArray()));
@@ -186,7 +186,7 @@ public static class Checkpoint
     {
         int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
         var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), [h, v], source);
-        Kernels.RowKernels.Transpose(p.WxhT, wxh.Data, h, v);
+        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, p.WxhT, wxh.Data, h, v);
         Expect(file, Name(prefix, CheckpointKeys.Whh), [h, h], source).Data.CopyTo(p.Whh);
         Expect(file, Name(prefix, CheckpointKeys.Bh), [h], source).Data.CopyTo(p.Bh);
         Expect(file, Name(prefix, CheckpointKeys.Why), [v, h], source).Data.CopyTo(p.Why);

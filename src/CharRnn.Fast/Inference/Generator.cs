@@ -49,10 +49,10 @@ public sealed class Generator : IDisposable
         int h = model.HiddenSize, v = model.VocabularySize;
         // split points at multiples of the GEMM's column unit keep every element's arithmetic, so any team size
         // produces the same numbers
-        int units = (h + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
+        int unit = model.Policy.ColumnSplitUnit, units = (h + unit - 1) / unit;
         Threads = Math.Min(threads, units);
         _columnStart = new int[Threads + 1];
-        for (int m = 0; m <= Threads; m++) _columnStart[m] = Math.Min(h, units * m / Threads * Gemm.ColumnSplitUnit);
+        for (int m = 0; m <= Threads; m++) _columnStart[m] = Math.Min(h, units * m / Threads * unit);
         _cellColumns = member => Cell(_columnStart[member], _columnStart[member + 1]);
         if (Threads > 1) _team = new WorkerTeam(Threads);
         _h = new AlignedBuffer(h);
@@ -213,7 +213,7 @@ public sealed class Generator : IDisposable
         (_h, _next) = (_next, _h);
         // logits = by + h·Whyᵀ
         _model.By.CopyTo(_logits);
-        Gemm.MultiplyAdd(_logits, _h, _model.WhyT, 1, h, v);
+        Gemm.MultiplyAdd(_model.Policy, _logits, _h, _model.WhyT, 1, h, v);
         _hasLogits = true;
     }
 
@@ -221,10 +221,12 @@ public sealed class Generator : IDisposable
     private void Cell(int first, int end)
     {
         int h = _model.HiddenSize, n = end - first;
-        Elementwise.Apply(new SumOperator(), _next.AsSpan(first, n), MemoryMarshalHelpers.AsWritable(_model.WxhT.Slice(_token * h + first, n)),
+        var policy = _model.Policy;
+        Elementwise.Apply(policy, new SumOperator(), _next.AsSpan(first, n), MemoryMarshalHelpers.AsWritable(_model.WxhT.Slice(_token * h + first, n)),
             MemoryMarshalHelpers.AsWritable(_model.Bh.Slice(first, n)));
-        if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h, first, end);
-        else Gemm.RunColumns<ReluEpilogue>(_next, _next, _h, h, 1, _model.WhhT, default, 1, h, h, first, end);
+        var a = StridedMatrix.RowMajor(_h, 1, h);
+        if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, _next, _next, a, _model.WhhT, default, h, first, end);
+        else Gemm.RunColumns<ReluEpilogue>(policy, _next, _next, a, _model.WhhT, default, h, first, end);
     }
 
     /// <summary>
@@ -267,7 +269,7 @@ public sealed class Generator : IDisposable
     {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
         _logits.CopyTo(_work, 0);
-        return Sampler.Sample(_work, options, Rng, _keys, _order);
+        return Sampler.Sample(_model.Policy, _work, options, Rng, _keys, _order);
     }
 
     /// <summary>
@@ -291,7 +293,7 @@ public sealed class Generator : IDisposable
         if (probabilities.Length < _logits.Length) throw new ArgumentException($"probabilities needs {_logits.Length} floats, got {probabilities.Length}", nameof(probabilities));
         if (!_hasLogits) throw new InvalidOperationException("feed a token first");
         _logits.CopyTo(probabilities);
-        Softmax.InPlace(probabilities.Slice(0, _logits.Length), SamplingOptions.InverseTemperature(temperature));
+        Softmax.InPlace(_model.Policy, probabilities.Slice(0, _logits.Length), SamplingOptions.InverseTemperature(temperature));
     }
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>

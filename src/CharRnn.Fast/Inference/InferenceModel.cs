@@ -13,10 +13,11 @@ public sealed class InferenceModel
     private readonly float[] _wxhT, _bh, _by;
     private readonly Kernels.AlignedBuffer _whhT, _whyT;
 
-    /// <summary>Copies and packs the weights of <paramref name="model"/>.</summary>
-    public InferenceModel(CharRnnModel model)
+    /// <summary>Copies and packs the weights of <paramref name="model"/>; kernels run on <paramref name="policy"/> (default <see cref="Kernels.KernelPolicy.Default"/>).</summary>
+    public InferenceModel(CharRnnModel model, Kernels.KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        Policy = policy ?? Kernels.KernelPolicy.Default;
         var p = model.Parameters;
         int h = model.HiddenSize, v = model.VocabularySize;
         Vocabulary = model.Vocabulary;
@@ -29,11 +30,14 @@ public sealed class InferenceModel
         _by = p.By.ToArray();
         _whhT = new Kernels.AlignedBuffer(h * h);
         _whyT = new Kernels.AlignedBuffer(h * v);
-        Kernels.RowKernels.Transpose(_whhT, p.Whh, h, h);
-        Kernels.RowKernels.Transpose(_whyT, p.Why, v, h);
+        Kernels.RowKernels.Transpose(Policy, _whhT, p.Whh, h, h);
+        Kernels.RowKernels.Transpose(Policy, _whyT, p.Why, v, h);
     }
 
     public Vocabulary Vocabulary { get; }
+
+    /// <summary>The kernels generation runs on, chosen when the model was made.</summary>
+    public Kernels.KernelPolicy Policy { get; }
     public Nonlinearity Nonlinearity { get; }
     public bool SequenceMode { get; }
     public int BoundaryToken { get; }

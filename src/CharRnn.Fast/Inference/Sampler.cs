@@ -11,10 +11,10 @@ internal static class Sampler
     /// <paramref name="order"/> ([V] each) are scratch for top-k / top-p.
     /// </summary>
     /// <param name="logits">[V]</param>
-    public static int Sample(Span<float> logits, in SamplingOptions options, Rng rng, Span<float> keys, Span<int> order)
+    public static int Sample(KernelPolicy policy, Span<float> logits, in SamplingOptions options, Rng rng, Span<float> keys, Span<int> order)
     {
         if (options.IsGreedy) return ArgMax(logits);
-        Softmax.InPlace(logits, SamplingOptions.InverseTemperature(options.Temperature));
+        Softmax.InPlace(policy, logits, SamplingOptions.InverseTemperature(options.Temperature));
         int v = logits.Length;
         bool truncate = (options.TopK > 0 && options.TopK < v) || options.TopP < 1;
         if (!truncate) return Draw(logits, 1.0, rng);

@@ -13,10 +13,10 @@ internal interface IElementwiseOperator
     void Invoke<TS, TV>(ref float x0, ref float x1, ref float x2, ref float x3) where TS : ISimd<TV> where TV : struct;
 }
 
-/// <summary>Runs an <see cref="IElementwiseOperator"/> over whole vectors of the active path, then the tail at width 1.</summary>
+/// <summary>Runs an <see cref="IElementwiseOperator"/> over whole vectors of the policy's width, then the tail at width 1.</summary>
 internal static class Elementwise
 {
-    public static void Apply<TOp>(in TOp op, Span<float> x0, Span<float> x1 = default, Span<float> x2 = default, Span<float> x3 = default)
+    public static void Apply<TOp>(KernelPolicy policy, in TOp op, Span<float> x0, Span<float> x1 = default, Span<float> x2 = default, Span<float> x3 = default)
         where TOp : struct, IElementwiseOperator
     {
         int n = x0.Length;
@@ -29,7 +29,7 @@ internal static class Elementwise
         // A local copy: the operator's constants cannot alias the stores, so they stay in registers across the loop.
         TOp local = op;
         int vecEnd = 0;
-        switch (VectorPaths.Active)
+        switch (policy.Path)
         {
             case VectorPath.V512: vecEnd = Loop<TOp, Simd512, Vector512<float>>(local, ref r0, ref r1, ref r2, ref r3, 0, n); break;
             case VectorPath.V256: vecEnd = Loop<TOp, Simd256, Vector256<float>>(local, ref r0, ref r1, ref r2, ref r3, 0, n); break;

@@ -8,10 +8,10 @@ namespace CharRnn.Fast.Kernels;
 internal static class Reductions
 {
     /// <summary>Σ x², accumulated in float vectors (4 independent chains), returned as double. NaN or ∞ in gives NaN or ∞ out.</summary>
-    public static double SumOfSquares(ReadOnlySpan<float> x)
+    public static double SumOfSquares(KernelPolicy policy, ReadOnlySpan<float> x)
     {
         ref float r = ref MemoryMarshal.GetReference(x);
-        return VectorPaths.Active switch
+        return policy.Path switch
         {
             VectorPath.V512 => SumOfSquares<Simd512, Vector512<float>>(ref r, x.Length),
             VectorPath.V256 => SumOfSquares<Simd256, Vector256<float>>(ref r, x.Length),

@@ -24,13 +24,13 @@ internal static class RowKernels
     /// <param name="table">[V,H] row-major (Wxhᵀ)</param>
     /// <param name="ids">[R] token ids, each in [0,V)</param>
     /// <param name="bias">[H]</param>
-    public static void GatherRowsAddBias(Span<float> output, ReadOnlySpan<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> bias)
+    public static void GatherRowsAddBias(KernelPolicy policy, Span<float> output, ReadOnlySpan<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> bias)
     {
         int h = bias.Length;
         for (int r = 0; r < ids.Length; r++)
         {
             var row = table.Slice(ids[r] * h, h);
-            Elementwise.Apply(new SumOperator(), output.Slice(r * h, h), MemoryMarshalHelpers.AsWritable(row), MemoryMarshalHelpers.AsWritable(bias));
+            Elementwise.Apply(policy, new SumOperator(), output.Slice(r * h, h), MemoryMarshalHelpers.AsWritable(row), MemoryMarshalHelpers.AsWritable(bias));
         }
     }
 
@@ -38,20 +38,20 @@ internal static class RowKernels
     /// <param name="table">[V,H] row-major</param>
     /// <param name="ids">[R]</param>
     /// <param name="rows">[R,H] row-major</param>
-    public static void ScatterAddRows(Span<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> rows, int h)
+    public static void ScatterAddRows(KernelPolicy policy, Span<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> rows, int h)
     {
         for (int r = 0; r < ids.Length; r++)
-            Elementwise.Apply(new AddOperator(), table.Slice(ids[r] * h, h), MemoryMarshalHelpers.AsWritable(rows.Slice(r * h, h)));
+            Elementwise.Apply(policy, new AddOperator(), table.Slice(ids[r] * h, h), MemoryMarshalHelpers.AsWritable(rows.Slice(r * h, h)));
     }
 
     /// <summary>sums[:] += Σ_r x[r,:]  — bias gradients (dbh = Σ draw, dby = Σ dlogits).</summary>
     /// <param name="sums">[N]</param>
     /// <param name="x">[R,N] row-major</param>
-    public static void AddColumnSums(Span<float> sums, ReadOnlySpan<float> x)
+    public static void AddColumnSums(KernelPolicy policy, Span<float> sums, ReadOnlySpan<float> x)
     {
         int n = sums.Length;
         for (int r = 0; r < x.Length / n; r++)
-            Elementwise.Apply(new AddOperator(), sums, MemoryMarshalHelpers.AsWritable(x.Slice(r * n, n)));
+            Elementwise.Apply(policy, new AddOperator(), sums, MemoryMarshalHelpers.AsWritable(x.Slice(r * n, n)));
     }
 
     /// <summary>output[r,:] = row for every r  — the bias a GEMM then accumulates onto.</summary>
@@ -65,14 +65,21 @@ internal static class RowKernels
     /// <summary>output[c,r] = input[r,c]  — packs Whh → Whhᵀ and Why → Whyᵀ so every GEMM runs in axpy form.</summary>
     /// <param name="output">[C,R] row-major</param>
     /// <param name="input">[R,C] row-major</param>
-    public static void Transpose(Span<float> output, ReadOnlySpan<float> input, int rows, int columns)
+    public static void Transpose(KernelPolicy policy, Span<float> output, ReadOnlySpan<float> input, int rows, int columns)
+        => Transpose(policy, output, rows, input, rows, columns);
+
+    /// <summary>output[c·outputStride + r] = input[r,c]: a transpose into rows of <paramref name="outputStride"/> ≥ R floats (a packed panel).</summary>
+    /// <param name="output">[C,outputStride] row-major</param>
+    /// <param name="input">[R,C] row-major</param>
+    public static void Transpose(KernelPolicy policy, Span<float> output, int outputStride, ReadOnlySpan<float> input, int rows, int columns)
     {
-        if (input.Length < rows * columns || output.Length < rows * columns) throw new ArgumentException("transpose operands are too short");
+        if (input.Length < rows * columns || outputStride < rows || (columns > 0 && output.Length < (columns - 1) * outputStride + rows))
+            throw new ArgumentException("transpose operands are too short");
         ref float o = ref MemoryMarshal.GetReference(output);
         ref float i = ref MemoryMarshal.GetReference(input);
         // 16×16 blocks keep a block's 16 source and 16 destination lines in L1 (and off one cache set at 4 KiB strides)
         const int Block = 16;
-        bool vectors = Sse.IsSupported && VectorPaths.Active != VectorPath.Scalar;
+        bool vectors = Sse.IsSupported && policy.Path != VectorPath.Scalar;
         int rows4 = vectors ? rows - rows % 4 : 0, columns4 = vectors ? columns - columns % 4 : 0;
         for (int r0 = 0; r0 < rows; r0 += Block)
             for (int c0 = 0; c0 < columns; c0 += Block)
@@ -81,18 +88,18 @@ internal static class RowKernels
                 for (int r = r0; r < rEnd; r += 4)
                     for (int c = c0; c < cEnd; c += 4)
                     {
-                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, rows, columns);
+                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, outputStride, columns);
                         else
                             for (int rr = r; rr < Math.Min(r + 4, rEnd); rr++)
                                 for (int cc = c; cc < Math.Min(c + 4, cEnd); cc++)
-                                    Unsafe.Add(ref o, (nint)cc * rows + rr) = Unsafe.Add(ref i, (nint)rr * columns + cc);
+                                    Unsafe.Add(ref o, (nint)cc * outputStride + rr) = Unsafe.Add(ref i, (nint)rr * columns + cc);
                     }
             }
     }
 
     // Four rows a, b, c, d of four floats become four columns: unpack pairs, then join halves.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose4x4(ref float output, ref float input, int r, int c, int rows, int columns)
+    private static void Transpose4x4(ref float output, ref float input, int r, int c, int outputStride, int columns)
     {
         ref float src = ref Unsafe.Add(ref input, (nint)r * columns + c);
         var a = Vector128.LoadUnsafe(ref src);
@@ -103,11 +110,11 @@ internal static class RowKernels
         var cd01 = Sse.UnpackLow(cc, d);   // c0 d0 c1 d1
         var ab23 = Sse.UnpackHigh(a, b);   // a2 b2 a3 b3
         var cd23 = Sse.UnpackHigh(cc, d);  // c2 d2 c3 d3
-        ref float dst = ref Unsafe.Add(ref output, (nint)c * rows + r);
-        Sse.MoveLowToHigh(ab01, cd01).StoreUnsafe(ref dst);                                   // a0 b0 c0 d0
-        Sse.MoveHighToLow(cd01, ab01).StoreUnsafe(ref Unsafe.Add(ref dst, rows));             // a1 b1 c1 d1
-        Sse.MoveLowToHigh(ab23, cd23).StoreUnsafe(ref Unsafe.Add(ref dst, 2 * (nint)rows));   // a2 b2 c2 d2
-        Sse.MoveHighToLow(cd23, ab23).StoreUnsafe(ref Unsafe.Add(ref dst, 3 * (nint)rows));   // a3 b3 c3 d3
+        ref float dst = ref Unsafe.Add(ref output, (nint)c * outputStride + r);
+        Sse.MoveLowToHigh(ab01, cd01).StoreUnsafe(ref dst);                                           // a0 b0 c0 d0
+        Sse.MoveHighToLow(cd01, ab01).StoreUnsafe(ref Unsafe.Add(ref dst, outputStride));             // a1 b1 c1 d1
+        Sse.MoveLowToHigh(ab23, cd23).StoreUnsafe(ref Unsafe.Add(ref dst, 2 * (nint)outputStride));   // a2 b2 c2 d2
+        Sse.MoveHighToLow(cd23, ab23).StoreUnsafe(ref Unsafe.Add(ref dst, 3 * (nint)outputStride));   // a3 b3 c3 d3
     }
 }
 

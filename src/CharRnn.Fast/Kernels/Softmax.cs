@@ -15,10 +15,10 @@ internal static class Softmax
     /// −log p[t] = result − x[t]·s. A NaN anywhere makes the result NaN.
     /// </summary>
     /// <param name="x">[V] logits in, scaled probabilities out</param>
-    public static float InPlace(Span<float> x, float inverseTemperature = 1f, float scale = 1f)
+    public static float InPlace(KernelPolicy policy, Span<float> x, float inverseTemperature = 1f, float scale = 1f)
     {
         ref float r = ref MemoryMarshal.GetReference(x);
-        return VectorPaths.Active switch
+        return policy.Path switch
         {
             VectorPath.V512 => Row<Simd512, Vector512<float>>(ref r, x.Length, inverseTemperature, scale),
             VectorPath.V256 => Row<Simd256, Vector256<float>>(ref r, x.Length, inverseTemperature, scale),
@@ -33,7 +33,7 @@ internal static class Softmax
     /// </summary>
     /// <param name="logits">[R,V] row-major, overwritten by the gradient</param>
     /// <param name="targets">[R] ids in [0,V)</param>
-    public static double CrossEntropyWithGradient(Span<float> logits, ReadOnlySpan<int> targets, int v, float scale)
+    public static double CrossEntropyWithGradient(KernelPolicy policy, Span<float> logits, ReadOnlySpan<int> targets, int v, float scale)
     {
         double loss = 0;
         for (int r = 0; r < targets.Length; r++)
@@ -41,7 +41,7 @@ internal static class Softmax
             var row = logits.Slice(r * v, v);
             int t = targets[r];
             float target = row[t];
-            float logPartition = InPlace(row, 1f, scale);
+            float logPartition = InPlace(policy, row, 1f, scale);
             loss += (double)logPartition - target;
             row[t] -= scale;
         }
@@ -50,20 +50,20 @@ internal static class Softmax
 
     /// <summary>Σ_r −log softmax(logits_r)[targets_r] without a gradient (evaluation); logits are overwritten.</summary>
     /// <param name="logits">[R,V] row-major</param>
-    public static double CrossEntropy(Span<float> logits, ReadOnlySpan<int> targets, int v)
+    public static double CrossEntropy(KernelPolicy policy, Span<float> logits, ReadOnlySpan<int> targets, int v)
     {
         double loss = 0;
         for (int r = 0; r < targets.Length; r++)
         {
             var row = logits.Slice(r * v, v);
             float target = row[targets[r]];
-            loss += (double)LogSumExp(row) - target;
+            loss += (double)LogSumExp(policy, row) - target;
         }
         return loss;
     }
 
     /// <summary>log Σ exp(x), stable; x is overwritten with exp(x − max).</summary>
-    public static float LogSumExp(Span<float> x) => InPlace(x, 1f, 0f);
+    public static float LogSumExp(KernelPolicy policy, Span<float> x) => InPlace(policy, x, 1f, 0f);
 
     [SkipLocalsInit]
     private static float Row<TS, TV>(ref float x, int n, float inverseTemperature, float scale) where TS : ISimd<TV> where TV : struct

@@ -14,10 +14,11 @@ public sealed class DenseRnn
     private readonly int _maxSteps;
     private readonly float[] _inputs, _hs, _outputs, _draw, _maskedPrev, _scratch;
     private readonly PackedWeights _packed;
+    private readonly PackedMatrix _packedStates; // hs as the B of dWhy and dWhh
     private int _steps = -1;
 
     /// <summary>Zero parameters for <paramref name="shape"/>, sequences of up to <paramref name="maxSteps"/> steps.</summary>
-    public DenseRnn(RnnShape shape, int maxSteps, Nonlinearity nonlinearity = Nonlinearity.Tanh)
+    public DenseRnn(RnnShape shape, int maxSteps, Nonlinearity nonlinearity = Nonlinearity.Tanh, KernelPolicy? policy = null)
     {
         if (maxSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "must be ≥ 1");
         Parameters = new RnnParameters(shape);
@@ -31,10 +32,15 @@ public sealed class DenseRnn
         _draw = new float[maxSteps * h];
         _maskedPrev = [];
         _scratch = new float[h];
-        _packed = new PackedWeights(shape);
+        Policy = policy ?? KernelPolicy.Default;
+        _packed = new PackedWeights(Policy, shape, batch: 1);
+        _packedStates = new PackedMatrix(Policy, maxSteps + 1, shape.HiddenSize);
     }
 
     public RnnParameters Parameters { get; }
+
+    /// <summary>The kernels this model runs on.</summary>
+    public KernelPolicy Policy { get; }
 
     /// <summary>Gradients from the last <see cref="Backward"/>, same layout as <see cref="Parameters"/>.</summary>
     public RnnParameters Gradient { get; }
@@ -64,9 +70,9 @@ public sealed class DenseRnn
         // input stage: hs[1..T] = bh + X·Wxhᵀ
         var pre = hs.Slice(h);
         RowKernels.BroadcastRows(pre, Parameters.Bh);
-        Gemm.MultiplyAdd(pre, inputs, Parameters.WxhT, steps, i, h);
-        RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, default, steps, 1, h, Nonlinearity);
-        OutputLayer.Forward(_outputs, pre, _packed.WhyT, Parameters.By, steps, h);
+        Gemm.MultiplyAdd(Policy, pre, inputs, Parameters.WxhT, steps, i, h);
+        RecurrentLayer.Forward(Policy, hs, _maskedPrev, _packed.WhhT, default, steps, 1, h, Nonlinearity);
+        OutputLayer.Forward(Policy, _outputs, pre, _packed.WhyT, Parameters.By, steps, h);
         _steps = steps;
         return _outputs.AsSpan(0, steps * o);
     }
@@ -84,11 +90,12 @@ public sealed class DenseRnn
         Gradient.Clear();
         var hs = _hs.AsSpan(0, (steps + 1) * h);
         var draw = _draw.AsSpan(0, steps * h);
-        OutputLayer.Backward(draw, Gradient.Why, Gradient.By, dOutputs, hs.Slice(h), Parameters.Why, steps, h);
-        RecurrentLayer.Backward(draw, hs, Parameters.Whh, _scratch, default, steps, 1, h, Nonlinearity);
-        RecurrentLayer.AccumulateGradients(Gradient.Whh, Gradient.Bh, draw, hs.Slice(0, steps * h), steps, h);
+        _packedStates.Pack(hs, steps + 1);
+        OutputLayer.Backward(Policy, draw, Gradient.Why, Gradient.By, dOutputs, _packedStates, 1, _packed.Why, steps);
+        RecurrentLayer.Backward(Policy, draw, hs, _packed.Whh, _scratch, default, steps, 1, h, Nonlinearity);
+        RecurrentLayer.AccumulateGradients(Policy, Gradient.Whh, Gradient.Bh, draw, _packedStates, steps, h);
         // dWxhᵀ[I,H] += Xᵀ·draw
-        Gemm.MultiplyTransposedAAdd(Gradient.WxhT, _inputs.AsSpan(0, steps * i), draw, i, steps, h);
+        Gemm.MultiplyTransposedAAdd(Policy, Gradient.WxhT, _inputs.AsSpan(0, steps * i), draw, i, steps, h);
         return Gradient;
     }
 }

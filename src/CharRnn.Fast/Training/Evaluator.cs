@@ -18,13 +18,13 @@ public static class Evaluator
     /// Mean −ln p(token_{i+1} | token_0..i) over i = 0..N−2, the hidden state starting at zero and carried across the
     /// whole sequence (reset at boundary tokens in sequence models). Processed in chunks of <paramref name="chunk"/>.
     /// </summary>
-    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512)
+    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, Kernels.KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (tokens.Length < 2) throw new ArgumentException($"evaluation needs at least 2 characters (got {tokens.Length})");
         int predictions = tokens.Length - 1;
         int steps = Math.Min(chunk, predictions);
-        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1);
+        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1, policy ?? Kernels.KernelPolicy.Default);
         var state = new float[model.HiddenSize];
         double total = 0;
         for (int start = 0; start < predictions; start += steps)

@@ -32,34 +32,34 @@ public sealed class Optimizer
     /// Clips <paramref name="gradient"/> in place: element-wise to ±<paramref name="clipValue"/> (0 = off), then to global
     /// norm ≤ <paramref name="clipNorm"/> (0 = off). Returns ‖g‖₂ before clipping: NaN or ∞ when the gradient is not finite.
     /// </summary>
-    public static double Clip(Span<float> gradient, double clipValue, double clipNorm)
+    public static double Clip(KernelPolicy policy, Span<float> gradient, double clipValue, double clipNorm)
     {
-        double norm = Math.Sqrt(Reductions.SumOfSquares(gradient));
+        double norm = Math.Sqrt(Reductions.SumOfSquares(policy, gradient));
         if (!double.IsFinite(norm)) return norm;
-        if (clipValue > 0) Elementwise.Apply(new ClipOperator((float)clipValue), gradient);
+        if (clipValue > 0) Elementwise.Apply(policy, new ClipOperator((float)clipValue), gradient);
         if (clipNorm > 0)
         {
-            double clippedNorm = clipValue > 0 ? Math.Sqrt(Reductions.SumOfSquares(gradient)) : norm;
-            if (clippedNorm > clipNorm) Elementwise.Apply(new ScaleOperator((float)(clipNorm / clippedNorm)), gradient);
+            double clippedNorm = clipValue > 0 ? Math.Sqrt(Reductions.SumOfSquares(policy, gradient)) : norm;
+            if (clippedNorm > clipNorm) Elementwise.Apply(policy, new ScaleOperator((float)(clipNorm / clippedNorm)), gradient);
         }
         return norm;
     }
 
     /// <summary>One update p ← p − step(g) with the options' hyper-parameters and learning rate <paramref name="learningRate"/>.</summary>
-    public void Update(RnnParameters parameters, RnnParameters gradient, TrainingOptions options, double learningRate)
+    public void Update(KernelPolicy policy, RnnParameters parameters, RnnParameters gradient, TrainingOptions options, double learningRate)
     {
         StepCount++;
         float lr = (float)learningRate;
         switch (Kind)
         {
             case OptimizerKind.Sgd:
-                Elementwise.Apply(new SgdOperator(lr), parameters.All, gradient.All);
+                Elementwise.Apply(policy, new SgdOperator(lr), parameters.All, gradient.All);
                 break;
             case OptimizerKind.Adagrad:
-                Elementwise.Apply(new AdagradOperator(lr, (float)options.Epsilon), parameters.All, gradient.All, FirstMoment!.All);
+                Elementwise.Apply(policy, new AdagradOperator(lr, (float)options.Epsilon), parameters.All, gradient.All, FirstMoment!.All);
                 break;
             default:
-                Elementwise.Apply(new AdamOperator(learningRate, options.Beta1, options.Beta2, options.Epsilon, StepCount),
+                Elementwise.Apply(policy, new AdamOperator(learningRate, options.Beta1, options.Beta2, options.Epsilon, StepCount),
                     parameters.All, gradient.All, FirstMoment!.All, SecondMoment!.All);
                 break;
         }

@@ -8,13 +8,13 @@ internal static class OutputLayer
     /// <summary>y[R,O] = h[R,H]·Whyᵀ + by.</summary>
     /// <param name="y">[R,O]</param>
     /// <param name="h">[R,H]</param>
-    /// <param name="whyT">[H,O] row-major, Whyᵀ</param>
+    /// <param name="whyT">[H,O], Whyᵀ</param>
     /// <param name="by">[O]</param>
-    public static void Forward(Span<float> y, ReadOnlySpan<float> h, ReadOnlySpan<float> whyT, ReadOnlySpan<float> by, int rows, int hidden)
+    public static void Forward(KernelPolicy policy, Span<float> y, ReadOnlySpan<float> h, PackedMatrix whyT, ReadOnlySpan<float> by, int rows, int hidden)
     {
         int o = by.Length;
         RowKernels.BroadcastRows(y.Slice(0, rows * o), by);
-        Gemm.MultiplyAdd(y, h, whyT, rows, hidden, o);
+        Gemm.MultiplyAdd(policy, y, h, whyT, 0, rows, hidden);
     }
 
     /// <summary>dWhy += dyᵀ·h;  dby += Σ dy;  dh = dy·Why.</summary>
@@ -22,13 +22,14 @@ internal static class OutputLayer
     /// <param name="dWhy">[O,H]</param>
     /// <param name="dBy">[O]</param>
     /// <param name="dy">[R,O]</param>
-    /// <param name="h">[R,H]</param>
-    /// <param name="why">[O,H] row-major</param>
-    public static void Backward(Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, ReadOnlySpan<float> h, ReadOnlySpan<float> why, int rows, int hidden)
+    /// <param name="h">[R,H]: rows [hFirstRow, hFirstRow + R) of a packed matrix</param>
+    /// <param name="why">[O,H]</param>
+    public static void Backward(KernelPolicy policy, Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, PackedMatrix h, int hFirstRow,
+        PackedMatrix why, int rows)
     {
         int o = dBy.Length;
-        Gemm.MultiplyTransposedAAdd(dWhy, dy, h, o, rows, hidden);
-        RowKernels.AddColumnSums(dBy, dy.Slice(0, rows * o));
-        Gemm.Multiply(dh, dy, why, rows, o, hidden);
+        Gemm.MultiplyTransposedAAdd(policy, dWhy, dy, h, hFirstRow, o, rows);
+        RowKernels.AddColumnSums(policy, dBy, dy.Slice(0, rows * o));
+        Gemm.Multiply(policy, dh, dy, why, rows, o);
     }
 }

@@ -18,9 +18,9 @@ internal static class RecurrentLayer
     /// </summary>
     /// <param name="hs">[T+1,B,H]</param>
     /// <param name="maskedPrev">[T,B,H], used only when resets are present</param>
-    /// <param name="whhT">[H,H] row-major, Whhᵀ</param>
+    /// <param name="whhT">[H,H], Whhᵀ</param>
     /// <param name="resets">[T,B] or empty: true where the state entering (t,b) is reset to zero</param>
-    public static void Forward(Span<float> hs, Span<float> maskedPrev, ReadOnlySpan<float> whhT, ReadOnlySpan<bool> resets,
+    public static void Forward(KernelPolicy policy, Span<float> hs, Span<float> maskedPrev, PackedMatrix whhT, ReadOnlySpan<bool> resets,
         int steps, int batch, int hidden, Nonlinearity act)
     {
         int bh = batch * hidden;
@@ -28,8 +28,9 @@ internal static class RecurrentLayer
         {
             ReadOnlySpan<float> prev = PreviousState(hs, maskedPrev, resets, t, batch, hidden);
             var cur = hs.Slice((t + 1) * bh, bh);
-            if (act == Nonlinearity.Tanh) Gemm.Run<TanhEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden);
-            else Gemm.Run<ReluEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden);
+            var a = StridedMatrix.RowMajor(prev, batch, hidden);
+            if (act == Nonlinearity.Tanh) Gemm.Run<TanhEpilogue>(policy, cur, cur, a, whhT, 0, default);
+            else Gemm.Run<ReluEpilogue>(policy, cur, cur, a, whhT, 0, default);
         }
     }
 
@@ -37,7 +38,7 @@ internal static class RecurrentLayer
     /// <see cref="Forward"/> for one thread's columns [first, end) of every h_t (no resets): each thread keeps its slice of
     /// Whhᵀ hot in its own cache and all meet at <paramref name="barrier"/> after each step, since step t+1 reads all of h_t.
     /// </summary>
-    public static void ForwardColumns(Span<float> hs, ReadOnlySpan<float> whhT, int steps, int batch, int hidden, Nonlinearity act,
+    public static void ForwardColumns(KernelPolicy policy, Span<float> hs, PackedMatrix whhT, int steps, int batch, int hidden, Nonlinearity act,
         int first, int end, SpinBarrier barrier)
     {
         int bh = batch * hidden;
@@ -45,14 +46,15 @@ internal static class RecurrentLayer
         {
             ReadOnlySpan<float> prev = hs.Slice(t * bh, bh);
             var cur = hs.Slice((t + 1) * bh, bh);
-            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden, first, end);
-            else Gemm.RunColumns<ReluEpilogue>(cur, cur, prev, hidden, 1, whhT, default, batch, hidden, hidden, first, end);
+            var a = StridedMatrix.RowMajor(prev, batch, hidden);
+            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, cur, cur, a, whhT, 0, default, first, end);
+            else Gemm.RunColumns<ReluEpilogue>(policy, cur, cur, a, whhT, 0, default, first, end);
             barrier.SignalAndWait();
         }
     }
 
     /// <summary><see cref="Backward"/> for one thread's columns [first, end) of every draw_t (no resets), meeting at the barrier each step.</summary>
-    public static void BackwardColumns(Span<float> draw, ReadOnlySpan<float> hs, ReadOnlySpan<float> whh, int steps, int batch, int hidden, Nonlinearity act,
+    public static void BackwardColumns(KernelPolicy policy, Span<float> draw, ReadOnlySpan<float> hs, PackedMatrix whh, int steps, int batch, int hidden, Nonlinearity act,
         int first, int end, SpinBarrier barrier)
     {
         int bh = batch * hidden;
@@ -62,8 +64,9 @@ internal static class RecurrentLayer
             var h = hs.Slice((t + 1) * bh, bh);
             ReadOnlySpan<float> next = t + 1 < steps ? draw.Slice((t + 1) * bh, bh) : default;
             int k = t + 1 < steps ? hidden : 0;
-            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden, first, end);
-            else Gemm.RunColumns<ReluGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden, first, end);
+            var a = StridedMatrix.RowMajor(next, batch, k);
+            if (act == Nonlinearity.Tanh) Gemm.RunColumns<TanhGradientEpilogue>(policy, cur, cur, a, whh, 0, h, first, end);
+            else Gemm.RunColumns<ReluGradientEpilogue>(policy, cur, cur, a, whh, 0, h, first, end);
             barrier.SignalAndWait();
         }
     }
@@ -87,9 +90,9 @@ internal static class RecurrentLayer
     /// </summary>
     /// <param name="draw">[T,B,H]</param>
     /// <param name="hs">[T+1,B,H] states from <see cref="Forward"/></param>
-    /// <param name="whh">[H,H] row-major</param>
+    /// <param name="whh">[H,H]</param>
     /// <param name="scratch">[B,H]</param>
-    public static void Backward(Span<float> draw, ReadOnlySpan<float> hs, ReadOnlySpan<float> whh, Span<float> scratch, ReadOnlySpan<bool> resets,
+    public static void Backward(KernelPolicy policy, Span<float> draw, ReadOnlySpan<float> hs, PackedMatrix whh, Span<float> scratch, ReadOnlySpan<bool> resets,
         int steps, int batch, int hidden, Nonlinearity act)
     {
         int bh = batch * hidden;
@@ -112,8 +115,9 @@ internal static class RecurrentLayer
                 }
             }
             // backprop through the nonlinearity, fused with the recurrent term draw_{t+1}·Whh
-            if (act == Nonlinearity.Tanh) Gemm.Run<TanhGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden);
-            else Gemm.Run<ReluGradientEpilogue>(cur, cur, next, hidden, 1, whh, h, batch, k, hidden);
+            var a = StridedMatrix.RowMajor(next, batch, k);
+            if (act == Nonlinearity.Tanh) Gemm.Run<TanhGradientEpilogue>(policy, cur, cur, a, whh, 0, h);
+            else Gemm.Run<ReluGradientEpilogue>(policy, cur, cur, a, whh, 0, h);
         }
     }
 
@@ -121,10 +125,10 @@ internal static class RecurrentLayer
     /// <param name="dWhh">[H,H]</param>
     /// <param name="dBh">[H]</param>
     /// <param name="draw">[T·B,H]</param>
-    /// <param name="prevStates">[T·B,H] the h_{t−1} each step saw (hs[0..T) or its masked copy)</param>
-    public static void AccumulateGradients(Span<float> dWhh, Span<float> dBh, ReadOnlySpan<float> draw, ReadOnlySpan<float> prevStates, int positions, int hidden)
+    /// <param name="prevStates">[T·B,H] the h_{t−1} each step saw (hs[0..T) or its masked copy), packed</param>
+    public static void AccumulateGradients(KernelPolicy policy, Span<float> dWhh, Span<float> dBh, ReadOnlySpan<float> draw, PackedMatrix prevStates, int positions, int hidden)
     {
-        Gemm.MultiplyTransposedAAdd(dWhh, draw, prevStates, hidden, positions, hidden);
-        RowKernels.AddColumnSums(dBh, draw.Slice(0, positions * hidden));
+        Gemm.MultiplyTransposedAAdd(policy, dWhh, draw, prevStates, 0, hidden, positions);
+        RowKernels.AddColumnSums(policy, dBh, draw.Slice(0, positions * hidden));
     }
 }

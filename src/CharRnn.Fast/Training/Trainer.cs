@@ -25,11 +25,16 @@ public sealed class Trainer : IDisposable
     private readonly WorkerTeam? _team, _recurrenceTeam;
     private readonly Action<int> _workerStep;
 
-    public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null)
+    /// <summary>
+    /// A trainer of <paramref name="model"/> on <paramref name="tokens"/>, continuing <paramref name="optimizer"/>'s state
+    /// if given; kernels run on <paramref name="policy"/> (default <see cref="KernelPolicy.Default"/>).
+    /// </summary>
+    public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        Policy = policy ?? KernelPolicy.Default;
         Model = model;
         Options = options;
         Data = new TokenStream(tokens, options.SequenceLength, options.BatchSize);
@@ -38,7 +43,7 @@ public sealed class Trainer : IDisposable
         int workers = Math.Min(options.Threads, options.BatchSize);
         // Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at
         // least two column units (H ≥ 256) to give out and no sequence resets.
-        int columnUnits = (model.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
+        int columnUnits = (model.HiddenSize + Policy.ColumnSplitUnit - 1) / Policy.ColumnSplitUnit;
         if (options.BatchSize == 1 && options.Threads > 1 && columnUnits > 1 && !model.SequenceMode)
             _recurrenceTeam = new WorkerTeam(Math.Min(options.Threads, columnUnits));
         _bptt = new TruncatedBptt[workers];
@@ -54,7 +59,7 @@ public sealed class Trainer : IDisposable
             _firstStream[w] = first;
             _streamCount[w] = count;
             first += count;
-            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count, _recurrenceTeam);
+            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count, Policy, _recurrenceTeam);
             _gradients[w] = new RnnParameters(model.Parameters.Shape);
             _inputs[w] = new int[options.SequenceLength * count];
             _targets[w] = new int[options.SequenceLength * count];
@@ -77,6 +82,9 @@ public sealed class Trainer : IDisposable
     }
 
     public CharRnnModel Model { get; }
+
+    /// <summary>The kernels this trainer runs on, chosen when it was made.</summary>
+    public KernelPolicy Policy { get; }
     public TrainingOptions Options { get; }
     public TokenStream Data { get; }
     public Optimizer Optimizer { get; }
@@ -120,17 +128,17 @@ public sealed class Trainer : IDisposable
         {
             _team.Run(_workerStep);
             // Σ of the workers' gradients in a fixed order: the result depends on the thread count only
-            for (int w = 1; w < _gradients.Length; w++) Elementwise.Apply(new AddOperator(), gradient.All, _gradients[w].All);
+            for (int w = 1; w < _gradients.Length; w++) Elementwise.Apply(Policy, new AddOperator(), gradient.All, _gradients[w].All);
         }
         double loss = 0;
         foreach (double l in _losses) loss += l;
         loss /= (double)Options.SequenceLength * Options.BatchSize;
         if (!double.IsFinite(loss))
             throw new NonFiniteTrainingException($"the loss became {loss} at step {Step + 1}: lower the learning rate or enable clipping");
-        double norm = Optimizer.Clip(gradient.All, Options.ClipValue, Options.ClipNorm);
+        double norm = Optimizer.Clip(Policy, gradient.All, Options.ClipValue, Options.ClipNorm);
         if (!double.IsFinite(norm))
             throw new NonFiniteTrainingException($"the gradient became non-finite at step {Step + 1}: lower the learning rate or enable clipping");
-        Optimizer.Update(Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
+        Optimizer.Update(Policy, Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
 
         Step++;
         LastLoss = loss;

@@ -19,10 +19,13 @@ namespace CharRnn.Fast.Training;
 public sealed class TruncatedBptt
 {
     private readonly RnnShape _shape;
+    private readonly KernelPolicy _policy;
     private readonly int _steps, _batch;
     private readonly AlignedBuffer _hs, _maskedPrev, _logits, _draw, _scratch;
     private readonly bool[] _resets;
     private readonly PackedWeights _packed;
+    // hs and the masked h_{t−1} copy packed as the B of the weight-gradient GEMMs (dWhy = dyᵀ·h, dWhh = drawᵀ·h_{t−1})
+    private readonly PackedMatrix _packedStates, _packedMaskedPrev;
 
     // Splitting the recurrences by columns across a team (batch 1): each member's slice, the work delegates (created
     // once), and what the current call hands them.
@@ -34,24 +37,27 @@ public sealed class TruncatedBptt
     private int _currentSteps;
     private Nonlinearity _currentAct;
 
-    /// <summary>Allocates every buffer for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>.</summary>
-    public TruncatedBptt(RnnShape shape, int steps, int batch) : this(shape, steps, batch, null) { }
+    /// <summary>Allocates every buffer for chunks of up to <paramref name="steps"/> × <paramref name="batch"/>; kernels run on <paramref name="policy"/>.</summary>
+    public TruncatedBptt(RnnShape shape, int steps, int batch, KernelPolicy policy) : this(shape, steps, batch, policy, null) { }
 
     /// <summary>
     /// As above; with a <paramref name="team"/>, the sequential recurrences are split by columns of Whh across its
-    /// members (whole multiples of <see cref="Gemm.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
+    /// members (whole multiples of <see cref="KernelPolicy.ColumnSplitUnit"/>, so the results are bit-identical to one thread).
     /// Used at batch 1, where there are no streams to split; chunks with sequence resets run on one thread.
     /// </summary>
-    internal TruncatedBptt(RnnShape shape, int steps, int batch, WorkerTeam? team)
+    internal TruncatedBptt(RnnShape shape, int steps, int batch, KernelPolicy policy, WorkerTeam? team)
     {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
+        int unit = policy.ColumnSplitUnit;
         if (team is not null)
         {
-            int units = (shape.HiddenSize + Gemm.ColumnSplitUnit - 1) / Gemm.ColumnSplitUnit;
-            if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * Gemm.ColumnSplitUnit} hidden units");
+            int units = (shape.HiddenSize + unit - 1) / unit;
+            if (units < team.Size) throw new ArgumentException($"a team of {team.Size} needs at least {team.Size * unit} hidden units");
             _team = team;
             _barrier = new SpinBarrier(team.Size);
             _columnStart = new int[team.Size + 1];
-            for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * Gemm.ColumnSplitUnit);
+            for (int m = 0; m <= team.Size; m++) _columnStart[m] = Math.Min(shape.HiddenSize, units * m / team.Size * unit);
             _forwardWork = ForwardSlice;
             _backwardWork = BackwardSlice;
         }
@@ -65,7 +71,9 @@ public sealed class TruncatedBptt
         _draw = new AlignedBuffer(positions * h);
         _scratch = new AlignedBuffer(batch * h);
         _resets = new bool[positions];
-        _packed = new PackedWeights(shape);
+        _packed = new PackedWeights(policy, shape, batch);
+        _packedStates = new PackedMatrix(policy, (steps + 1) * batch, h);
+        _packedMaskedPrev = new PackedMatrix(policy, positions, h);
     }
 
     /// <summary>
@@ -89,22 +97,27 @@ public sealed class TruncatedBptt
 
         // loss and dlogits = (p − onehot)/B, in place
         var logits = _logits.AsSpan(0, positions * v);
-        double loss = Softmax.CrossEntropyWithGradient(logits, targets, v, gradientScale);
+        double loss = Softmax.CrossEntropyWithGradient(_policy, logits, targets, v, gradientScale);
 
         gradient.Clear();
-        var hOut = hs.Slice(_batch * h, positions * h);
+        _packedStates.Pack(hs, (steps + 1) * _batch);
         var draw = _draw.AsSpan(0, positions * h);
-        OutputLayer.Backward(draw, gradient.Why, gradient.By, logits, hOut, parameters.Why, positions, h);
+        OutputLayer.Backward(_policy, draw, gradient.Why, gradient.By, logits, _packedStates, _batch, _packed.Why, positions);
         if (_team is not null && resets.IsEmpty)
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_backwardWork!);
         }
-        else RecurrentLayer.Backward(draw, hs, parameters.Whh, _scratch, resets, steps, _batch, h, act);
-        var prevStates = resets.IsEmpty ? hs.Slice(0, positions * h) : _maskedPrev.AsSpan(0, positions * h);
-        if (!resets.IsEmpty) CopyUnmaskedPrevious(hs, resets, steps);
-        RecurrentLayer.AccumulateGradients(gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
-        RowKernels.ScatterAddRows(gradient.WxhT, inputs, draw, h);
+        else RecurrentLayer.Backward(_policy, draw, hs, _packed.Whh, _scratch, resets, steps, _batch, h, act);
+        var prevStates = _packedStates;
+        if (!resets.IsEmpty)
+        {
+            CopyUnmaskedPrevious(hs, resets, steps);
+            _packedMaskedPrev.Pack(_maskedPrev, positions);
+            prevStates = _packedMaskedPrev;
+        }
+        RecurrentLayer.AccumulateGradients(_policy, gradient.Whh, gradient.Bh, draw, prevStates, positions, h);
+        RowKernels.ScatterAddRows(_policy, gradient.WxhT, inputs, draw, h);
 
         hs.Slice(steps * _batch * h, _batch * h).CopyTo(state);
         return loss;
@@ -117,7 +130,7 @@ public sealed class TruncatedBptt
         int h = _shape.HiddenSize, positions = steps * _batch;
         var resets = MarkResets(inputs, resetToken, positions);
         var hs = Forward(parameters, inputs, state, resets, steps, act);
-        double loss = Softmax.CrossEntropy(_logits.AsSpan(0, positions * _shape.OutputSize), targets, _shape.OutputSize);
+        double loss = Softmax.CrossEntropy(_policy, _logits.AsSpan(0, positions * _shape.OutputSize), targets, _shape.OutputSize);
         hs.Slice(steps * _batch * h, _batch * h).CopyTo(state);
         return loss;
     }
@@ -128,24 +141,24 @@ public sealed class TruncatedBptt
         _packed.Pack(parameters);
         var hs = _hs.AsSpan(0, (steps + 1) * _batch * h);
         state.CopyTo(hs);
-        RowKernels.GatherRowsAddBias(hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
+        RowKernels.GatherRowsAddBias(_policy, hs.Slice(_batch * h), parameters.WxhT, inputs, parameters.Bh);
         if (_team is not null && resets.IsEmpty)
         {
             _current = parameters; _currentSteps = steps; _currentAct = act;
             _team.Run(_forwardWork!);
         }
-        else RecurrentLayer.Forward(hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
-        OutputLayer.Forward(_logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
+        else RecurrentLayer.Forward(_policy, hs, _maskedPrev, _packed.WhhT, resets, steps, _batch, h, act);
+        OutputLayer.Forward(_policy, _logits, hs.Slice(_batch * h, positions * h), _packed.WhyT, parameters.By, positions, h);
         return hs;
     }
 
     private void ForwardSlice(int member)
-        => RecurrentLayer.ForwardColumns(_hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize), _packed.WhhT, _currentSteps, _batch,
+        => RecurrentLayer.ForwardColumns(_policy, _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize), _packed.WhhT, _currentSteps, _batch,
             _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private void BackwardSlice(int member)
-        => RecurrentLayer.BackwardColumns(_draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
-            _current!.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
+        => RecurrentLayer.BackwardColumns(_policy, _draw.AsSpan(0, _currentSteps * _batch * _shape.HiddenSize), _hs.AsSpan(0, (_currentSteps + 1) * _batch * _shape.HiddenSize),
+            _packed.Whh, _currentSteps, _batch, _shape.HiddenSize, _currentAct, _columnStart[member], _columnStart[member + 1], _barrier!);
 
     private int CheckChunk(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, ReadOnlySpan<float> state)
     {

@@ -23,10 +23,10 @@ public class AllocationTests
     [InlineData(OptimizerKind.Adam, 1, false)]
     [InlineData(OptimizerKind.Adagrad, 3, true)]
     [InlineData(OptimizerKind.Sgd, 2, false)]
-    public void Training_steps_allocate_nothing(OptimizerKind optimizer, int batch, bool lines) => VectorPathSweep.ForEachPath(_ =>
+    public void Training_steps_allocate_nothing(OptimizerKind optimizer, int batch, bool lines) => PolicySweep.ForEachPolicy(policy =>
     {
         var (model, tokens) = Corpus(lines);
-        var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 });
+        var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 }, policy: policy);
         // warm-up past an epoch boundary: first calls (JIT, type loading) may allocate once, steps never do
         for (int i = 0; i <= trainer.Data.StepsPerEpoch; i++) trainer.TrainStep();
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -40,10 +40,10 @@ public class AllocationTests
     [InlineData(0.8, 5, 0.9)]
     [InlineData(1.0, 3, 1.0)]
     [InlineData(0.0, 0, 1.0)]
-    public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => VectorPathSweep.ForEachPath(_ =>
+    public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => PolicySweep.ForEachPolicy(policy =>
     {
         var (model, _) = Corpus(false);
-        var generator = new Generator(new InferenceModel(model), seed: 5);
+        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
         var options = new SamplingOptions(temperature, topK, topP);
         generator.Prime("abc");
         generator.Next(options);
@@ -57,10 +57,10 @@ public class AllocationTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Samples_by_the_protocol_allocate_nothing(bool lines) => VectorPathSweep.ForEachPath(_ =>
+    public void Samples_by_the_protocol_allocate_nothing(bool lines) => PolicySweep.ForEachPolicy(policy =>
     {
         var (model, _) = Corpus(lines);
-        var generator = new Generator(new InferenceModel(model), seed: 5);
+        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
         var options = new SamplingOptions(0.9, TopK: 4);
         var fits = new byte[(int)generator.MaxUtf8ByteCount(300)];
         var tooSmall = new byte[3];
@@ -69,10 +69,10 @@ public class AllocationTests
             for (ulong seed = 0; seed < 50; seed++)
             {
                 generator.Start(seed, "cab");
-                for (int n = 0; n < 40 && generator.TryNext(options, out int _); n++) { }
+                for (int n = 0; n < 40 && generator.TryNext(options, out _); n++) { }
                 generator.Start(seed);
-                generator.TryGenerateUtf8(options, 300, tooSmall, out int _); // undone: the state is saved and restored
-                generator.TryGenerateUtf8(options, 300, fits, out int _);
+                generator.TryGenerateUtf8(options, 300, tooSmall, out _); // undone: the state is saved and restored
+                generator.TryGenerateUtf8(options, 300, fits, out _);
             }
         }
         Samples(); // warm-up (JIT)

@@ -7,7 +7,7 @@ using CharRnn.Fast.Training;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
-using static CharRnn.Fast.Tests.Kernels.VectorPathSweep;
+using static CharRnn.Fast.Tests.Kernels.PolicySweep;
 
 namespace CharRnn.Fast.Tests.Engine;
 
@@ -59,7 +59,7 @@ public class EngineVsReferenceTests
     }
 
     [Fact]
-    public void Forward_loss_states_and_all_gradients_match_the_reference() => Property(Cases, c =>
+    public void Forward_loss_states_and_all_gradients_match_the_reference() => Property(Cases, (policy, c) =>
     {
         var rng = new Random(c.Seed);
         var shape = RnnShape.ForCharacters(c.V, c.H);
@@ -74,7 +74,7 @@ public class EngineVsReferenceTests
         var expected = reference.ForwardBackward(tokens, targets, c.T, c.B, start, reset);
 
         var gradient = new RnnParameters(shape);
-        double loss = new TruncatedBptt(shape, c.T, c.B).ForwardBackward(parameters, gradient, tokens, targets, state, c.Act, reset);
+        double loss = new TruncatedBptt(shape, c.T, c.B, policy).ForwardBackward(parameters, gradient, tokens, targets, state, c.Act, reset);
 
         Assert.True(Math.Abs(loss - expected.LossSum) <= 1e-4 * (1 + expected.LossSum), $"loss {loss} vs {expected.LossSum} ({c})");
         AssertTensorClose(state, expected.FinalStates.SelectMany(x => x).ToArray(), 1e-4, 1e-6, $"h_T {c}");
@@ -91,7 +91,7 @@ public class EngineVsReferenceTests
     [MemberData(nameof(OptimizerCases))]
     public void One_training_step_matches_the_reference_update(OptimizerKind kind, double clip, double clipNorm) => Property(
         from v in Gen.Choose(2, 40) from h in Gen.Choose(1, 70) from b in Gen.Choose(1, 4) from t in Gen.Choose(1, 12) from seed in Gen.Choose(0, int.MaxValue)
-        select (v, h, b, t, seed), c =>
+        select (v, h, b, t, seed), (policy, c) =>
     {
         var rng = new Random(c.seed);
         var tokens = Enumerable.Range(0, c.b * c.t + 1 + rng.Next(30)).Select(_ => rng.Next(c.v)).ToArray();
@@ -99,7 +99,7 @@ public class EngineVsReferenceTests
         var options = new TrainingOptions { Optimizer = kind, SequenceLength = c.t, BatchSize = c.b, ClipValue = clip, ClipNorm = clipNorm, LearningRate = 0.05, Beta1 = 0.99, Beta2 = 0.9999 };
         var model = new CharRnnModel(vocabulary, RandomParameters(RnnShape.ForCharacters(c.v, c.h), rng, 0.3));
         var reference = NaiveRnn.From(model.Parameters, Nonlinearity.Tanh);
-        using var trainer = new Trainer(model, tokens, options);
+        using var trainer = new Trainer(model, tokens, options, policy: policy);
         trainer.TrainStep();
 
         // the documented data order: stream b reads shard b = tokens[b·S ..], S = ⌊(N−1)/B⌋
@@ -134,11 +134,11 @@ public class EngineVsReferenceTests
     [Fact]
     public void Dense_input_outputs_and_gradients_match_the_reference() => Property(
         from i in Gen.Choose(1, 20) from h in Gen.Choose(1, 70) from o in Gen.Choose(1, 20) from t in Gen.Choose(1, 30) from seed in Gen.Choose(0, int.MaxValue) from relu in Gen.Elements(false, true)
-        select (i, h, o, t, seed, relu), c =>
+        select (i, h, o, t, seed, relu), (policy, c) =>
     {
         var rng = new Random(c.seed);
         var act = c.relu ? Nonlinearity.Relu : Nonlinearity.Tanh;
-        var rnn = new DenseRnn(new RnnShape(c.i, c.h, c.o), 30, act);
+        var rnn = new DenseRnn(new RnnShape(c.i, c.h, c.o), 30, act, policy);
         RandomParameters(rnn.Shape, rng, 0.4).All.CopyTo(rnn.Parameters.All);
         var inputs = Enumerable.Range(0, c.t * c.i).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         var dOut = Enumerable.Range(0, c.t * c.o).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
@@ -165,19 +165,19 @@ public class EngineVsReferenceTests
         var gradient = rnn.Backward(Enumerable.Repeat(1f, 6).ToArray());
         Assert.Equal(3f, gradient.By[0]); // dby = Σ_t dy_t = 3 ones
         var optimizer = new Optimizer(OptimizerKind.Sgd, rnn.Shape);
-        optimizer.Update(rnn.Parameters, gradient, new TrainingOptions(), 0.01);
+        optimizer.Update(rnn.Policy, rnn.Parameters, gradient, new TrainingOptions(), 0.01);
         Assert.Equal(before[^1] - 0.03f, rnn.Parameters.By[1], 6);
     }
 
     [Fact]
     public void Sampling_follows_the_reference_distribution() => Property(
-        from v in Gen.Choose(2, 70) from h in Gen.Choose(1, 40) from seed in Gen.Choose(0, int.MaxValue) from k in Gen.Choose(1, 5) select (v, h, seed, k), c =>
+        from v in Gen.Choose(2, 70) from h in Gen.Choose(1, 40) from seed in Gen.Choose(0, int.MaxValue) from k in Gen.Choose(1, 5) select (v, h, seed, k), (policy, c) =>
     {
         var rng = new Random(c.seed);
         var vocabulary = Vocabulary.FromSymbols(Enumerable.Range(0, c.v).Select(i => new System.Text.Rune(0x4E00 + i)));
         var model = new CharRnnModel(vocabulary, RandomParameters(RnnShape.ForCharacters(c.v, c.h), rng, 1.0));
         var reference = NaiveRnn.From(model.Parameters, Nonlinearity.Tanh);
-        var inference = new InferenceModel(model);
+        var inference = new InferenceModel(model, policy);
         int prime = rng.Next(c.v);
         var p = NaiveRnn.Softmax(reference.Output(reference.Cell(reference.OneHot(prime), new double[c.h])));
         int argmax = Array.IndexOf(p, p.Max());

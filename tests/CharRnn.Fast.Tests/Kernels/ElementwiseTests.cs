@@ -2,7 +2,7 @@ using CharRnn.Fast.Kernels;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
-using static CharRnn.Fast.Tests.Kernels.VectorPathSweep;
+using static CharRnn.Fast.Tests.Kernels.PolicySweep;
 
 namespace CharRnn.Fast.Tests.Kernels;
 
@@ -12,30 +12,30 @@ public class ElementwiseTests
     private static Gen<(int N, int Seed)> Cases => from n in Size from seed in Gen.Choose(0, int.MaxValue) select (n, seed);
 
     [Fact]
-    public void Sgd_matches_formula() => Property(Cases, s =>
+    public void Sgd_matches_formula() => Property(Cases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var p = Random(rng, s.N); var g = Random(rng, s.N);
         var expected = p.Select((x, i) => x - 0.1 * g[i]).ToArray();
-        Elementwise.Apply(new SgdOperator(0.1f), p, g);
+        Elementwise.Apply(policy, new SgdOperator(0.1f), p, g);
         Close.Assert(p, expected, 1e-6, 1e-7, "p");
     });
 
     [Fact]
-    public void Adagrad_matches_min_char_rnn() => Property(Cases, s =>
+    public void Adagrad_matches_min_char_rnn() => Property(Cases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var p = Random(rng, s.N); var g = Random(rng, s.N); var mem = Random(rng, s.N).Select(Math.Abs).ToArray();
         var expectedMem = mem.Select((m, i) => m + (double)g[i] * g[i]).ToArray();
         var expected = p.Select((x, i) => x - 0.1 * g[i] / Math.Sqrt(expectedMem[i] + 1e-8)).ToArray();
-        Elementwise.Apply(new AdagradOperator(0.1f, 1e-8f), p, g, mem);
+        Elementwise.Apply(policy, new AdagradOperator(0.1f, 1e-8f), p, g, mem);
         Close.Assert(mem, expectedMem, 1e-6, 1e-7, "mem");
         Close.Assert(p, expected, 1e-5, 1e-6, "p");
     });
 
     [Fact]
     public void Adam_matches_bias_corrected_formula() => Property(
-        from c in Cases from t in Gen.Choose(1, 50) select (c.N, c.Seed, t), s =>
+        from c in Cases from t in Gen.Choose(1, 50) select (c.N, c.Seed, t), (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var p = Random(rng, s.N); var g = Random(rng, s.N); var m = Random(rng, s.N, 0.1); var v = Random(rng, s.N, 0.01).Select(Math.Abs).ToArray();
@@ -43,7 +43,7 @@ public class ElementwiseTests
         var em = m.Select((x, i) => b1 * x + (1 - b1) * g[i]).ToArray();
         var ev = v.Select((x, i) => b2 * x + (1 - b2) * (double)g[i] * g[i]).ToArray();
         var ep = p.Select((x, i) => x - lr * (em[i] / (1 - Math.Pow(b1, s.t))) / (Math.Sqrt(ev[i] / (1 - Math.Pow(b2, s.t))) + eps)).ToArray();
-        Elementwise.Apply(new AdamOperator(lr, b1, b2, eps, s.t), p, g, m, v);
+        Elementwise.Apply(policy, new AdamOperator(lr, b1, b2, eps, s.t), p, g, m, v);
         Close.Assert(m, em, 1e-5, 1e-7, "m");
         Close.Assert(v, ev, 1e-5, 1e-9, "v");
         // the step itself is ~lr; compare it with a tolerance relative to lr
@@ -51,33 +51,33 @@ public class ElementwiseTests
     });
 
     [Fact]
-    public void Clip_and_scale_and_sums_match() => Property(Cases, s =>
+    public void Clip_and_scale_and_sums_match() => Property(Cases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var g = Random(rng, s.N, 10);
         var clipped = g.Select(x => Math.Clamp((double)x, -5, 5)).ToArray();
         double sumSquares = g.Sum(x => (double)x * x);
-        Assert.True(Math.Abs(Reductions.SumOfSquares(g) - sumSquares) <= 1e-5 * sumSquares + 1e-9);
-        Elementwise.Apply(new ClipOperator(5f), g);
+        Assert.True(Math.Abs(Reductions.SumOfSquares(policy, g) - sumSquares) <= 1e-5 * sumSquares + 1e-9);
+        Elementwise.Apply(policy, new ClipOperator(5f), g);
         Close.Assert(g, clipped, 0, 0, "clipped");
         var scaled = g.Select(x => x * 0.5).ToArray();
-        Elementwise.Apply(new ScaleOperator(0.5f), g);
+        Elementwise.Apply(policy, new ScaleOperator(0.5f), g);
         Close.Assert(g, scaled, 1e-7, 0, "scaled");
         var y = Random(rng, s.N);
         var sum = y.Select((x, i) => (double)x + g[i]).ToArray();
-        Elementwise.Apply(new AddOperator(), y, g);
+        Elementwise.Apply(policy, new AddOperator(), y, g);
         Close.Assert(y, sum, 1e-6, 1e-7, "sum");
     });
 
     [Fact]
     public void Row_gather_scatter_column_sums_and_transpose_match() => Property(
-        from v in Gen.Choose(1, 12) from h in Size from r in Gen.Choose(1, 9) from seed in Gen.Choose(0, int.MaxValue) select (v, h, r, seed), s =>
+        from v in Gen.Choose(1, 12) from h in Size from r in Gen.Choose(1, 9) from seed in Gen.Choose(0, int.MaxValue) select (v, h, r, seed), (policy, s) =>
     {
         var rng = new Random(s.seed);
         var table = Random(rng, s.v * s.h); var bias = Random(rng, s.h);
         var ids = Enumerable.Range(0, s.r).Select(_ => rng.Next(s.v)).ToArray();
         var gathered = new float[s.r * s.h];
-        RowKernels.GatherRowsAddBias(gathered, table, ids, bias);
+        RowKernels.GatherRowsAddBias(policy, gathered, table, ids, bias);
         var expected = new double[s.r * s.h];
         for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expected[i * s.h + j] = (double)table[ids[i] * s.h + j] + bias[j];
         Close.Assert(gathered, expected, 1e-6, 1e-7, "gathered");
@@ -85,22 +85,22 @@ public class ElementwiseTests
         var scattered = (float[])table.Clone();
         var expectedTable = table.Select(x => (double)x).ToArray();
         for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expectedTable[ids[i] * s.h + j] += gathered[i * s.h + j];
-        RowKernels.ScatterAddRows(scattered, ids, gathered, s.h);
+        RowKernels.ScatterAddRows(policy, scattered, ids, gathered, s.h);
         Close.Assert(scattered, expectedTable, 1e-6, 1e-6, "scattered");
 
         var sums = new float[s.h];
-        RowKernels.AddColumnSums(sums, gathered);
+        RowKernels.AddColumnSums(policy, sums, gathered);
         var expectedSums = new double[s.h];
         for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expectedSums[j] += gathered[i * s.h + j];
         Close.Assert(sums, expectedSums, 1e-5, 1e-6, "column sums");
 
         var transposed = new float[s.h * s.v];
-        RowKernels.Transpose(transposed, table, s.v, s.h);
+        RowKernels.Transpose(policy, transposed, table, s.v, s.h);
         for (int i = 0; i < s.v; i++) for (int j = 0; j < s.h; j++) Assert.Equal(table[i * s.h + j], transposed[j * s.v + i]);
     });
 
     [Fact]
-    public void Transpose_is_exact_for_every_shape_up_to_40_and_at_cache_hostile_strides() => ForEachPath(_ =>
+    public void Transpose_is_exact_for_every_shape_up_to_40_and_at_cache_hostile_strides() => ForEachPolicy(policy =>
     {
         var rng = new Random(8);
         var shapes = (from r in Enumerable.Range(1, 40) from c in Enumerable.Range(1, 40) select (r, c)).Concat([(512, 65), (65, 512), (1024, 1024), (260, 300)]);
@@ -108,7 +108,7 @@ public class ElementwiseTests
         {
             var input = Random(rng, rows * columns);
             var output = new float[rows * columns];
-            RowKernels.Transpose(output, input, rows, columns);
+            RowKernels.Transpose(policy, output, input, rows, columns);
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < columns; c++)
                     if (output[c * rows + r] != input[r * columns + c]) Assert.Fail($"[{rows},{columns}] element ({r},{c})");

@@ -2,7 +2,7 @@ using CharRnn.Fast.Kernels;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
-using static CharRnn.Fast.Tests.Kernels.VectorPathSweep;
+using static CharRnn.Fast.Tests.Kernels.PolicySweep;
 
 namespace CharRnn.Fast.Tests.Kernels;
 
@@ -12,93 +12,95 @@ public class GemmTests
     private const double Rel = 1e-5, Abs = 1e-6;
 
     private static Gen<(int M, int K, int N, int Seed)> Shapes =>
-        from m in Gen.Choose(1, 9) from k in Gen.Choose(0, 70) from n in Size from seed in Gen.Choose(0, int.MaxValue)
+        from m in Gen.Choose(1, 30) from k in Gen.Choose(0, 70) from n in Size from seed in Gen.Choose(0, int.MaxValue)
         select (m, k, n, seed);
 
     [Fact]
-    public void Multiply_matches_naive_on_every_path() => Property(Shapes, s =>
+    public void Multiply_matches_naive_on_every_path() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N);
         var c = Random(rng, s.M * s.N); // overwritten
-        Gemm.Multiply(c, a, b, s.M, s.K, s.N);
+        Gemm.Multiply(policy, c, a, b, s.M, s.K, s.N);
         var (expected, scale) = NaiveKernels.Gemm(null, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => x);
         Close.Assert(c, expected, scale, Rel, Abs, "C");
     });
 
     [Fact]
-    public void MultiplyAdd_accumulates_onto_c() => Property(Shapes, s =>
+    public void MultiplyAdd_accumulates_onto_c() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N);
         var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => x);
-        Gemm.MultiplyAdd(c, a, b, s.M, s.K, s.N);
+        Gemm.MultiplyAdd(policy, c, a, b, s.M, s.K, s.N);
         Close.Assert(c, expected, scale, Rel, Abs, "C");
     });
 
     [Fact]
-    public void MultiplyTransposedAAdd_reads_a_as_k_by_m() => Property(Shapes, s =>
+    public void MultiplyTransposedAAdd_reads_a_as_k_by_m() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.K * s.M); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N);
         var (expected, scale) = NaiveKernels.Gemm(c, a, 1, s.M, b, s.M, s.K, s.N, (x, _) => x);
-        Gemm.MultiplyTransposedAAdd(c, a, b, s.M, s.K, s.N);
+        Gemm.MultiplyTransposedAAdd(policy, c, a, b, s.M, s.K, s.N);
         Close.Assert(c, expected, scale, Rel, Abs, "C");
     });
 
     [Fact]
-    public void Fused_tanh_cell_matches_naive() => Property(Shapes, s =>
+    public void Fused_tanh_cell_matches_naive() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
         var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
-        Gemm.Run<TanhEpilogue>(c, c, a, s.K, 1, b, default, s.M, s.K, s.N);
+        Gemm.Run<TanhEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, default, s.N);
         // tanh is 1-Lipschitz: the GEMM's error passes through, plus the approximation's 1e-6.
         Close.Assert(c, expected, scale, Rel, 2e-6, "h");
     });
 
     [Fact]
-    public void Fused_relu_cell_matches_naive() => Property(Shapes, s =>
+    public void Fused_relu_cell_matches_naive() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
         var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Max(x, 0));
-        Gemm.Run<ReluEpilogue>(c, c, a, s.K, 1, b, default, s.M, s.K, s.N);
+        Gemm.Run<ReluEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, default, s.N);
         Close.Assert(c, expected, scale, Rel, Abs, "h");
     });
 
     [Fact]
-    public void Fused_backward_cells_apply_the_derivative_at_the_output() => Property(Shapes, s =>
+    public void Fused_backward_cells_apply_the_derivative_at_the_output() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var init = Random(rng, s.M * s.N);
         var h = Random(rng, s.M * s.N); // tanh outputs in (−1, 1); as relu outputs, the negatives stand for zeros
         var (tanhExpected, scale) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => x * (1 - (double)h[i] * h[i]));
         var c = (float[])init.Clone();
-        Gemm.Run<TanhGradientEpilogue>(c, c, a, s.K, 1, b, h, s.M, s.K, s.N);
+        Gemm.Run<TanhGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, h, s.N);
         Close.Assert(c, tanhExpected, scale, Rel, Abs, "draw(tanh)");
 
         var (reluExpected, _) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => h[i] > 0 ? x : 0);
         c = (float[])init.Clone();
-        Gemm.Run<ReluGradientEpilogue>(c, c, a, s.K, 1, b, h, s.M, s.K, s.N);
+        Gemm.Run<ReluGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, h, s.N);
         Close.Assert(c, reluExpected, scale, Rel, Abs, "draw(relu)");
     });
 
     [Fact]
     public void Deep_products_are_blocked_over_k_without_changing_the_result() => Property(
-        from m in Gen.Choose(1, 6) from k in Gen.Choose(Gemm.KBlock - 2, 3 * Gemm.KBlock + 5) from n in Size from seed in Gen.Choose(0, int.MaxValue)
-        from transposed in Gen.Elements(false, true) select (m, k, n, seed, transposed), s =>
+        from m in Gen.Choose(1, 14) from blocks in Gen.Choose(0, 3) from extra in Gen.Choose(-2, 5) from n in Size from seed in Gen.Choose(0, int.MaxValue)
+        from transposed in Gen.Elements(false, true) select (m, blocks, extra, n, seed, transposed), (policy, s) =>
     {
+        int k = Math.Max(1, s.blocks * policy.KBlock + s.extra);
         // K beyond one block: partial sums stored between blocks, the epilogue applied once at the end
         var rng = new Random(s.seed);
-        var a = Random(rng, s.m * s.k); var b = Random(rng, s.k * s.n); var c = Random(rng, s.m * s.n);
-        int rowStride = s.transposed ? 1 : s.k, colStride = s.transposed ? s.m : 1;
-        var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.m, s.k, s.n, (x, _) => Math.Tanh(x));
-        Gemm.Run<TanhEpilogue>(c, c, a, rowStride, colStride, b, default, s.m, s.k, s.n);
+        var a = Random(rng, s.m * k); var b = Random(rng, k * s.n); var c = Random(rng, s.m * s.n);
+        int rowStride = s.transposed ? 1 : k, colStride = s.transposed ? s.m : 1;
+        var matrix = new StridedMatrix(a, s.m, k, rowStride, colStride);
+        var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.m, k, s.n, (x, _) => Math.Tanh(x));
+        Gemm.Run<TanhEpilogue>(policy, c, c, matrix, b, default, s.n);
         Close.Assert(c, expected, scale, Rel, 2e-6, "h");
         var fresh = new float[s.m * s.n];
-        var (plain, plainScale) = NaiveKernels.Gemm(null, a, rowStride, colStride, b, s.m, s.k, s.n, (x, _) => x);
-        Gemm.Run<NoEpilogue>(fresh, default, a, rowStride, colStride, b, default, s.m, s.k, s.n);
+        var (plain, plainScale) = NaiveKernels.Gemm(null, a, rowStride, colStride, b, s.m, k, s.n, (x, _) => x);
+        Gemm.Run<NoEpilogue>(policy, fresh, default, matrix, b, default, s.n);
         Close.Assert(fresh, plain, plainScale, Rel, Abs, "C");
     }, tests: 40);
 
@@ -108,7 +110,7 @@ public class GemmTests
         // exhaustive over N = 1..140 (all remainders of 4, 8, 16 lanes; the 1×8 tile needs N ≥ 128 at 512 bits)
         // with M = 5 (one 4-row tile and one leftover row) and M = 1 (the GEMV), K = 7 (scalar column tail) and
         // K = 37 (the last columns as dot products along K: two vectors at a time, one, then a scalar remainder)
-        ForEachPath(_ =>
+        ForEachPolicy(policy =>
         {
             var rng = new Random(5);
             for (int n = 1; n <= 140; n++)
@@ -116,18 +118,85 @@ public class GemmTests
             foreach (int k in (int[])[7, 37])
             {
                 var a = Random(rng, m * k); var b = Random(rng, k * n); var c = new float[m * n];
-                Gemm.Multiply(c, a, b, m, k, n);
+                Gemm.Multiply(policy, c, a, b, m, k, n);
                 var (expected, scale) = NaiveKernels.Gemm(null, a, k, 1, b, m, k, n, (x, _) => x);
                 Close.Assert(c, expected, scale, Rel, Abs, $"C(n={n})");
             }
         });
     }
 
+    private static Gen<(int M, int K, int N, int Seed, bool Transposed, bool Panels)> PackedShapes =>
+        from m in Gen.Choose(1, 30) from k in Gen.Frequency((4, Gen.Choose(0, 70)), (1, Gen.Choose(120, 300))) from n in Size
+        from seed in Gen.Choose(0, int.MaxValue) from transposed in Gen.Elements(false, true) from panels in Gen.Elements(true, true, false)
+        select (m, k, n, seed, transposed, panels);
+
+    [Fact]
+    public void Packed_b_products_match_naive_on_every_path() => Property(PackedShapes, (policy, s) =>
+    {
+        // B as rows [first, first + K) of a packed matrix with spare rows around them; A plain or transposed (the
+        // weight-gradient form, whose K blocks are transposed into a scratch first); the tanh epilogue on top
+        var rng = new Random(s.Seed);
+        int first = rng.Next(3), rows = first + s.K + rng.Next(3);
+        var source = Random(rng, rows * s.N);
+        var packed = new PackedMatrix(policy, rows, s.N, s.Panels);
+        packed.Pack(source);
+        var b = source.AsSpan(first * s.N, s.K * s.N).ToArray();
+        var a = Random(rng, s.M * s.K);
+        var c = Random(rng, s.M * s.N);
+        int rowStride = s.Transposed ? 1 : s.K, colStride = s.Transposed ? s.M : 1;
+        var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
+        Gemm.Run<TanhEpilogue>(policy, c, c, new StridedMatrix(a, s.M, s.K, rowStride, colStride), packed, first, default);
+        Close.Assert(c, expected, scale, Rel, 2e-6, "h");
+    }, tests: 60);
+
+    [Fact]
+    public void Packing_keeps_every_value_in_place_and_transposes_on_request() => Property(
+        from k in Gen.Choose(0, 40) from n in Size from panels in Gen.Elements(false, true) from seed in Gen.Choose(0, int.MaxValue)
+        select (k, n, panels, seed), (policy, s) =>
+    {
+        var rng = new Random(s.seed);
+        var source = Random(rng, s.k * s.n);
+        var packed = new PackedMatrix(policy, s.k, s.n, s.panels);
+        packed.Pack(source);
+        for (int r = 0; r < s.k; r++)
+            for (int j = 0; j < s.n; j++) Assert.Equal(source[r * s.n + j], packed[r, j]);
+        var transposed = new PackedMatrix(policy, s.n, s.k, s.panels); // B = sourceᵀ, [N,K]
+        transposed.PackTransposeOf(source);
+        for (int r = 0; r < s.n; r++)
+            for (int j = 0; j < s.k; j++) Assert.Equal(source[j * s.n + r], transposed[r, j]);
+    });
+
+    [Fact]
+    public void Column_splits_at_the_split_unit_give_bit_identical_results() => Property(
+        from m in Gen.Choose(1, 14) from k in Gen.Choose(1, 150) from units in Gen.Choose(2, 4) from extra in Gen.Choose(0, 70)
+        from panels in Gen.Elements(false, true) from seed in Gen.Choose(0, int.MaxValue) select (m, k, units, extra, panels, seed), (policy, s) =>
+    {
+        // what threaded batch-1 training and generation rely on: columns computed in slices of the split unit equal the whole
+        var rng = new Random(s.seed);
+        int unit = policy.ColumnSplitUnit, n = (s.units - 1) * unit + s.extra + 1;
+        var source = Random(rng, s.k * n);
+        var packed = new PackedMatrix(policy, s.k, n, s.panels);
+        packed.Pack(source);
+        var a = StridedMatrix.RowMajor(Random(rng, s.m * s.k), s.m, s.k);
+        var init = Random(rng, s.m * n);
+        var whole = (float[])init.Clone();
+        Gemm.Run<TanhEpilogue>(policy, whole, whole, a, packed, 0, default);
+        var sliced = (float[])init.Clone();
+        for (int first = 0; first < n; first += unit)
+            Gemm.RunColumns<TanhEpilogue>(policy, sliced, sliced, a, packed, 0, default, first, Math.Min(n, first + unit));
+        Assert.Equal(whole, sliced);
+    }, tests: 30);
+
     [Fact]
     public void Shapes_that_do_not_fit_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[3], new float[4], new float[4], 2, 2, 2));
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[3], new float[4], 2, 2, 2));
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[4], new float[4], new float[3], 2, 2, 2));
+        var policy = KernelPolicy.Best;
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[3], new float[4], new float[4], 2, 2, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[3], new float[4], 2, 2, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[4], new float[3], 2, 2, 2));
+        var packed = new PackedMatrix(policy, 2, 2);
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[6], packed, 2, 3)); // K beyond B's rows
+        var other = KernelPolicy.Available.FirstOrDefault(p => p != policy);
+        if (other is not null) Assert.Throws<ArgumentException>(() => Gemm.Multiply(other, new float[4], new float[4], packed, 2, 2)); // packed for another policy
     }
 }

@@ -2,7 +2,7 @@ using CharRnn.Fast.Kernels;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
-using static CharRnn.Fast.Tests.Kernels.VectorPathSweep;
+using static CharRnn.Fast.Tests.Kernels.PolicySweep;
 
 namespace CharRnn.Fast.Tests.Kernels;
 
@@ -10,18 +10,18 @@ public class SoftmaxTests
 {
     [Fact]
     public void Softmax_with_temperature_matches_naive() => Property(
-        from v in Size from seed in Gen.Choose(0, int.MaxValue) from t in Gen.Elements(0.25, 0.7, 1.0, 2.0) select (v, seed, t), s =>
+        from v in Size from seed in Gen.Choose(0, int.MaxValue) from t in Gen.Elements(0.25, 0.7, 1.0, 2.0) select (v, seed, t), (policy, s) =>
     {
         var x = Random(new Random(s.seed), s.v, 20);
         var expected = NaiveKernels.Softmax(x, 1 / s.t, out double logZ);
-        float got = Softmax.InPlace(x, (float)(1 / s.t));
+        float got = Softmax.InPlace(policy, x, (float)(1 / s.t));
         Close.Assert(x, expected, 1e-5, 1e-7, "p");
         Assert.True(Math.Abs(got - logZ) <= 1e-5 * (1 + Math.Abs(logZ)), $"log Z {got} vs {logZ}");
     });
 
     [Fact]
     public void Cross_entropy_and_its_gradient_match_naive() => Property(
-        from v in Size from rows in Gen.Choose(1, 6) from seed in Gen.Choose(0, int.MaxValue) select (v, rows, seed), s =>
+        from v in Size from rows in Gen.Choose(1, 6) from seed in Gen.Choose(0, int.MaxValue) select (v, rows, seed), (policy, s) =>
     {
         var rng = new Random(s.seed);
         var logits = Random(rng, s.rows * s.v, 10);
@@ -36,18 +36,18 @@ public class SoftmaxTests
             for (int j = 0; j < s.v; j++) expected[r * s.v + j] = scale * (p[j] - (j == targets[r] ? 1 : 0));
         }
         var copy = (float[])logits.Clone();
-        double loss = Softmax.CrossEntropyWithGradient(logits, targets, s.v, scale);
+        double loss = Softmax.CrossEntropyWithGradient(policy, logits, targets, s.v, scale);
         Close.Assert(logits, expected, 1e-5, 1e-7, "dlogits");
         Assert.True(Math.Abs(loss - expectedLoss) <= 1e-5 * (1 + expectedLoss), $"loss {loss} vs {expectedLoss}");
-        Assert.Equal(loss, Softmax.CrossEntropy(copy, targets, s.v), 1e-9);
+        Assert.Equal(loss, Softmax.CrossEntropy(policy, copy, targets, s.v), 1e-9);
     });
 
     [Fact]
-    public void Huge_logits_do_not_overflow_and_nan_is_reported() => ForEachPath(_ =>
+    public void Huge_logits_do_not_overflow_and_nan_is_reported() => ForEachPolicy(policy =>
     {
         var x = new float[37];
         x[3] = 1e30f; x[5] = -1e30f;
-        Softmax.InPlace(x);
+        Softmax.InPlace(policy, x);
         Assert.Equal(1f, x[3]);
         Assert.InRange(x[5], 0f, 1e-37f); // e^−87.3 at the exp clamp: negligible, never negative
         // a NaN in any lane of the vector body or in the tail
@@ -55,7 +55,7 @@ public class SoftmaxTests
         {
             var y = new float[37];
             y[at] = float.NaN;
-            Assert.True(float.IsNaN(Softmax.InPlace(y)), $"NaN at {at}");
+            Assert.True(float.IsNaN(Softmax.InPlace(policy, y)), $"NaN at {at}");
         }
     });
 }

@@ -15,21 +15,7 @@ public class ReferenceGradientTests
     }
 
     private static void CheckAgainstFiniteDifferences(NaiveRnn rnn, NaiveTensors analytic, Func<double> objective, string what)
-    {
-        const double step = 1e-6;
-        foreach (var (param, grad, name) in rnn.P.All.Zip(analytic.All, NaiveTensors.Names))
-            for (int k = 0; k < param.Length; k++)
-            {
-                double saved = param[k];
-                param[k] = saved + step; double up = objective();
-                param[k] = saved - step; double down = objective();
-                param[k] = saved;
-                double numeric = (up - down) / (2 * step);
-                // relu has kinks: a perturbation that crosses one changes the slope, so its tolerance is looser
-                double tolerance = (rnn.Act == Nonlinearity.Relu ? 1e-4 : 1e-6) * (1 + Math.Abs(numeric));
-                Assert.True(Math.Abs(numeric - grad[k]) <= tolerance, $"{what} d{name}[{k}]: analytic {grad[k]:R}, numeric {numeric:R}");
-            }
-    }
+        => FiniteDifferences.Check(NaiveTensors.Names.Zip(rnn.P.All, analytic.All), objective, rnn.Act == Nonlinearity.Relu, what);
 
     [Theory]
     [InlineData(Nonlinearity.Tanh, 1, -1)]
@@ -80,5 +66,27 @@ public class ReferenceGradientTests
         Assert.Equal(-5, g.Whh[0]); Assert.Equal(5, g.By[0]);
         NaiveOptimizers.ClipGlobalNorm(g, 1);
         Assert.Equal(1, Math.Sqrt(g.All.Sum(t => t.Sum(x => x * x))), 12);
+    }
+
+    [Fact]
+    public void RmsProp_follows_char_rnn_and_clipping_spans_every_layer()
+    {
+        var p = new NaiveStackTensors(NaiveCell.Lstm, 2, 2, 1, 2);
+        var g = p.ZerosLike();
+        var meanSquare = p.ZerosLike();
+        p.Layers[1].WeightHh[0] = 1.0; g.Layers[1].WeightHh[0] = 0.5;
+        NaiveOptimizers.RmsProp(p, g, meanSquare, 0.01);   // α = 0.95: m = 0.05·g², then w −= lr·g/(√m + 1e-8)
+        Assert.Equal(1.0 - 0.01 * 0.5 / (Math.Sqrt(0.05 * 0.25) + 1e-8), p.Layers[1].WeightHh[0], 14);
+        double w = p.Layers[1].WeightHh[0];
+        NaiveOptimizers.RmsProp(p, g, meanSquare, 0.01, alpha: 0.9);
+        double m = 0.9 * 0.05 * 0.25 + 0.1 * 0.25;
+        Assert.Equal(m, meanSquare.Layers[1].WeightHh[0], 14);
+        Assert.Equal(w - 0.01 * 0.5 / (Math.Sqrt(m) + 1e-8), p.Layers[1].WeightHh[0], 14);
+        Assert.Equal(0, p.Layers[0].WeightHh[0]);   // a zero gradient moves nothing
+
+        g.Layers[0].WeightIh[3] = 3; g.FcBias[1] = -4;
+        NaiveOptimizers.ClipGlobalNorm(g, 1);
+        Assert.Equal(1, Math.Sqrt(g.All.Sum(t => t.Sum(x => x * x))), 12);
+        Assert.Equal(3 / Math.Sqrt(9 + 16 + 0.25), g.Layers[0].WeightIh[3], 12);
     }
 }

@@ -4,26 +4,27 @@ using FsCheck.Fluent;
 
 namespace CharRnn.Fast.Tests.Kernels;
 
-/// <summary>Runs a check once per vector path this CPU has (512, 256, 128, scalar), restoring the active path after.</summary>
-internal static class VectorPathSweep
+/// <summary>
+/// Runs a check once per kernel policy this CPU can run (e.g. avx512, avx2, sse, scalar). The policy is an argument, not
+/// a process-wide switch, so tests run in parallel.
+/// </summary>
+internal static class PolicySweep
 {
-    public static void ForEachPath(Action<VectorPath> check)
+    public static void ForEachPolicy(Action<KernelPolicy> check)
     {
-        var saved = VectorPaths.Active;
-        try
+        foreach (var policy in KernelPolicy.Available)
         {
-            foreach (var path in VectorPaths.Available)
+            try { check(policy); }
+            catch (Exception e) when (e is not PolicyFailure)
             {
-                VectorPaths.Use(path);
-                check(path);
+                throw new PolicyFailure(policy, e);
             }
         }
-        finally { VectorPaths.Use(saved); }
     }
 
-    /// <summary>An FsCheck property over <paramref name="gen"/>, checked on every path (<paramref name="tests"/> cases each).</summary>
-    public static void Property<T>(Gen<T> gen, Action<T> check, int tests = 100)
-        => ForEachPath(_ => Prop.ForAll(gen.ToArbitrary(), value => check(value))
+    /// <summary>An FsCheck property over <paramref name="gen"/>, checked on every policy (<paramref name="tests"/> cases each).</summary>
+    public static void Property<T>(Gen<T> gen, Action<KernelPolicy, T> check, int tests = 100)
+        => ForEachPolicy(policy => Prop.ForAll(gen.ToArbitrary(), value => check(policy, value))
             .Check(Config.QuickThrowOnFailure.WithMaxTest(tests).WithQuietOnSuccess(true)));
 
     /// <summary>Sizes 1..70 (every SIMD remainder of 4, 8 and 16 lanes, several whole vectors) plus one large size.</summary>
@@ -37,6 +38,9 @@ internal static class VectorPathSweep
     }
 }
 
+/// <summary>A check failed on one policy: the message names it.</summary>
+internal sealed class PolicyFailure(KernelPolicy policy, Exception inner) : Exception($"on kernel policy {policy}: {inner.Message}", inner);
+
 /// <summary>Tolerance scaled by magnitude: |actual − expected| ≤ abs + rel·scale, where scale is the size of the terms summed.</summary>
 internal static class Close
 {
@@ -47,7 +51,7 @@ internal static class Close
         {
             double tolerance = abs + rel * scale[i];
             if (!(Math.Abs(actual[i] - expected[i]) <= tolerance))
-                throw new Xunit.Sdk.XunitException($"{what}[{i}] = {actual[i]:R}, expected {expected[i]:R} ± {tolerance:E2} (path {VectorPaths.Active})");
+                throw new Xunit.Sdk.XunitException($"{what}[{i}] = {actual[i]:R}, expected {expected[i]:R} ± {tolerance:E2}");
         }
     }
 
