@@ -40,4 +40,39 @@ public class ArgumentTests
         var b = ParsedArguments.Parse(["--hidden", "0"], Options);
         Assert.Contains("must be", Assert.Throws<UsageException>(() => b.Int("hidden", 1, 1)).Message);
     }
+
+    [Theory]
+    [InlineData("99999999999", "in 1..2147483647, got 99999999999")]
+    [InlineData("-99999999999", "in 1..2147483647, got -99999999999")]
+    public void An_integer_beyond_32_bits_is_out_of_range_not_a_non_integer(string text, string message)
+    {
+        var a = ParsedArguments.Parse(["--hidden", text], Options);
+        var e = Assert.Throws<UsageException>(() => a.Int("hidden", 1, 1));
+        Assert.Equal($"--hidden must be {message}", e.Message);
+    }
+
+    [Fact]
+    public void Numbers_beyond_64_bits_or_double_say_the_range()
+    {
+        var l = ParsedArguments.Parse(["--hidden", "99999999999999999999"], Options);
+        Assert.Equal("--hidden must be in 0..9223372036854775807, got 99999999999999999999", Assert.Throws<UsageException>(() => l.Long("hidden", 1)).Message);
+        var u = ParsedArguments.Parse(["--hidden", "-1"], Options);
+        Assert.Equal("--hidden must be in 0..18446744073709551615, got -1", Assert.Throws<UsageException>(() => u.ULong("hidden", 1)).Message);
+        var d = ParsedArguments.Parse(["--lr", "1e999"], Options);
+        Assert.Equal("--lr must be a finite number, got '1e999'", Assert.Throws<UsageException>(() => d.Double("lr", 1)).Message);
+    }
+
+    // Program adds the one pointer to the command's --help under every usage error, so the parser's own messages have none.
+    [Theory]
+    [InlineData("--nope")]
+    [InlineData("--hid", "3")]
+    [InlineData("stray")]
+    [InlineData("--hidden")]
+    [InlineData("--json=1")]
+    [InlineData("--lr", "1", "--lr", "2")]
+    public void Parser_messages_leave_the_help_pointer_to_the_caller(params string[] args)
+    {
+        var e = Assert.Throws<UsageException>(() => ParsedArguments.Parse(args, Options));
+        Assert.DoesNotContain("help", e.Message);
+    }
 }

@@ -26,9 +26,20 @@ internal static class CliRunner
         return info;
     }
 
-    public static Result Run(string workingDirectory, params string[] args)
+    public static Result Run(string workingDirectory, params string[] args) => Run(StartInfo(workingDirectory, args));
+
+    /// <summary>Runs with <paramref name="environment"/> added to this process's environment variables.</summary>
+    public static Result RunWith(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args)
     {
-        using var process = Process.Start(StartInfo(workingDirectory, args))!;
+        var info = StartInfo(workingDirectory, args);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return Run(info);
+    }
+
+    private static Result Run(ProcessStartInfo info)
+    {
+        var args = info.ArgumentList.Skip(1);
+        using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(120_000))

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CharRnn.Fast.IO;
 using Xunit;
 using static CharRnn.Cli.Tests.CliRunner;
@@ -41,7 +42,8 @@ public sealed class CommandTests : IDisposable
         Assert.Contains("--json", r.Stdout);
         var top = Charrnn("--help");
         AssertOk(top);
-        Assert.Contains(command, top.Stdout);
+        // listed under "commands:" (the summary's prose alone contains "train", "sample", "eval…" and "bench…")
+        Assert.Matches($@"\ncommands:\n(  \S+ .*\n)*  {command} +\S", top.Stdout);
     }
 
     [Fact]
@@ -49,7 +51,8 @@ public sealed class CommandTests : IDisposable
     {
         var train = Charrnn($"train --input {_text} {Small} --steps 60 --checkpoint m.safetensors");
         AssertOk(train);
-        Assert.Contains("validation", train.Stderr);
+        // every --eval-every 20 steps and at the end (the header's "N validation" characters is not a report)
+        Assert.Equal(3, Regex.Count(train.Stderr, @"validation \d+\.\d+ bits/char"));
         Assert.Contains("kernels", train.Stderr);
         Assert.True(File.Exists(Path.Combine(_dir, "m.safetensors")));
         Assert.False(string.IsNullOrWhiteSpace(train.Stdout)); // the closing sample
@@ -60,8 +63,12 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(sample.Stdout, Charrnn("sample --model m.safetensors --prime the --length 40 --seed 5").Stdout); // seeded
         var greedy = Charrnn("sample --model m.safetensors --prime the --length 30 --greedy --count 3");
         AssertOk(greedy);
-        var lines = greedy.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length >= 3);
+        var lines = greedy.Stdout.Split('\n'); // the text has no newline: each sample is one line, "the" + 30 characters
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("", lines[3]);
+        Assert.All(lines[..3], l => Assert.Matches("^the.{30}$", l));
+        Assert.Equal(lines[0], lines[1]); // greedy: the seed S+i of sample i plays no part
+        Assert.Equal(lines[0], lines[2]);
 
         var eval = Charrnn($"eval --model m.safetensors --input {_text} --json");
         AssertOk(eval);
@@ -72,6 +79,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(nats / Math.Log(2), e.GetProperty("bits_per_char").GetDouble(), 9);
         Assert.Equal(Math.Exp(nats), e.GetProperty("perplexity").GetDouble(), 6);
         Assert.True(nats < Math.Log(14), $"trained model should beat uniform over 14 symbols: {nats}"); // the text has 14 distinct characters
+        AssertHelpNamesEveryField("eval", e);
 
         var info = Charrnn("info --model m.safetensors --json");
         AssertOk(info);
@@ -163,7 +171,8 @@ public sealed class CommandTests : IDisposable
         AssertOk(r);
         var lines = r.Stdout.Split('\n');
         Assert.Equal(7, lines.Length); // six lines and the final newline
-        Assert.All(lines[..6], l => Assert.InRange(l.Length, 0, 30));
+        // each sample stopped at the boundary token after one name, well before the 30-character limit
+        Assert.All(lines[..6], l => Assert.Contains(l, new[] { "anna", "bob", "carl", "dora", "emil", "fay" }));
     }
 
     [Fact]
@@ -242,16 +251,26 @@ public sealed class CommandTests : IDisposable
     [Fact]
     public void A_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint()
     {
+        const string diverging = "--hidden 24 --seq-len 10 --batch 2 --optimizer sgd --lr 1e30 --clip 0 --init normal:1 --steps 200";
+        string keep = Path.Combine(_dir, "keep.safetensors");
         AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint keep.safetensors"));
-        var before = File.ReadAllBytes(Path.Combine(_dir, "keep.safetensors"));
-        var r = Charrnn($"train --input {_text} --hidden 24 --seq-len 10 --batch 2 --optimizer sgd --lr 1e30 --clip 0 --init normal:1 --steps 200 --checkpoint-every 1 --checkpoint keep.safetensors");
+        var before = File.ReadAllBytes(keep);
+
+        // a run that diverges before its first save leaves the file it would have replaced byte for byte
+        var r = Charrnn($"train --input {_text} {diverging} --checkpoint keep.safetensors");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("lower the learning rate", r.Stderr);
         Assert.DoesNotContain("   at ", r.Stderr);
-        var after = Checkpoint.Load(Path.Combine(_dir, "keep.safetensors"));   // still a loadable, finite model
+        Assert.Equal(before, File.ReadAllBytes(keep));
+
+        // saving every step, the file holds the last step before the non-finite one: loadable, finite, that step
+        r = Charrnn($"train --input {_text} {diverging} --checkpoint-every 1 --checkpoint keep.safetensors");
+        Assert.Equal(1, r.ExitCode);
+        long failed = long.Parse(Regex.Match(r.Stderr, @"non-finite at step (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(failed > 1, r.Stderr); // so a checkpoint of this run was written before it
+        var after = Checkpoint.Load(keep);
         Assert.True(after.Model.Parameters.AllFinite());
-        Assert.NotNull(after.Training);
-        Assert.True(before.Length > 0);
+        Assert.Equal(failed - 1, after.Training!.Step);
     }
 
     [Fact]
@@ -263,7 +282,8 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("byte offset", refused.Stderr);
         AssertOk(Charrnn($"train --input {path} {Small} --steps 5 --replace-invalid --checkpoint replaced.safetensors"));
-        Assert.Contains("\uFFFD", Charrnn("info --model replaced.safetensors --json").Stdout.Replace("�", "\uFFFD", StringComparison.Ordinal));
+        using var info = JsonDocument.Parse(Charrnn("info --model replaced.safetensors --json").Stdout);
+        Assert.Contains("\uFFFD", info.RootElement.GetProperty("vocab").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -288,5 +308,33 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(2, o.GetProperty("batch").GetInt32());
         Assert.Equal(1, o.GetProperty("threads").GetInt32());
         Assert.False(string.IsNullOrEmpty(o.GetProperty("vector_path").GetString()));
+        AssertHelpNamesEveryField("bench", o);
+    }
+
+    [Fact]
+    public void Bench_latency_times_a_model_and_prints_the_documented_fields()
+    {
+        AssertOk(Charrnn($"train --input {_text} --hidden 8 --seq-len 5 --batch 1 --steps 3 --checkpoint lat.safetensors"));
+        var r = Charrnn("bench --latency lat.safetensors --chars 1000 --json");
+        AssertOk(r);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var o = doc.RootElement;
+        Assert.Equal("dotnet", o.GetProperty("api").GetString());
+        Assert.Equal(1000, o.GetProperty("chars").GetInt32());
+        double p50 = o.GetProperty("p50_us").GetDouble(), p99 = o.GetProperty("p99_us").GetDouble(), max = o.GetProperty("max_us").GetDouble();
+        Assert.True(p50 <= p99 && p99 <= max, $"p50 {p50} p99 {p99} max {max}");
+        Assert.InRange(o.GetProperty("mean_us").GetDouble(), 0, max);
+        AssertHelpNamesEveryField("bench", o);
+        Assert.Matches(@"^p50 [0-9.]+ µs  p99 [0-9.]+ µs  max [0-9.]+ µs  mean [0-9.]+ µs over 1000 characters\n$", Charrnn("bench --latency lat.safetensors --chars 1000").Stdout);
+        var tooFew = Charrnn("bench --latency lat.safetensors --chars 999");
+        Assert.Equal(2, tooFew.ExitCode);
+        Assert.Contains("--chars N", Charrnn("bench --help").Stdout);
+        Assert.Contains("at least 1000", Charrnn("bench --help").Stdout); // the bound the parser enforces
+    }
+
+    private void AssertHelpNamesEveryField(string command, JsonElement printed)
+    {
+        var help = Charrnn($"{command} --help").Stdout;
+        foreach (var field in printed.EnumerateObject()) Assert.Contains($"\"{field.Name}\"", help);
     }
 }

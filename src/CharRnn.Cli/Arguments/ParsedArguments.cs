@@ -1,11 +1,13 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace CharRnn.Cli.Arguments;
 
 /// <summary>
 /// The options of one command line, parsed against the command's <see cref="Option"/> table: <c>--name value</c>,
 /// <c>--name=value</c>, flags without a value. Unknown options, missing values and repeated options are
-/// <see cref="UsageException"/>s; typed getters say which option was wrong and what it expects.
+/// <see cref="UsageException"/>s; typed getters say which option was wrong and what it expects. Messages carry no
+/// pointer to --help: the caller adds the one that names the command.
 /// </summary>
 internal sealed class ParsedArguments
 {
@@ -20,13 +22,13 @@ internal sealed class ParsedArguments
         {
             string arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-                throw new UsageException($"unexpected argument '{arg}' (options start with --; see --help)");
+                throw new UsageException($"unexpected argument '{arg}' (options start with --)");
             string name = arg[2..];
             string? value = null;
             int eq = name.IndexOf('=', StringComparison.Ordinal);
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
             var option = options.FirstOrDefault(o => o.Name == name)
-                ?? throw new UsageException($"unknown option --{name}{Suggest(name, options)} (see --help)");
+                ?? throw new UsageException($"unknown option --{name}{Suggest(name, options)}");
             if (option.IsFlag)
             {
                 if (value is not null) throw new UsageException($"--{name} is a flag and takes no value");
@@ -51,7 +53,7 @@ internal sealed class ParsedArguments
     {
         if (!_values.TryGetValue(name, out var text)) return fallback;
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
-            throw new UsageException($"--{name} expects an integer, got '{text}'");
+            throw NotAnInteger(name, text, min, max, "an integer");
         if (value < min || value > max) throw new UsageException($"--{name} must be {Range(min, max)}, got {value}");
         return value;
     }
@@ -60,7 +62,7 @@ internal sealed class ParsedArguments
     {
         if (!_values.TryGetValue(name, out var text)) return fallback;
         if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
-            throw new UsageException($"--{name} expects an integer, got '{text}'");
+            throw NotAnInteger(name, text, min, long.MaxValue, "an integer");
         if (value < min) throw new UsageException($"--{name} must be ≥ {min}, got {value}");
         return value;
     }
@@ -69,19 +71,29 @@ internal sealed class ParsedArguments
     {
         if (!_values.TryGetValue(name, out var text)) return fallback;
         if (!ulong.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong value))
-            throw new UsageException($"--{name} expects a non-negative integer, got '{text}'");
+            throw NotAnInteger(name, text, ulong.MinValue, ulong.MaxValue, "a non-negative integer");
         return value;
     }
 
     public double Double(string name, double fallback, double min = double.MinValue, double max = double.MaxValue, bool minExclusive = false)
     {
         if (!_values.TryGetValue(name, out var text)) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || double.IsNaN(value))
             throw new UsageException($"--{name} expects a number, got '{text}'");
+        if (double.IsInfinity(value)) throw new UsageException($"--{name} must be a finite number, got '{text}'"); // 1e999 overflows to ∞
         if (value < min || value > max || (minExclusive && value == min))
             throw new UsageException($"--{name} must be {(minExclusive ? $"> {min.ToString(CultureInfo.InvariantCulture)}" : "≥ " + min.ToString(CultureInfo.InvariantCulture))}{(max < double.MaxValue ? " and ≤ " + max.ToString(CultureInfo.InvariantCulture) : "")}, got {text}");
         return value;
     }
+
+    /// <summary>
+    /// The error for text the integer type did not parse: an integer beyond the type's bits is out of range, and the
+    /// message gives the range; anything else is not an integer.
+    /// </summary>
+    private static UsageException NotAnInteger(string name, string? text, BigInteger min, BigInteger max, string expected)
+        => BigInteger.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name} must be in {min}..{max}, got {value}"))
+            : new UsageException($"--{name} expects {expected}, got '{text}'");
 
     private static string Range(long min, long max) => max == int.MaxValue ? $"≥ {min}" : $"in {min}..{max}";
 

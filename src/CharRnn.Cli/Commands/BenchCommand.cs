@@ -20,26 +20,33 @@ internal static class BenchCommand
         new("batch", "B", "streams per training step (default 1)"),
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
-        new("threads", "N", "threads for training and for generation (default 1)"),
-        new("seconds", "S", "measuring time for training; generation gets half (default 3)"),
+        new("threads", "N", "threads for training and for generation; generation uses at most one per 128 hidden units (default 1)"),
+        new("seconds", "S", "measuring time for training (generation gets half), or for --peak (default 3)"),
         new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy, the bound training figures are quoted against"),
-        new("latency", "MODEL", "instead: per-character generation latency (p50/p99/max µs) of MODEL through the .NET API"),
-        new("chars", "N", "characters timed by --latency (default 200000)"),
-        new("json", null, "print {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\"kernels\":…,\"vector_path\":…,…}"),
+        new("latency", "MODEL", "instead: time every generated character of the model file MODEL and print p50 / p99 / max / mean µs"),
+        new("chars", "N", "characters timed by --latency, at least 1000 (default 200000)"),
+        new("json", null, "print one JSON object (its fields are listed below)"),
     ];
 
     public static string HelpText => Help.For("charrnn bench [options]",
         "Measures training (Adam, element-wise clip 5) and generation (batch 1, temperature 1) on uniformly random tokens,\n" +
         "after a warm-up, and one core's FMA peak on the same kernel policy. Training GFLOP/s counts 6H² + 6HV flops per\n" +
         "character (forward, backward and weight gradients of the recurrence and the output layer); the fraction of peak is\n" +
-        "that over the single-core peak (with --threads N it can exceed 1). CHARRNN_ISA=512|256|128|scalar forces a policy.", Options);
+        "that over the single-core peak (with --threads N it can exceed 1). CHARRNN_ISA=512|256|128|scalar forces a policy.\n" +
+        "With --latency it measures a model file instead: after 20,000 warm-up characters, each call that samples and feeds\n" +
+        "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
+        "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
+        "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
+        "\"kernels\":…,\"vector_path\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…};\n" +
+        "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
+        "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…}.");
 
     public static int Run(ParsedArguments a)
     {
         if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
-        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), a.Int("threads", 1, 1, 256), a.Has("json"));
+        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
-        int v = a.Int("vocab", 65, 2, 100_000), threads = a.Int("threads", 1, 1, 256);
+        int v = a.Int("vocab", 65, 2, 100_000), threads = ThreadCount.Read(a);
         double seconds = a.Double("seconds", 3, 0.05, 3600);
         bool json = a.Has("json");
 

@@ -33,7 +33,7 @@ internal static class SampleCommand
         var options = new SamplingOptions(a.Double("temperature", 1), a.Int("top-k", 0), a.Double("top-p", 1), a.Has("greedy"));
         try { options.Validate(); }
         catch (ArgumentException e) { throw new UsageException("--" + e.Message); } // the library names each option as its flag is spelled
-        int length = a.Int("length", 500, 0), count = a.Int("count", 1, 1), threads = a.Int("threads", 1, 1, 256);
+        int length = a.Int("length", 500, 0), count = a.Int("count", 1, 1), threads = ThreadCount.Read(a);
         ulong seed = a.ULong("seed", 1);
         string prime = a.String("prime", "");
         bool json = a.Has("json");

@@ -100,7 +100,7 @@ internal static class TrainCommand
         {
             if (resumed is not null)
             {
-                trainer = resumed.Training!.CreateTrainer(trainTokens, a.Has("threads") ? a.Int("threads", 1, 1, 256) : null);
+                trainer = resumed.Training!.CreateTrainer(trainTokens, a.Has("threads") ? ThreadCount.Read(a) : null);
                 seed = resumed.Training.Options.Seed;
             }
             else
@@ -247,7 +247,7 @@ internal static class TrainCommand
             WeightInit = Scheme("init", "normal:0.01"),
             BiasInit = Scheme("init-bias", "zero"),
             Seed = a.ULong("seed", 1),
-            Threads = a.Int("threads", 1, 1, 256),
+            Threads = ThreadCount.Read(a),
         };
     }
 

@@ -56,7 +56,7 @@ public static class Checkpoint
             metadata[CheckpointKeys.SmoothLoss] = Invariant(trainer.SmoothLoss);
             metadata[CheckpointKeys.OptimizerSteps] = Invariant(trainer.Optimizer.StepCount);
             if (rngState is not null) metadata[CheckpointKeys.RngState] = rngState;
-            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], (float[])trainer.HiddenState.Clone()));
+            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], TrainingState(trainer)));
             var (first, second) = MomentPrefixes(o.Optimizer);
             if (first is not null) AddWeights(tensors, trainer.Optimizer.FirstMoment!, first);
             if (second is not null) AddWeights(tensors, trainer.Optimizer.SecondMoment!, second);
@@ -203,6 +203,13 @@ public static class Checkpoint
         return t;
     }
 
+    private static float[] TrainingState(Trainer trainer)
+    {
+        var state = new float[trainer.StateSize];
+        trainer.CopyStateTo(state);
+        return state;
+    }
+
     private static (string? First, string? Second) MomentPrefixes(OptimizerKind kind) => kind switch
     {
         OptimizerKind.Adagrad => ("adagrad.mem", null),
@@ -280,7 +287,7 @@ public sealed class TrainingResume
         trainer.Epoch = Epoch;
         trainer.Cursor = Cursor;
         trainer.SmoothLoss = SmoothLoss;
-        _hidden.CopyTo(trainer.HiddenState, 0);
+        trainer.SetState(_hidden);
         return trainer;
     }
 }

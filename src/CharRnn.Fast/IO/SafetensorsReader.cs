@@ -36,7 +36,7 @@ public static class SafetensorsReader
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"'{path}' does not exist", path);
-        if (info.Length > Array.MaxLength) throw new CheckpointFormatException($"'{path}' is {info.Length} bytes: larger than a model file can be (2 GiB)");
+        if (info.Length > Array.MaxLength) throw new CheckpointFormatException($"the file is {info.Length} bytes: larger than a model file can be (2 GiB)");
         return Read(File.ReadAllBytes(path));
     }
 

@@ -16,7 +16,7 @@ public static class TextFile
         if (!File.Exists(path)) throw new TextInputException($"input file '{path}' does not exist");
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {FileErrors.Reason(e, path)}"); }
         return DecodeUtf8(bytes, path, replaceInvalid);
     }
 
@@ -32,10 +32,14 @@ public static class TextFile
             {
                 var status = System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out int read, out _, replaceInvalidSequences: false);
                 if (status != OperationStatus.Done)
-                    throw new TextInputException($"'{sourceName}' is not valid UTF-8: byte 0x{bytes[read]:X2} at byte offset {bom + read} does not start or continue a character (pass --replace-invalid to replace invalid bytes with U+FFFD)");
+                    throw new TextInputException(InvalidUtf8Message(sourceName, bytes[read], bom + read));
             }
             finally { ArrayPool<char>.Shared.Return(chars); }
         }
         return Encoding.UTF8.GetString(bytes);
     }
+
+    /// <summary>The error for an invalid byte <paramref name="value"/> at byte <paramref name="offset"/> of <paramref name="sourceName"/>.</summary>
+    internal static string InvalidUtf8Message(string sourceName, byte value, long offset) =>
+        $"'{sourceName}' is not valid UTF-8: byte 0x{value:X2} at byte offset {offset} does not start or continue a character (pass --replace-invalid to replace invalid bytes with U+FFFD)";
 }

@@ -6,12 +6,14 @@ using CharRnn.Fast.Training;
 namespace CharRnn.Fast.Inference;
 
 /// <summary>
-/// The per-caller state of generation: hidden vector, logits and scratch, over a shared <see cref="InferenceModel"/>.
-/// One step is a fused cell (row gather + bias + h·Whhᵀ + tanh) and the logits GEMV; nothing is allocated after
-/// construction. Not thread-safe: one generator per thread; many generators may share one model.
-/// With <c>threads</c> &gt; 1 the cell is split by columns of Whhᵀ over a team of threads that each keep their slice
-/// in their own cache (one meeting per character); the results are bit-identical to one thread. Dispose such a
-/// generator to stop its threads.
+/// The per-caller state of generation — each layer's h (and an LSTM's c), logits and scratch — over a shared
+/// <see cref="InferenceModel"/>. One step: layer 0's input term is a row gather, each layer above takes the one below's
+/// new state through a GEMV, then each layer's cell (its GEMV with W_hhᵀ and the fused or element-wise cell update),
+/// then the logits GEMV; nothing is allocated after construction. Not thread-safe: one generator per thread; many
+/// generators may share one model. With <c>threads</c> &gt; 1 every layer's step is split by units (128-unit slices of
+/// every gate) over a team of threads that each keep their slices of the weights in their own cache, meeting once per
+/// layer per character; the results are bit-identical to one thread. While the team is measured to be slower (its
+/// threads lack free cores) steps run on the caller alone. Dispose such a generator to stop its threads.
 /// <para>
 /// A sample follows one protocol, owned here and used by every front end (the <c>charrnn</c> tool, the C library):
 /// <see cref="Start"/> (zero state, RNG seeded, in a lines model the boundary fed first, then the prime), then
@@ -22,18 +24,21 @@ namespace CharRnn.Fast.Inference;
 public sealed class Generator : IDisposable
 {
     private readonly InferenceModel _model;
-    private AlignedBuffer _h, _next;
+    private AlignedBuffer _h, _next;                    // h [L,H]: the state, and where the step writes the next one
+    private readonly AlignedBuffer _c, _x, _gates, _rec, _nh;
     private readonly float[] _logits, _work, _keys;
     private readonly int[] _order;
     private bool _hasLogits;
     private readonly WorkerTeam? _team;
-    private readonly int[] _columnStart; // [team size + 1]: member m computes columns [start[m], start[m+1])
-    private readonly Action<int> _cellColumns;
+    private readonly TeamBarrier? _barrier;
+    private readonly SplitChooser? _split;
+    private readonly int[] _unitStart; // [team size + 1]: member m computes units [start[m], start[m+1]) of every gate
+    private readonly Action<int> _stepUnits;
     private int _token;
     private bool _ended;          // a lines model drew its boundary: the sample is over until Start, Reset or Feed
     private bool _disposed;
     private readonly int _maxUtf8Length; // the longest token's UTF-8 length
-    private readonly float[] _saved;  // [H + V] h and logits, kept while TryGenerateUtf8 may have to undo
+    private readonly float[] _saved;  // h [L,H], an LSTM's c [L,H], logits [V]: kept while TryGenerateUtf8 may have to undo
     private readonly Rng _savedRng;
     private bool _savedHasLogits, _savedEnded;
 
@@ -46,23 +51,33 @@ public sealed class Generator : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         _model = model;
-        int h = model.HiddenSize, v = model.VocabularySize;
+        int h = model.HiddenSize, v = model.VocabularySize, layers = model.Layers, gh = model.Shape.GateWidth;
         // split points at multiples of the GEMM's column unit keep every element's arithmetic, so any team size
         // produces the same numbers
         int unit = model.Policy.ColumnSplitUnit, units = (h + unit - 1) / unit;
         Threads = Math.Min(threads, units);
-        _columnStart = new int[Threads + 1];
-        for (int m = 0; m <= Threads; m++) _columnStart[m] = Math.Min(h, units * m / Threads * unit);
-        _cellColumns = member => Cell(_columnStart[member], _columnStart[member + 1]);
-        if (Threads > 1) _team = new WorkerTeam(Threads);
-        _h = new AlignedBuffer(h);
-        _next = new AlignedBuffer(h);
+        _unitStart = new int[Threads + 1];
+        for (int m = 0; m <= Threads; m++) _unitStart[m] = Math.Min(h, units * m / Threads * unit);
+        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1]);
+        if (Threads > 1)
+        {
+            _team = new WorkerTeam(Threads);
+            _barrier = new TeamBarrier(Threads);
+            _split = new SplitChooser();
+        }
+        _h = new AlignedBuffer(layers * h);
+        _next = new AlignedBuffer(layers * h);
+        _c = new AlignedBuffer(model.Cell == CellKind.Lstm ? layers * h : 0);
+        _x = new AlignedBuffer(gh);
+        _gates = new AlignedBuffer(model.Cell == CellKind.Rnn ? 0 : gh);
+        _rec = new AlignedBuffer(model.Cell == CellKind.Gru ? gh : 0);
+        _nh = new AlignedBuffer(model.Cell == CellKind.Gru ? h : 0);
         _logits = new float[v];
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
         Rng = new Rng(seed);
-        _saved = new float[h + v];
+        _saved = new float[_h.Length + _c.Length + v];
         _savedRng = new Rng(seed);
         foreach (var symbol in model.Vocabulary.Symbols) _maxUtf8Length = Math.Max(_maxUtf8Length, symbol.Utf8SequenceLength);
     }
@@ -78,16 +93,17 @@ public sealed class Generator : IDisposable
     /// <summary>The sampling RNG (reseed with <see cref="Reseed"/>).</summary>
     public Rng Rng { get; }
 
-    /// <summary>h: [H], the current hidden state.</summary>
+    /// <summary>h: [L,H], every layer's current hidden state (the top layer's last).</summary>
     public ReadOnlySpan<float> HiddenState => _h;
 
     /// <summary>Logits [V] after the last fed token (empty before any).</summary>
     public ReadOnlySpan<float> Logits => _hasLogits ? _logits : default;
 
-    /// <summary>Clears the hidden state (a blank memory).</summary>
+    /// <summary>Clears the state (a blank memory).</summary>
     public void Reset()
     {
         _h.Span.Clear();
+        _c.Span.Clear();
         _hasLogits = false;
         _ended = false;
     }
@@ -181,52 +197,92 @@ public sealed class Generator : IDisposable
         return (long)characters * _maxUtf8Length;
     }
 
-    // What drawing and feeding change (h, logits, RNG, flags), kept so that RestoreState undoes a TryGenerateUtf8.
+    // What drawing and feeding change (every layer's h and c, logits, RNG, flags), kept so that RestoreState undoes a
+    // TryGenerateUtf8.
     private void SaveState()
     {
-        int h = _model.HiddenSize;
         _h.Span.CopyTo(_saved);
-        _logits.CopyTo(_saved, h);
+        _c.Span.CopyTo(_saved.AsSpan(_h.Length));
+        _logits.CopyTo(_saved, _h.Length + _c.Length);
         _savedRng.CopyFrom(Rng);
         (_savedHasLogits, _savedEnded) = (_hasLogits, _ended);
     }
 
     private void RestoreState()
     {
-        int h = _model.HiddenSize;
-        _saved.AsSpan(0, h).CopyTo(_h.Span);
-        _saved.AsSpan(h).CopyTo(_logits);
+        _saved.AsSpan(0, _h.Length).CopyTo(_h.Span);
+        _saved.AsSpan(_h.Length, _c.Length).CopyTo(_c.Span);
+        _saved.AsSpan(_h.Length + _c.Length).CopyTo(_logits);
         Rng.CopyFrom(_savedRng);
         (_hasLogits, _ended) = (_savedHasLogits, _savedEnded);
     }
 
-    /// <summary>Feeds one token: h ← act(Wxh·x + bh + Whh·h); logits ← Why·h + by.</summary>
+    /// <summary>Feeds one token: every layer's cell steps; logits ← W·h_top + b.</summary>
     public void Feed(int token)
     {
         if ((uint)token >= (uint)_model.VocabularySize) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are in [0,{_model.VocabularySize})");
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int h = _model.HiddenSize, v = _model.VocabularySize;
+        int h = _model.HiddenSize;
         _token = token;
         _ended = false;
-        if (_team is null) Cell(0, h);
-        else _team.Run(_cellColumns);
+        if (_team is null || !_split!.Begin(1)) Step(0, h);
+        else _team.Run(_stepUnits);
+        _split?.End();
         (_h, _next) = (_next, _h);
-        // logits = by + h·Whyᵀ
-        _model.By.CopyTo(_logits);
-        Gemm.MultiplyAdd(_model.Policy, _logits, _h, _model.WhyT, 1, h, v);
+        _model.OutputBias.CopyTo(_logits);
+        var top = _h.AsSpan((_model.Layers - 1) * h, h);
+        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT, 0, default);
         _hasLogits = true;
     }
 
-    // The fused cell for columns [first, end): next = act(Wxhᵀ[token] + bh + h·Whhᵀ).
-    private void Cell(int first, int end)
+    // Units [first, end) of every layer's step: the input term, the recurrent GEMV of every gate, the cell. A team's
+    // members meet after each layer but the last, since the next layer reads all of this one's new state.
+    private void Step(int first, int end)
     {
-        int h = _model.HiddenSize, n = end - first;
         var policy = _model.Policy;
-        Elementwise.Apply(policy, new SumOperator(), _next.AsSpan(first, n), MemoryMarshalHelpers.AsWritable(_model.WxhT.Slice(_token * h + first, n)),
-            MemoryMarshalHelpers.AsWritable(_model.Bh.Slice(first, n)));
-        var a = StridedMatrix.RowMajor(_h, 1, h);
-        if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, _next, _next, a, _model.WhhT, default, h, first, end);
-        else Gemm.RunColumns<ReluEpilogue>(policy, _next, _next, a, _model.WhhT, default, h, first, end);
+        int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
+        var x = _x.AsSpan(0, gh);
+        for (int l = 0; l < _model.Layers; l++)
+        {
+            var bias = _model.Bias(l);
+            var prev = _h.AsSpan(l * h, h);
+            var next = _next.AsSpan(l * h, h);
+            // the input term x = W_ih·input + b: a row of layer 0's table, a GEMV with the layer below's new state above it
+            for (int g = 0; g < gh; g += h)
+            {
+                if (l == 0)
+                    Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, count),
+                        MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, count)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, count)));
+                else
+                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l), 0, default, g + first, g + end);
+            }
+            var a = StridedMatrix.RowMajor(prev, 1, h);
+            var w = _model.RecurrentT(l);
+            switch (_model.Cell)
+            {
+                case CellKind.Rnn:
+                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w, 0, default, first, end);
+                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w, 0, default, first, end);
+                    break;
+                case CellKind.Lstm:
+                {
+                    var gates = _gates.AsSpan(0, gh);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w, 0, default, g + first, g + end);
+                    var c = _c.AsSpan(l * h + first, count); // updated in place: each unit reads its old c before writing the new one
+                    CellKernels.LstmForward(policy, gates.Slice(first), h, c, c, next.Slice(first), count);
+                    break;
+                }
+                default:
+                {
+                    var rec = _rec.AsSpan(0, gh);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w, 0, default, g + first, g + end);
+                    CellKernels.GruForward(policy, x.Slice(first), rec.Slice(first), h, _model.NewGateBias(l).Slice(first), prev.Slice(first),
+                        _gates.AsSpan(first, gh - first), _nh.AsSpan(first, count), next.Slice(first), count);
+                    break;
+                }
+            }
+            if (l + 1 < _model.Layers) _barrier?.SignalAndWait();
+        }
     }
 
     /// <summary>

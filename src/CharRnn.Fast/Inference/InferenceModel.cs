@@ -1,59 +1,91 @@
+using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 
 namespace CharRnn.Fast.Inference;
 
 /// <summary>
-/// An immutable snapshot of a <see cref="CharRnnModel"/> in the layouts generation reads (Wxhᵀ rows, Whhᵀ, Whyᵀ).
-/// Thread-safe: share one across threads and give each caller its own <see cref="Generator"/>.
-/// Later changes to the source model's parameters do not affect it.
+/// An immutable snapshot of a <see cref="CharRnnModel"/> in the layouts generation reads: per layer the input table
+/// (layer 0: W_ihᵀ rows gathered by token) or W_ihᵀ, W_hhᵀ, the bias (and GRU's b_hn), then the output layer's Wᵀ —
+/// row-major, which the single-row GEMVs of generation stream. Thread-safe: share one across threads and give each
+/// caller its own <see cref="Generator"/>. Later changes to the source model's parameters do not affect it.
 /// </summary>
 public sealed class InferenceModel
 {
-    private readonly float[] _wxhT, _bh, _by;
-    private readonly Kernels.AlignedBuffer _whhT, _whyT;
+    private readonly float[][] _inputTable, _bias, _newGateBias;
+    private readonly PackedMatrix[] _inputT, _recurrentT;
+    private readonly PackedMatrix _outputT;
+    private readonly float[] _outputBias;
 
-    /// <summary>Copies and packs the weights of <paramref name="model"/>; kernels run on <paramref name="policy"/> (default <see cref="Kernels.KernelPolicy.Default"/>).</summary>
-    public InferenceModel(CharRnnModel model, Kernels.KernelPolicy? policy = null)
+    /// <summary>Copies and packs the weights of <paramref name="model"/>; kernels run on <paramref name="policy"/> (default <see cref="KernelPolicy.Default"/>).</summary>
+    public InferenceModel(CharRnnModel model, KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Policy = policy ?? Kernels.KernelPolicy.Default;
+        Policy = policy ?? KernelPolicy.Default;
         var p = model.Parameters;
-        int h = model.HiddenSize, v = model.VocabularySize;
+        Shape = p.Shape;
         Vocabulary = model.Vocabulary;
         Nonlinearity = model.Nonlinearity;
         SequenceMode = model.SequenceMode;
         BoundaryToken = model.BoundaryToken;
-        HiddenSize = h;
-        _wxhT = p.WxhT.ToArray();
-        _bh = p.Bh.ToArray();
-        _by = p.By.ToArray();
-        _whhT = new Kernels.AlignedBuffer(h * h);
-        _whyT = new Kernels.AlignedBuffer(h * v);
-        Kernels.RowKernels.Transpose(Policy, _whhT, p.Whh, h, h);
-        Kernels.RowKernels.Transpose(Policy, _whyT, p.Why, v, h);
+        int layers = Shape.Layers, h = Shape.HiddenSize, gh = Shape.GateWidth;
+        _inputTable = new float[layers][];
+        _bias = new float[layers][];
+        _newGateBias = new float[layers][];
+        _inputT = new PackedMatrix[layers];
+        _recurrentT = new PackedMatrix[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            _bias[l] = p.Bias(l).ToArray();
+            _newGateBias[l] = p.NewGateHiddenBias(l).ToArray();
+            // layer 0: its one-hot input selects a row of W_ihᵀ; above it a GEMV with W_ihᵀ
+            _inputTable[l] = l == 0 ? p.InputWeights(0).ToArray() : [];
+            _inputT[l] = new PackedMatrix(Policy, l == 0 ? 0 : h, gh, panels: false);
+            if (l > 0) _inputT[l].Pack(p.InputWeights(l));
+            _recurrentT[l] = new PackedMatrix(Policy, h, gh, panels: false);
+            _recurrentT[l].PackTransposeOf(p.RecurrentWeights(l));
+        }
+        _outputT = new PackedMatrix(Policy, h, Shape.OutputSize, panels: false);
+        _outputT.PackTransposeOf(p.OutputWeights);
+        _outputBias = p.OutputBias.ToArray();
     }
 
     public Vocabulary Vocabulary { get; }
 
     /// <summary>The kernels generation runs on, chosen when the model was made.</summary>
-    public Kernels.KernelPolicy Policy { get; }
+    public KernelPolicy Policy { get; }
+
+    /// <summary>Sizes, cell and layers.</summary>
+    public RnnShape Shape { get; }
+
     public Nonlinearity Nonlinearity { get; }
     public bool SequenceMode { get; }
     public int BoundaryToken { get; }
-    public int HiddenSize { get; }
+    public int HiddenSize => Shape.HiddenSize;
+    public CellKind Cell => Shape.Cell;
+    public int Layers => Shape.Layers;
     public int VocabularySize => Vocabulary.Count;
 
-    /// <summary>Wxhᵀ: [V,H].</summary>
-    internal ReadOnlySpan<float> WxhT => _wxhT;
-    /// <summary>Whhᵀ: [H,H].</summary>
-    internal ReadOnlySpan<float> WhhT => _whhT;
-    /// <summary>bh: [H].</summary>
-    internal ReadOnlySpan<float> Bh => _bh;
-    /// <summary>Whyᵀ: [H,V].</summary>
-    internal ReadOnlySpan<float> WhyT => _whyT;
-    /// <summary>by: [V].</summary>
-    internal ReadOnlySpan<float> By => _by;
+    /// <summary>Layer 0's W_ihᵀ: [V, G·H], row v = the gate inputs of token v.</summary>
+    internal ReadOnlySpan<float> InputTable => _inputTable[0];
+
+    /// <summary>W_ihᵀ of layer l ≥ 1: [H, G·H].</summary>
+    internal PackedMatrix InputT(int layer) => _inputT[layer];
+
+    /// <summary>W_hhᵀ of layer l: [H, G·H].</summary>
+    internal PackedMatrix RecurrentT(int layer) => _recurrentT[layer];
+
+    /// <summary>The bias of layer l: [G·H].</summary>
+    internal ReadOnlySpan<float> Bias(int layer) => _bias[layer];
+
+    /// <summary>GRU's b_hn of layer l: [H] (empty for other cells).</summary>
+    internal ReadOnlySpan<float> NewGateBias(int layer) => _newGateBias[layer];
+
+    /// <summary>The output layer's Wᵀ: [H, V].</summary>
+    internal PackedMatrix OutputT => _outputT;
+
+    /// <summary>The output bias: [V].</summary>
+    internal ReadOnlySpan<float> OutputBias => _outputBias;
 
     /// <summary>The token generation starts from when no prime is given: the boundary <c>\n</c> if the vocabulary has it, else token 0.</summary>
     public int DefaultStartToken => Vocabulary.TryGetId(new System.Text.Rune('\n'), out int id) ? id : 0;

@@ -60,18 +60,21 @@ internal readonly struct ClipOperator(float limit) : IElementwiseOperator
         => TS.Store(TS.Clamp(TS.Load(in g), TS.Create(-limit), TS.Create(limit)), ref g);
 }
 
-/// <summary>x ·= s (global-norm clipping's rescale).   Operands: (x).</summary>
-internal readonly struct ScaleOperator(float scale) : IElementwiseOperator
+/// <summary>
+/// RMSprop as char-rnn's optim.rmsprop (and PyTorch's RMSprop): m = α·m + (1−α)·g²;  p −= lr·g / (√m + ε).
+/// Operands: (p, g, m).
+/// </summary>
+internal readonly struct RmsPropOperator(double learningRate, double alpha, double epsilon) : IElementwiseOperator
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Invoke<TS, TV>(ref float x, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
-        => TS.Store(TS.Multiply(TS.Load(in x), TS.Create(scale)), ref x);
-}
+    private readonly float _learningRate = (float)learningRate, _alpha = (float)alpha, _oneMinusAlpha = (float)(1 - alpha), _epsilon = (float)epsilon;
 
-/// <summary>y += x.   Operands: (y, x).</summary>
-internal readonly struct AddOperator : IElementwiseOperator
-{
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Invoke<TS, TV>(ref float y, ref float x, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
-        => TS.Store(TS.Add(TS.Load(in y), TS.Load(in x)), ref y);
+    public void Invoke<TS, TV>(ref float p, ref float g, ref float m, ref float unused3) where TS : ISimd<TV> where TV : struct
+    {
+        TV gv = TS.Load(in g);
+        TV mv = TS.MultiplyAdd(TS.Create(_alpha), TS.Load(in m), TS.Multiply(TS.Create(_oneMinusAlpha), TS.Multiply(gv, gv)));
+        TS.Store(mv, ref m);
+        TV step = TS.Divide(TS.Multiply(TS.Create(_learningRate), gv), TS.Add(TS.Sqrt(mv), TS.Create(_epsilon)));
+        TS.Store(TS.Subtract(TS.Load(in p), step), ref p);
+    }
 }

@@ -5,14 +5,6 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CharRnn.Fast.Kernels;
 
-/// <summary>out = a + b.   Operands: (out, a, b).</summary>
-internal readonly struct SumOperator : IElementwiseOperator
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Invoke<TS, TV>(ref float output, ref float a, ref float b, ref float unused3) where TS : ISimd<TV> where TV : struct
-        => TS.Store(TS.Add(TS.Load(in a), TS.Load(in b)), ref output);
-}
-
 /// <summary>
 /// Row operations of the one-hot input stage and the bias terms: the one-hot input never becomes a matrix; its
 /// product with Wxh is a row gather from Wxhᵀ, and its gradient a row scatter-add.

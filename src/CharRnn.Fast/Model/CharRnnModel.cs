@@ -3,9 +3,10 @@ using CharRnn.Fast.Text;
 namespace CharRnn.Fast.Model;
 
 /// <summary>
-/// A character-level RNN: vocabulary, parameters (input and output size V), nonlinearity, and whether it is a
-/// sequence ("lines") model, in which every example is framed by the boundary token <c>\n</c>, the hidden state
-/// restarts at each example, and generation runs from the boundary token until the model emits it.
+/// A character-level recurrent network: vocabulary, parameters (input and output size V; the cell and the number of
+/// layers are in their shape), the vanilla cell's nonlinearity, and whether it is a sequence ("lines") model, in which
+/// every example is framed by the boundary token <c>\n</c>, the state restarts at each example, and generation runs
+/// from the boundary token until the model emits it.
 /// </summary>
 public sealed class CharRnnModel
 {
@@ -13,8 +14,9 @@ public sealed class CharRnnModel
     public const string BoundarySymbol = "\n";
 
     /// <summary>A model with zero parameters; fill them with <see cref="ParameterInitializer"/> or a checkpoint.</summary>
-    public CharRnnModel(Vocabulary vocabulary, int hiddenSize, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
-        : this(vocabulary, new RnnParameters(RnnShape.ForCharacters(vocabulary.Count, hiddenSize)), nonlinearity, sequenceMode) { }
+    public CharRnnModel(Vocabulary vocabulary, int hiddenSize, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false,
+        CellKind cell = CellKind.Rnn, int layers = 1)
+        : this(vocabulary, new RnnParameters(RnnShape.ForCharacters(vocabulary.Count, hiddenSize, cell, layers)), nonlinearity, sequenceMode) { }
 
     /// <summary>A model over existing parameters (taken, not copied).</summary>
     public CharRnnModel(Vocabulary vocabulary, RnnParameters parameters, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
@@ -45,5 +47,7 @@ public sealed class CharRnnModel
     public int BoundaryToken { get; }
 
     public int HiddenSize => Parameters.Shape.HiddenSize;
+    public CellKind Cell => Parameters.Shape.Cell;
+    public int Layers => Parameters.Shape.Layers;
     public int VocabularySize => Vocabulary.Count;
 }

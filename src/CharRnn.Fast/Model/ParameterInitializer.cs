@@ -46,32 +46,40 @@ public readonly record struct InitScheme(InitKind Kind, double Scale)
     };
 }
 
-/// <summary>Fills an <see cref="RnnParameters"/> block from a seeded <see cref="Rng"/>, tensor by tensor in math order.</summary>
+/// <summary>Fills an <see cref="RnnParameters"/> block from a seeded <see cref="Rng"/>, tensor by tensor in table order.</summary>
 public static class ParameterInitializer
 {
     /// <summary>
-    /// Draws Wxh, Whh, Why from <paramref name="weights"/> and bh, by from <paramref name="biases"/> (zero by default),
-    /// in the order Wxh (math layout [H,I], row by row), Whh, bh, Why, by, so the same seed gives the same model as a
-    /// row-major numpy draw would.
+    /// Draws every weight from <paramref name="weights"/> and every bias from <paramref name="biases"/> (zero by default),
+    /// tensor by tensor in <see cref="ParameterTable"/> order, each in its math layout row by row (W_ih as [G·H, in] though
+    /// stored transposed), so the same seed gives the same model as a row-major numpy draw would — for the default model
+    /// min-char-rnn's order Wxh, Whh, bh, Why, by. An LSTM's forget-gate rows of every bias are then set to
+    /// <paramref name="forgetBias"/> when it is not zero (torch-rnn uses 1).
     /// </summary>
-    public static void Initialize(RnnParameters p, InitScheme weights, InitScheme biases, Rng rng)
+    public static void Initialize(RnnParameters p, InitScheme weights, InitScheme biases, Rng rng, double forgetBias = 0)
     {
-        var s = p.Shape;
-        int inputs = s.InputSize, h = s.HiddenSize;
-        // Wxh is drawn in its math order [H,I] and stored transposed.
-        var wxhT = p.WxhT;
-        for (int r = 0; r < h; r++)
-            for (int c = 0; c < inputs; c++)
-                wxhT[c * h + r] = Draw(weights, inputs, rng);
-        Fill(p.Whh, weights, h, rng);
-        Fill(p.Bh, biases, h, rng);
-        Fill(p.Why, weights, h, rng);
-        Fill(p.By, biases, h, rng);
-    }
-
-    private static void Fill(Span<float> tensor, InitScheme scheme, int fanIn, Rng rng)
-    {
-        for (int i = 0; i < tensor.Length; i++) tensor[i] = Draw(scheme, fanIn, rng);
+        ArgumentNullException.ThrowIfNull(p);
+        ArgumentNullException.ThrowIfNull(rng);
+        foreach (var tensor in p.Table.Tensors)
+        {
+            var view = p[tensor];
+            bool isBias = tensor.Shape.Length == 1;
+            var scheme = isBias ? biases : weights;
+            if (!tensor.StoredTransposed)
+            {
+                for (int i = 0; i < view.Length; i++) view[i] = Draw(scheme, tensor.FanIn, rng);
+                continue;
+            }
+            int rows = tensor.Shape[0], cols = tensor.Shape[1];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    view[c * rows + r] = Draw(scheme, tensor.FanIn, rng);
+        }
+        if (p.Shape.Cell == CellKind.Lstm && forgetBias != 0)
+        {
+            int h = p.Shape.HiddenSize;
+            for (int k = 0; k < p.Shape.Layers; k++) p.Bias(k).Slice(h, h).Fill((float)forgetBias); // gates i, f, g, o: f is rows [H, 2H)
+        }
     }
 
     private static float Draw(InitScheme scheme, int fanIn, Rng rng) => scheme.Kind switch

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -128,20 +129,34 @@ public sealed class Vocabulary
         }
     }
 
-    /// <summary>A printable form of a symbol for messages: \n, \t, U+XXXX for other control characters.</summary>
+    /// <summary>
+    /// A printable form of symbols for messages and listings: \n, \t, \r, and U+XXXX for every character that shows
+    /// nothing or does not stand alone (see <see cref="IsInvisible"/>); everything else as itself.
+    /// </summary>
     public static string Escape(string s)
     {
+        ArgumentNullException.ThrowIfNull(s);
         var sb = new StringBuilder();
         foreach (var r in s.EnumerateRunes())
         {
             if (r.Value == '\n') sb.Append("\\n");
             else if (r.Value == '\t') sb.Append("\\t");
             else if (r.Value == '\r') sb.Append("\\r");
-            else if (Rune.IsControl(r)) sb.Append($"U+{r.Value:X4}");
+            else if (IsInvisible(r)) sb.Append(CultureInfo.InvariantCulture, $"U+{r.Value:X4}");
             else sb.Append(r.ToString());
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Controls, format characters (zero-width joiner, direction marks, BOM), combining marks (they draw on whatever
+    /// precedes them), separators other than the space (no-break space, line separator), private-use and unassigned
+    /// code points: printed raw, a reader could not tell what they are or that they are there.
+    /// </summary>
+    private static bool IsInvisible(Rune r) => r.Value != ' ' && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control
+        or UnicodeCategory.Format or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+        or UnicodeCategory.EnclosingMark or UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator
+        or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
 }
 
 /// <summary>Text contained characters the vocabulary does not have; <see cref="Characters"/> lists them.</summary>

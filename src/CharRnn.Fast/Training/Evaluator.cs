@@ -24,13 +24,13 @@ public static class Evaluator
         if (tokens.Length < 2) throw new ArgumentException($"evaluation needs at least 2 characters (got {tokens.Length})");
         int predictions = tokens.Length - 1;
         int steps = Math.Min(chunk, predictions);
-        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1, policy ?? Kernels.KernelPolicy.Default);
-        var state = new float[model.HiddenSize];
+        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1, policy ?? Kernels.KernelPolicy.Default, model.Nonlinearity);
+        var state = new float[model.Parameters.Shape.StateSize(1)];
         double total = 0;
         for (int start = 0; start < predictions; start += steps)
         {
             int n = Math.Min(steps, predictions - start);
-            total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.Nonlinearity, model.BoundaryToken);
+            total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.BoundaryToken);
         }
         return new Evaluation(total / predictions, predictions);
     }

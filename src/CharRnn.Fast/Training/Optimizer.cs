@@ -5,7 +5,8 @@ namespace CharRnn.Fast.Training;
 
 /// <summary>
 /// Gradient clipping and the parameter update, each one loop over the flat parameter block. Moments share the
-/// parameters' layout: Adagrad's memory in <see cref="FirstMoment"/>; Adam's m and v in the first and second.
+/// parameters' layout: Adagrad's memory and RMSprop's mean square in <see cref="FirstMoment"/>; Adam's m and v in the
+/// first and second.
 /// </summary>
 public sealed class Optimizer
 {
@@ -22,7 +23,7 @@ public sealed class Optimizer
     /// <summary>Updates applied so far (Adam's t).</summary>
     public long StepCount { get; set; }
 
-    /// <summary>Adagrad: Σg². Adam: m. SGD: null.</summary>
+    /// <summary>Adagrad: Σg². RMSprop: the mean square. Adam: m. SGD: null.</summary>
     public RnnParameters? FirstMoment { get; }
 
     /// <summary>Adam: v. Otherwise null.</summary>
@@ -57,6 +58,9 @@ public sealed class Optimizer
                 break;
             case OptimizerKind.Adagrad:
                 Elementwise.Apply(policy, new AdagradOperator(lr, (float)options.Epsilon), parameters.All, gradient.All, FirstMoment!.All);
+                break;
+            case OptimizerKind.RmsProp:
+                Elementwise.Apply(policy, new RmsPropOperator(learningRate, options.Alpha, options.Epsilon), parameters.All, gradient.All, FirstMoment!.All);
                 break;
             default:
                 Elementwise.Apply(policy, new AdamOperator(learningRate, options.Beta1, options.Beta2, options.Epsilon, StepCount),

@@ -1,35 +1,40 @@
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Training;
 
-/// <summary>y = Why·h + by for all T·B positions at once (one GEMM), and its backward pass (three GEMM-shaped updates).</summary>
-internal static class OutputLayer
+/// <summary>
+/// y = W·h + b for all T·B positions at once (one GEMM), and its backward pass (three GEMM-shaped updates), with the
+/// weights and the top layer's states packed once per call in the layouts those GEMMs read.
+/// </summary>
+internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows)
 {
-    /// <summary>y[R,O] = h[R,H]·Whyᵀ + by.</summary>
+    private readonly PackedMatrix _weightsT = new(policy, shape.HiddenSize, shape.OutputSize);   // [H,O]: B of the logits
+    private readonly PackedMatrix _weights = new(policy, shape.OutputSize, shape.HiddenSize);    // [O,H]: B of dh = dy·W
+    private readonly PackedMatrix _inputs = new(policy, rows, shape.HiddenSize);                 // [R,H]: B of dW = dyᵀ·h
+
+    /// <summary>y[R,O] = h[R,H]·Wᵀ + b.</summary>
     /// <param name="y">[R,O]</param>
     /// <param name="h">[R,H]</param>
-    /// <param name="whyT">[H,O], Whyᵀ</param>
-    /// <param name="by">[O]</param>
-    public static void Forward(KernelPolicy policy, Span<float> y, ReadOnlySpan<float> h, PackedMatrix whyT, ReadOnlySpan<float> by, int rows, int hidden)
+    public void Forward(RnnParameters p, Span<float> y, ReadOnlySpan<float> h, int rows)
     {
-        int o = by.Length;
-        RowKernels.BroadcastRows(y.Slice(0, rows * o), by);
-        Gemm.MultiplyAdd(policy, y, h, whyT, 0, rows, hidden);
+        int o = p.Shape.OutputSize;
+        _weightsT.PackTransposeOf(p.OutputWeights);
+        RowKernels.BroadcastRows(y.Slice(0, rows * o), p.OutputBias);
+        Gemm.MultiplyAdd(policy, y, h, _weightsT, 0, rows, p.Shape.HiddenSize);
     }
 
-    /// <summary>dWhy += dyᵀ·h;  dby += Σ dy;  dh = dy·Why.</summary>
+    /// <summary>dW += dyᵀ·h;  db += Σ dy;  dh = dy·W.</summary>
     /// <param name="dh">[R,H] overwritten</param>
-    /// <param name="dWhy">[O,H]</param>
-    /// <param name="dBy">[O]</param>
     /// <param name="dy">[R,O]</param>
-    /// <param name="h">[R,H]: rows [hFirstRow, hFirstRow + R) of a packed matrix</param>
-    /// <param name="why">[O,H]</param>
-    public static void Backward(KernelPolicy policy, Span<float> dh, Span<float> dWhy, Span<float> dBy, ReadOnlySpan<float> dy, PackedMatrix h, int hFirstRow,
-        PackedMatrix why, int rows)
+    /// <param name="h">[R,H]</param>
+    public void Backward(RnnParameters p, RnnParameters g, Span<float> dh, ReadOnlySpan<float> dy, ReadOnlySpan<float> h, int rows)
     {
-        int o = dBy.Length;
-        Gemm.MultiplyTransposedAAdd(policy, dWhy, dy, h, hFirstRow, o, rows);
-        RowKernels.AddColumnSums(policy, dBy, dy.Slice(0, rows * o));
-        Gemm.Multiply(policy, dh, dy, why, rows, o);
+        int o = p.Shape.OutputSize;
+        _inputs.Pack(h, rows);
+        _weights.Pack(p.OutputWeights);
+        Gemm.MultiplyTransposedAAdd(policy, g.OutputWeights, dy, _inputs, 0, o, rows);
+        RowKernels.AddColumnSums(policy, g.OutputBias, dy.Slice(0, rows * o));
+        Gemm.Multiply(policy, dh, dy, _weights, rows, o);
     }
 }

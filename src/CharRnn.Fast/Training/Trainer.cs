@@ -9,10 +9,11 @@ public sealed class NonFiniteTrainingException(string message) : Exception(messa
 
 /// <summary>
 /// Trains a <see cref="CharRnnModel"/> on a token stream: truncated BPTT in the data order of <see cref="TokenStream"/>,
-/// the hidden state carried from step to step and reset at each epoch, clipping, then the optimizer. Every buffer is
+/// the recurrent state carried from step to step and reset at each epoch, clipping, then the optimizer. Every buffer is
 /// allocated in the constructor; <see cref="TrainStep"/> allocates nothing. Everything a resumed run needs to continue
-/// bit-identically is public state: <see cref="Step"/>, <see cref="Epoch"/>, <see cref="Cursor"/>, <see cref="HiddenState"/>,
-/// <see cref="SmoothLoss"/> and the optimizer's moments.
+/// bit-identically is public state: <see cref="Step"/>, <see cref="Epoch"/>, <see cref="Cursor"/>, the carried state
+/// (<see cref="CopyStateTo"/>, <see cref="SetState"/>), <see cref="SmoothLoss"/> and the optimizer's moments; dropout
+/// masks are a function of the seed and the step.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class Trainer : IDisposable
     private readonly RnnParameters[] _gradients;
     private readonly int[][] _inputs, _targets;
     private readonly int[] _firstStream, _streamCount;
+    private readonly float[][] _states; // per worker: its streams' state, h [L,count,H] then c [L,count,H] for an LSTM
     private readonly double[] _losses;
     private readonly WorkerTeam? _team, _recurrenceTeam;
     private readonly Action<int> _workerStep;
@@ -47,6 +49,8 @@ public sealed class Trainer : IDisposable
         if (options.BatchSize == 1 && options.Threads > 1 && columnUnits > 1 && !model.SequenceMode)
             _recurrenceTeam = new WorkerTeam(Math.Min(options.Threads, columnUnits));
         _bptt = new TruncatedBptt[workers];
+        _states = new float[workers][];
+        var shape = model.Parameters.Shape;
         _gradients = new RnnParameters[workers];
         _inputs = new int[workers][];
         _targets = new int[workers][];
@@ -59,25 +63,27 @@ public sealed class Trainer : IDisposable
             _firstStream[w] = first;
             _streamCount[w] = count;
             first += count;
-            _bptt[w] = new TruncatedBptt(model.Parameters.Shape, options.SequenceLength, count, Policy, _recurrenceTeam);
+            _bptt[w] = new TruncatedBptt(shape, options.SequenceLength, count, Policy, model.Nonlinearity, _recurrenceTeam);
+            _states[w] = new float[shape.StateSize(count)];
             _gradients[w] = new RnnParameters(model.Parameters.Shape);
             _inputs[w] = new int[options.SequenceLength * count];
             _targets[w] = new int[options.SequenceLength * count];
         }
         _workerStep = WorkerStep;
         if (workers > 1) _team = new WorkerTeam(workers);
-        HiddenState = new float[options.BatchSize * model.HiddenSize];
         SmoothLoss = Math.Log(model.VocabularySize);
     }
 
     /// <summary>Threads actually used: streams split across up to B threads, or at batch 1 the recurrences split by columns.</summary>
     public int Threads => _recurrenceTeam?.Size ?? _bptt.Length;
 
-    /// <summary>A fresh model initialised from <paramref name="options"/>' schemes and seed.</summary>
-    public static CharRnnModel NewModel(Vocabulary vocabulary, int hiddenSize, TrainingOptions options, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool sequenceMode = false)
+    /// <summary>A fresh model of <paramref name="layers"/> layers of <paramref name="cell"/>, initialised from <paramref name="options"/>' schemes and seed.</summary>
+    public static CharRnnModel NewModel(Vocabulary vocabulary, int hiddenSize, TrainingOptions options, Nonlinearity nonlinearity = Nonlinearity.Tanh,
+        bool sequenceMode = false, CellKind cell = CellKind.Rnn, int layers = 1)
     {
-        var model = new CharRnnModel(vocabulary, hiddenSize, nonlinearity, sequenceMode);
-        ParameterInitializer.Initialize(model.Parameters, options.WeightInit, options.BiasInit, new Rng(options.Seed));
+        ArgumentNullException.ThrowIfNull(options);
+        var model = new CharRnnModel(vocabulary, hiddenSize, nonlinearity, sequenceMode, cell, layers);
+        ParameterInitializer.Initialize(model.Parameters, options.WeightInit, options.BiasInit, new Rng(options.Seed), options.ForgetBias);
         return model;
     }
 
@@ -101,8 +107,28 @@ public sealed class Trainer : IDisposable
     /// <summary>The next step within the epoch (0 ≤ cursor &lt; steps per epoch).</summary>
     public int Cursor { get; set; }
 
-    /// <summary>The carried hidden state [B,H].</summary>
-    public float[] HiddenState { get; }
+    /// <summary>Floats of the carried state: h [L,B,H], then c [L,B,H] for an LSTM.</summary>
+    public int StateSize => Model.Parameters.Shape.StateSize(Options.BatchSize);
+
+    /// <summary>Copies the carried state, h [L,B,H] then c [L,B,H] for an LSTM, into <paramref name="destination"/>.</summary>
+    public void CopyStateTo(Span<float> destination) => MoveState(destination, toWorkers: false);
+
+    /// <summary>Replaces the carried state (layout of <see cref="CopyStateTo"/>).</summary>
+    public void SetState(ReadOnlySpan<float> source) => MoveState(MemoryMarshalHelpers.AsWritable(source), toWorkers: true);
+
+    // The whole batch's state [S,B,H] (S = L, or 2L for an LSTM) against the workers' [S,count,H] pieces.
+    private void MoveState(Span<float> whole, bool toWorkers)
+    {
+        int h = Model.HiddenSize, b = Options.BatchSize, slices = StateSize / (b * h);
+        if (whole.Length != StateSize) throw new ArgumentException($"the state holds {StateSize} floats", nameof(whole));
+        for (int w = 0; w < _states.Length; w++)
+            for (int s = 0; s < slices; s++)
+            {
+                var mine = _states[w].AsSpan(s * _streamCount[w] * h, _streamCount[w] * h);
+                var theirs = whole.Slice((s * b + _firstStream[w]) * h, _streamCount[w] * h);
+                if (toWorkers) theirs.CopyTo(mine); else mine.CopyTo(theirs);
+            }
+    }
 
     /// <summary>Mean loss per character of the last step (nats).</summary>
     public double LastLoss { get; private set; } = double.NaN;
@@ -148,7 +174,7 @@ public sealed class Trainer : IDisposable
         {
             Cursor = 0;
             Epoch++;
-            Array.Clear(HiddenState); // a new pass starts from a blank memory
+            foreach (var state in _states) Array.Clear(state); // a new pass starts from a blank memory
         }
         return loss;
     }
@@ -156,10 +182,9 @@ public sealed class Trainer : IDisposable
     // Forward and backward of worker w's streams; its gradient carries the whole batch's 1/B weight.
     private void WorkerStep(int w)
     {
-        int h = Model.HiddenSize;
         Data.Fill(Cursor, _firstStream[w], _streamCount[w], _inputs[w], _targets[w]);
-        _losses[w] = _bptt[w].ForwardBackward(Model.Parameters, _gradients[w], _inputs[w], _targets[w],
-            HiddenState.AsSpan(_firstStream[w] * h, _streamCount[w] * h), Model.Nonlinearity, Model.BoundaryToken, 1f / Options.BatchSize);
+        _losses[w] = _bptt[w].ForwardBackward(Model.Parameters, _gradients[w], _inputs[w], _targets[w], _states[w], Model.BoundaryToken,
+            1f / Options.BatchSize, new DropoutDraw(Options.Dropout, Options.Seed, Step, _firstStream[w]));
     }
 
     /// <summary>Stops the worker threads (if any).</summary>

@@ -2,12 +2,13 @@ using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Training;
 
-/// <summary>The optimizers: SGD, Adagrad (min-char-rnn's), Adam (bias-corrected).</summary>
+/// <summary>The optimizers: SGD, Adagrad (min-char-rnn's), Adam (bias-corrected), RMSprop (char-rnn's).</summary>
 public enum OptimizerKind
 {
     Sgd,
     Adagrad,
     Adam,
+    RmsProp,
 }
 
 /// <summary>Hyper-parameters of training. Defaults follow min-char-rnn (T = 25, Adagrad, lr 0.1, clip ±5).</summary>
@@ -25,6 +26,9 @@ public sealed record TrainingOptions
     public double Beta2 { get; init; } = 0.999;
     public double Epsilon { get; init; } = 1e-8;
 
+    /// <summary>RMSprop's decay of the mean square, α (char-rnn's decay_rate, default 0.95).</summary>
+    public double Alpha { get; init; } = 0.95;
+
     /// <summary>Element-wise clipping of every gradient to [−c, c] (the seeds' np.clip); 0 = off.</summary>
     public double ClipValue { get; init; } = 5;
 
@@ -38,7 +42,16 @@ public sealed record TrainingOptions
     public InitScheme WeightInit { get; init; } = new(InitKind.Normal, 0.01);
     public InitScheme BiasInit { get; init; } = new(InitKind.Zero, 0);
 
+    /// <summary>An LSTM's forget-gate bias at initialisation (torch-rnn uses 1); 0 leaves <see cref="BiasInit"/>'s draw.</summary>
+    public double ForgetBias { get; init; }
+
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Dropout probability on the output of every layer but the last, while training (PyTorch's <c>dropout</c>); masks
+    /// are drawn from <see cref="Seed"/> and the step count, so a resumed run draws the same ones.
+    /// </summary>
+    public double Dropout { get; init; }
 
     /// <summary>
     /// Threads for training: the batch's streams are split among them (data parallel), each with its own workspace and
@@ -55,6 +68,8 @@ public sealed record TrainingOptions
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"learning rate must be a positive number (got {LearningRate})");
         if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"beta1 must be in [0, 1) (got {Beta1})");
         if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"beta2 must be in [0, 1) (got {Beta2})");
+        if (!(Alpha >= 0 && Alpha < 1)) throw new ArgumentException($"alpha must be in [0, 1) (got {Alpha})");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must be in [0, 1) (got {Dropout})");
         if (!(Epsilon > 0)) throw new ArgumentException($"epsilon must be positive (got {Epsilon})");
         if (!(ClipValue >= 0)) throw new ArgumentException($"clip must be ≥ 0 (got {ClipValue})");
         if (!(ClipNorm >= 0)) throw new ArgumentException($"clip norm must be ≥ 0 (got {ClipNorm})");

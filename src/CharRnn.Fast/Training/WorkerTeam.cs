@@ -1,21 +1,26 @@
+using System.Runtime.ExceptionServices;
+
 namespace CharRnn.Fast.Training;
 
 /// <summary>
-/// A fixed team of threads that run one piece of work each, in lock-step: <see cref="Run"/> starts work(1..n−1) on the
-/// team's persistent threads, runs work(0) on the caller, and returns when all are done. Signalling is a generation
-/// counter: waiters spin briefly (a training step is short), then sleep on one preallocated monitor, so dispatch
-/// allocates nothing. An exception in any worker is rethrown on the caller.
+/// A fixed team of threads that run one piece of work per member, in lock-step: <see cref="Run"/> offers slots 1..n−1
+/// of the work to the team's persistent threads, runs slot 0 on the caller, and returns when every slot is done.
+/// Member m takes slot m, so each keeps its slot's data in its own cache; a thread that has finished its slot also
+/// runs any slot nobody has taken yet, so a member without a core (more threads than free cores) holds nobody up:
+/// the threads that do run do its share. The result is the same whoever runs a slot. Waiting spins briefly, then
+/// blocks (<see cref="GenerationSignal"/>); dispatch allocates nothing. An exception in any slot is rethrown on the
+/// caller.
 /// </summary>
 internal sealed class WorkerTeam : IDisposable
 {
-    // Thread.SpinWait(1) is one normalized pause (tens of ns): checking that often keeps a hand-off well under a
-    // microsecond (generation at H = 512 meets once per character, every ~10 µs); 80,000 of them spin for a few ms.
-    private const int SpinIterations = 80_000;
+    // Slot s was last taken in Run generation _taken[s·Stride]; 16 ints apart, each flag has its own cache line.
+    private const int Stride = 16;
     private readonly Thread[] _threads;
     private readonly Exception?[] _errors;
-    private readonly object _gate = new();
+    private readonly int[] _taken;
+    private readonly GenerationSignal _start, _done;
     private Action<int>? _work;
-    private int _generation, _pending;
+    private int _pending;
     private volatile bool _stopping;
 
     public WorkerTeam(int size)
@@ -23,6 +28,9 @@ internal sealed class WorkerTeam : IDisposable
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "a team has at least one member");
         Size = size;
         _errors = new Exception?[size];
+        _taken = new int[size * Stride];
+        _start = new GenerationSignal(size);
+        _done = new GenerationSignal(size);
         _threads = new Thread[size - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -37,23 +45,24 @@ internal sealed class WorkerTeam : IDisposable
 
     public void Run(Action<int> work)
     {
+        ObjectDisposedException.ThrowIf(_stopping, this);
         _work = work;
-        Volatile.Write(ref _pending, Size - 1);
-        lock (_gate)
+        _pending = Size;
+        int done = _done.Value;
+        _start.Advance(); // its fence publishes _work and _pending to whoever sees the new generation
+        int generation = _start.Value;
+        if (Complete(0, work) != 0)
         {
-            _generation++;
-            Monitor.PulseAll(_gate);
+            TakeUntaken(generation);
+            _done.WaitPast(done);
         }
-        try { work(0); }
-        catch (Exception e) { _errors[0] = e; }
-        WaitForWorkers();
         _work = null;
         for (int i = 0; i < _errors.Length; i++)
         {
             if (_errors[i] is { } error)
             {
                 Array.Clear(_errors);
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+                ExceptionDispatchInfo.Capture(error).Throw();
             }
         }
     }
@@ -63,43 +72,46 @@ internal sealed class WorkerTeam : IDisposable
         int seen = 0;
         while (true)
         {
-            WaitForWork(seen);
+            _start.WaitPast(seen);
             if (_stopping) return;
-            seen = Volatile.Read(ref _generation);
-            try { _work!(member); }
-            catch (Exception e) { _errors[member] = e; }
-            if (Interlocked.Decrement(ref _pending) == 0)
-                lock (_gate) Monitor.PulseAll(_gate);
+            // a member that slept through a Run (its slot done by others) joins the newest one
+            seen = _start.Value;
+            if (TryTake(member, seen) && Complete(member, Volatile.Read(ref _work)!) == 0) continue;
+            TakeUntaken(seen);
         }
     }
 
-    // Each wait spins, then sleeps on the gate; every change of state pulses it under the lock, so no wake-up is lost.
-    private void WaitForWork(int seen)
+    // Until every slot of the Run is done, _work is that Run's: it is read only after a slot has been taken.
+    private bool TryTake(int slot, int generation)
     {
-        for (int i = 0; i < SpinIterations; i++)
-        {
-            if (Volatile.Read(ref _generation) != seen || _stopping) return;
-            Thread.SpinWait(1);
-        }
-        lock (_gate)
-            while (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_gate);
+        ref int taken = ref _taken[slot * Stride];
+        int previous = unchecked(generation - 1);
+        // every slot is taken once per Run, so before this Run's taking each flag holds the previous generation; a
+        // late thread still holding an older generation can take nothing
+        return Volatile.Read(ref taken) == previous && Interlocked.CompareExchange(ref taken, generation, previous) == previous;
     }
 
-    private void WaitForWorkers()
+    private void TakeUntaken(int generation)
     {
-        for (int i = 0; i < SpinIterations; i++)
-        {
-            if (Volatile.Read(ref _pending) == 0) return;
-            Thread.SpinWait(1);
-        }
-        lock (_gate)
-            while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_gate);
+        for (int slot = 1; slot < Size; slot++)
+            if (TryTake(slot, generation)) Complete(slot, Volatile.Read(ref _work)!);
+    }
+
+    /// <summary>Runs one slot; returns the slots of the Run still not done, and ends the Run when none are left.</summary>
+    private int Complete(int slot, Action<int> work)
+    {
+        try { work(slot); }
+        catch (Exception e) { _errors[slot] = e; }
+        int left = Interlocked.Decrement(ref _pending);
+        if (left == 0) _done.Advance();
+        return left;
     }
 
     public void Dispose()
     {
+        if (_stopping) return;
         _stopping = true;
-        lock (_gate) Monitor.PulseAll(_gate);
+        _start.Advance();
         foreach (var t in _threads) t.Join();
     }
 }

@@ -17,21 +17,26 @@ public class SamplingProtocolTests
     private const string Symbols = "abé日😀 \n";
     private static readonly SamplingOptions Options = new(0.9, TopK: 6);
 
-    private static InferenceModel Model(bool lines, ulong seed = 4)
+    private static InferenceModel Model(bool lines, CellKind cell = CellKind.Rnn, int layers = 1)
     {
-        var options = new TrainingOptions { Seed = seed, WeightInit = new InitScheme(InitKind.Normal, 0.3) };
-        return new InferenceModel(Trainer.NewModel(Vocabulary.FromText(Symbols), 24, options, sequenceMode: lines));
+        var options = new TrainingOptions { Seed = 4, WeightInit = new InitScheme(InitKind.Normal, 0.3) };
+        return new InferenceModel(Trainer.NewModel(Vocabulary.FromText(Symbols), 24, options, sequenceMode: lines, cell: cell, layers: layers));
     }
+
+    /// <summary>Lines and stream models of every cell type, stacked and not.</summary>
+    public static TheoryData<bool, CellKind, int> Models => new()
+    {
+        { true, CellKind.Rnn, 1 }, { false, CellKind.Rnn, 1 }, { true, CellKind.Lstm, 2 }, { false, CellKind.Lstm, 1 }, { false, CellKind.Gru, 2 },
+    };
 
     /// <summary>h then the logits (none before the first feed).</summary>
     private static float[] State(Generator g) => [.. g.HiddenState, .. g.Logits];
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Start_is_the_zero_state_the_seed_the_boundary_of_a_lines_model_then_the_prime(bool lines)
+    [MemberData(nameof(Models))]
+    public void Start_is_the_zero_state_the_seed_the_boundary_of_a_lines_model_then_the_prime(bool lines, CellKind cell, int layers)
     {
-        var model = Model(lines);
+        var model = Model(lines, cell, layers);
         var manual = new Generator(model, seed: 9);
         if (lines) manual.Feed(model.BoundaryToken);
         manual.Prime("ab日");
@@ -142,11 +147,10 @@ public class SamplingProtocolTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Too_small_a_buffer_leaves_the_generator_as_it_was_so_a_retry_gives_the_same_text(bool lines)
+    [MemberData(nameof(Models))]
+    public void Too_small_a_buffer_leaves_the_generator_as_it_was_so_a_retry_gives_the_same_text(bool lines, CellKind cell, int layers)
     {
-        var model = Model(lines);
+        var model = Model(lines, cell, layers);
         var big = new byte[(int)new Generator(model).MaxUtf8ByteCount(80)];
         int tooSmallSeen = 0;
         for (ulong seed = 1; seed <= 30; seed++)

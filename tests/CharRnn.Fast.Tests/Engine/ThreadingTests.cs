@@ -5,6 +5,7 @@ using Xunit;
 
 namespace CharRnn.Fast.Tests.Engine;
 
+[Collection(AllocationCollection.Name)]
 public class ThreadingTests
 {
     private static readonly string Text = string.Concat(Enumerable.Repeat("pack my box with five dozen liquor jugs; ", 60));
@@ -15,6 +16,7 @@ public class ThreadingTests
         var options = new TrainingOptions { Optimizer = OptimizerKind.Adam, LearningRate = 0.005, BatchSize = batch, Threads = threads, Seed = 4 };
         var model = Trainer.NewModel(Vocabulary.FromText(text), 29, options, sequenceMode: lines);
         using var trainer = new Trainer(model, model.Vocabulary.Encode(text), options);
+        Assert.Equal(threads, trainer.Threads); // the comparisons below mean nothing if the streams were not split
         var losses = new double[steps];
         for (int i = 0; i < steps; i++) losses[i] = trainer.TrainStep();
         return (model.Parameters.All.ToArray(), losses);
@@ -69,6 +71,7 @@ public class ThreadingTests
         var options = new TrainingOptions { Optimizer = OptimizerKind.Adam, BatchSize = 4, Threads = 2 };
         var model = Trainer.NewModel(Vocabulary.FromText(Text), 32, options);
         using var trainer = new Trainer(model, model.Vocabulary.Encode(Text), options);
+        Assert.Equal(2, trainer.Threads);
         for (int i = 0; i < 5; i++) trainer.TrainStep();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 300; i++) trainer.TrainStep();
@@ -76,7 +79,8 @@ public class ThreadingTests
     }
 
     // Process-wide counters also see the test host's own threads, so the workers are measured from inside: each
-    // member reads its thread's counter at every call; first to last call spans the team's wait-and-signal loop.
+    // member reads its thread's counter at every call; first to last call spans the team's wait-and-signal loop. Each
+    // slot waits until all have started, so no thread can run another's slot and every slot stays on one thread.
     [Fact]
     public void Worker_team_dispatch_allocates_nothing_on_any_member()
     {
@@ -84,17 +88,20 @@ public class ThreadingTests
         var first = new long[members];
         var last = new long[members];
         Array.Fill(first, -1);
+        int started = 0, run = 0;
         using var team = new WorkerTeam(members);
         Action<int> work = m =>
         {
             long now = GC.GetAllocatedBytesForCurrentThread();
             if (first[m] < 0) first[m] = now;
             last[m] = now;
+            Interlocked.Increment(ref started);
+            while (Volatile.Read(ref started) < members * (Volatile.Read(ref run) + 1)) Thread.SpinWait(1);
         };
-        for (int run = 0; run < runs; run++)
+        for (; run < runs; run++)
         {
             team.Run(work);
-            if (run % 50 == 0) Thread.Sleep(5); // long enough for the members to stop spinning and sleep on the monitor
+            if (run % 50 == 0) Thread.Sleep(5); // long enough for the members to stop spinning and block
         }
         for (int m = 0; m < members; m++) Assert.Equal(0, last[m] - first[m]);
     }

@@ -77,14 +77,27 @@ public sealed class SafetensorsTests : IDisposable
     }
 
     [Fact]
-    public void A_failed_write_leaves_the_old_file_and_no_temporary()
+    public void Invalid_tensors_are_refused_before_the_file_is_touched()
     {
         var path = PathOf("keep.safetensors");
         SafetensorsWriter.Write(path, [T("a", [2], 1)], new Dictionary<string, string>());
         var before = File.ReadAllBytes(path);
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(path, [new SafetensorsTensor("bad", [3], new float[2])], new Dictionary<string, string>()));
         Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(_dir));
+        Assert.Equal([path], Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Fact]
+    public void A_write_that_fails_after_the_temporary_is_written_removes_it_and_leaves_the_target()
+    {
+        // the rename is the last step: a directory in the target's place makes it fail once the temporary file is complete
+        var path = PathOf("taken.safetensors");
+        Directory.CreateDirectory(path);
+        File.WriteAllText(Path.Combine(path, "inside"), "old");
+        var e = Record.Exception(() => SafetensorsWriter.Write(path, [T("a", [1000], 1)], new Dictionary<string, string>()));
+        Assert.True(e is IOException or UnauthorizedAccessException, $"{e?.GetType().Name}: {e?.Message}");
+        Assert.Equal("old", File.ReadAllText(Path.Combine(path, "inside")));
+        Assert.Equal([path], Directory.GetFileSystemEntries(_dir)); // no .taken.safetensors.*.tmp beside it
     }
 
     public static TheoryData<string, string> Corruptions => new()

@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
+using CharRnn.Fast.Text;
+
+namespace CharRnn.Fast.Data;
+
+/// <summary>
+/// The second pass over a corpus: text → token ids of 1, 2 or 4 little-endian bytes, written to a stream a chunk at a
+/// time. BMP characters map through a table indexed by the UTF-16 code unit; the rest through a dictionary.
+/// </summary>
+internal sealed class TokenEncoder : TextChunkSink
+{
+    private readonly int[] _bmpIds;                          // [65536] code unit → id, −1 where absent
+    private readonly Dictionary<int, int> _supplementaryIds; // scalar ≥ U+10000 → id
+    private readonly int _width;
+    private readonly Stream _output;
+    private byte[] _encoded = [];
+
+    public TokenEncoder(Vocabulary vocabulary, Stream output)
+    {
+        _bmpIds = new int[char.MaxValue + 1];
+        _bmpIds.AsSpan().Fill(-1);
+        _supplementaryIds = [];
+        for (int id = 0; id < vocabulary.Count; id++)
+        {
+            int scalar = vocabulary[id].Value;
+            if (scalar <= char.MaxValue) _bmpIds[scalar] = id;
+            else _supplementaryIds[scalar] = id;
+        }
+        _width = TokenStoreHeader.BytesPerTokenFor(vocabulary.Count);
+        _output = output;
+    }
+
+    /// <summary>Tokens written so far.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>Encodes and writes; a character outside the vocabulary throws <see cref="UnknownCharactersException"/>.</summary>
+    public override void Write(ReadOnlySpan<char> text)
+    {
+        if (_encoded.Length < text.Length * _width) _encoded = new byte[text.Length * _width];
+        int n = _width switch
+        {
+            1 => Encode(text, _encoded.AsSpan(), _bmpIds, _supplementaryIds),
+            2 => Encode(text, MemoryMarshal.Cast<byte, ushort>(_encoded.AsSpan()), _bmpIds, _supplementaryIds),
+            _ => Encode(text, MemoryMarshal.Cast<byte, uint>(_encoded.AsSpan()), _bmpIds, _supplementaryIds),
+        };
+        if (!BitConverter.IsLittleEndian) ToLittleEndian(n);
+        _output.Write(_encoded, 0, n * _width);
+        Count += n;
+    }
+
+    // One loop for every width: T is byte, ushort or uint, each compiled to its own specialized code.
+    private static int Encode<T>(ReadOnlySpan<char> text, Span<T> tokens, int[] bmpIds, Dictionary<int, int> supplementaryIds)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        int n = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            int id;
+            if (!char.IsSurrogate(c))
+            {
+                id = bmpIds[c];
+                if (id < 0) ThrowUnknown(c);
+            }
+            else
+            {
+                int scalar = char.ConvertToUtf32(c, text[++i]); // the decoder emits whole pairs only
+                if (!supplementaryIds.TryGetValue(scalar, out id)) ThrowUnknown(scalar);
+            }
+            tokens[n++] = T.CreateTruncating(id);
+        }
+        return n;
+    }
+
+    private void ToLittleEndian(int count)
+    {
+        if (_width == 2) { var t = MemoryMarshal.Cast<byte, ushort>(_encoded.AsSpan(0, count * 2)); BinaryPrimitives.ReverseEndianness(t, t); }
+        else if (_width == 4) { var t = MemoryMarshal.Cast<byte, uint>(_encoded.AsSpan(0, count * 4)); BinaryPrimitives.ReverseEndianness(t, t); }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowUnknown(int scalar)
+    {
+        var s = new Rune(scalar).ToString();
+        throw new UnknownCharactersException($"character '{Vocabulary.Escape(s)}' is not in the vocabulary", [s]);
+    }
+}

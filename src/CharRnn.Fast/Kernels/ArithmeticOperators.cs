@@ -1,0 +1,43 @@
+using System.Runtime.CompilerServices;
+
+namespace CharRnn.Fast.Kernels;
+
+/// <summary>out = a + b.   Operands: (out, a, b).</summary>
+internal readonly struct SumOperator : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float output, ref float a, ref float b, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Add(TS.Load(in a), TS.Load(in b)), ref output);
+}
+
+/// <summary>y += x.   Operands: (y, x).</summary>
+internal readonly struct AddOperator : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float y, ref float x, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Add(TS.Load(in y), TS.Load(in x)), ref y);
+}
+
+/// <summary>out = a ⊙ b.   Operands: (out, a, b).</summary>
+internal readonly struct ProductOperator : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float output, ref float a, ref float b, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Multiply(TS.Load(in a), TS.Load(in b)), ref output);
+}
+
+/// <summary>y ⊙= x.   Operands: (y, x).</summary>
+internal readonly struct MultiplyOperator : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float y, ref float x, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Multiply(TS.Load(in y), TS.Load(in x)), ref y);
+}
+
+/// <summary>x ·= s (global-norm clipping's rescale).   Operands: (x).</summary>
+internal readonly struct ScaleOperator(float scale) : IElementwiseOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Invoke<TS, TV>(ref float x, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
+        => TS.Store(TS.Multiply(TS.Load(in x), TS.Create(scale)), ref x);
+}

@@ -1,0 +1,100 @@
+using CharRnn.Fast.IO;
+using CharRnn.Fast.Text;
+using CharRnn.Fast.Training;
+using Xunit;
+using static CharRnn.Cli.Tests.CliRunner;
+
+namespace CharRnn.Cli.Tests;
+
+/// <summary>What the tool says when something is wrong or unusual: each fact said once, in a form a terminal shows.</summary>
+public sealed class MessageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("charrnn-msg-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static int Count(string text, string part)
+    {
+        int n = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    [Theory]
+    [InlineData("sample --lenght 5")]
+    [InlineData("sample stray")]
+    [InlineData("info --model")]
+    [InlineData("bench --hidden 99999999999")]
+    public void A_usage_error_points_to_the_commands_help_once(string args)
+    {
+        var r = Run(_dir, args.Split(' '));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(1, Count(r.Stderr, "--help"));
+        Assert.Contains($"charrnn {args.Split(' ')[0]} --help", r.Stderr);
+    }
+
+    [Fact]
+    public void An_integer_too_large_for_the_option_is_reported_with_the_range()
+    {
+        var r = Run(_dir, "sample", "--model", "m.safetensors", "--length", "99999999999");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--length must be in 0..2147483647, got 99999999999", r.Stderr);
+    }
+
+    [Fact]
+    public void An_unreadable_input_names_the_file_once()
+    {
+        // a dangling link exists as a directory entry but cannot be opened: the read itself fails
+        File.CreateSymbolicLink(Path.Combine(_dir, "gone.txt"), Path.Combine(_dir, "nowhere.txt"));
+        var r = Run(_dir, "train", "--input", "gone.txt");
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith("charrnn: error: cannot read 'gone.txt': ", r.Stderr);
+        Assert.Equal(1, Count(r.Stderr, "gone.txt"));
+        Assert.DoesNotContain("nowhere", r.Stderr);
+    }
+
+    [Fact]
+    public void A_model_file_too_large_to_read_is_named_once()
+    {
+        using (var file = File.Create(Path.Combine(_dir, "huge.safetensors"))) file.SetLength(3L << 30); // sparse: no disk used
+        var r = Run(_dir, "info", "--model", "huge.safetensors");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("3221225472 bytes", r.Stderr);
+        Assert.Equal(1, Count(r.Stderr, "huge.safetensors"));
+    }
+
+    [Fact]
+    public void Info_escapes_invisible_and_combining_characters_of_the_vocabulary()
+    {
+        // e + combining acute, a zero-width joiner, a no-break space, a bell, a right-to-left mark and a line separator
+        const string text = "ae\u0301 \u200D\u00A0\u0007\u200F\u2028z";
+        var model = Trainer.NewModel(Vocabulary.FromText(text), 4, new TrainingOptions());
+        Checkpoint.Save(Path.Combine(_dir, "odd.safetensors"), model);
+        var r = Run(_dir, "info", "--model", "odd.safetensors");
+        Assert.Equal(0, r.ExitCode);
+        string line = r.Stdout.Split('\n').Single(l => l.StartsWith("vocabulary", StringComparison.Ordinal));
+        Assert.EndsWith(": U+0007 aezU+00A0U+0301U+200DU+200FU+2028", line);
+    }
+
+    [Fact]
+    public void Unknown_characters_in_an_error_are_escaped_the_same_way()
+    {
+        var model = Trainer.NewModel(Vocabulary.FromText("abc"), 4, new TrainingOptions());
+        Checkpoint.Save(Path.Combine(_dir, "abc.safetensors"), model);
+        var r = Run(_dir, "sample", "--model", "abc.safetensors", "--prime", "a\u0301\u200D");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("'U+0301' 'U+200D'", r.Stderr);
+    }
+
+    [Fact]
+    public void A_bad_vector_path_setting_is_a_clear_error()
+    {
+        foreach (var args in new[] { new[] { "--version" }, ["bench", "--seconds", "0.05"] })
+        {
+            var r = RunWith(new Dictionary<string, string> { ["CHARRNN_ISA"] = "avx9" }, _dir, args);
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith("charrnn: error: CHARRNN_ISA: 'avx9' is not a vector path; use 512, 256, 128 or scalar", r.Stderr);
+            Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // one line, no stack trace
+        }
+    }
+}
