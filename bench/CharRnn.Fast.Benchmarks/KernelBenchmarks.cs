@@ -88,7 +88,7 @@ public class Kernels
     }
 
     [Benchmark(Description = "tanh cell [B,H]·[H,H] fused")]
-    public void TanhCell() => Gemm.Run<TanhEpilogue>(_policy, _out, _out, StridedMatrix.RowMajor(_h, B, Hidden), _w, default, Hidden);
+    public void TanhCell() => Gemm.Run<TanhEpilogue>(_policy, _out, _out, StridedMatrix.RowMajor(_h, B, Hidden), PanelView.RowMajor(_w, Hidden, Hidden), default);
 
     [Benchmark(Description = "logits GEMM [T·B,H]·[H,V]")]
     public void Logits() => Gemm.Multiply(_policy, _logitsWork, _hs, _w.AsSpan(0, Hidden * V), Positions, Hidden, V);

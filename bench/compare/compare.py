@@ -39,12 +39,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--skip-numpy-above", type=int, default=1024, help="numpy is slow; skip it above this hidden size")
+    ap.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="cell of every config (numpy runs rnn only)")
+    ap.add_argument("--layers", type=int, default=1)
     a = ap.parse_args()
     engine = shlex.split(a.engine)
     rows = []
     for cfg in a.configs.split(","):
         h, b, th = (int(x) for x in cfg.split("x"))
-        common = ["--hidden", str(h), "--batch", str(b), "--seconds", str(a.seconds)]
+        common = ["--hidden", str(h), "--batch", str(b), "--seconds", str(a.seconds), "--cell", a.cell, "--layers", str(a.layers)]
+        numpy_runs = a.cell == "rnn" and a.layers == 1 and h <= a.skip_numpy_above
         best = {"engine": None, "pytorch": None, "numpy": None}
         def keep(name, r):
             cur = best[name]
@@ -58,18 +61,23 @@ def main():
             keep("engine", run_json(engine + ["bench", "--json", "--threads", str(th)] + common))
             for t in (1, 2):
                 keep("pytorch", run_json([PY, os.path.join(HERE, "torch_rnn.py"), "--threads", str(t)] + common, env_threads=t))
-                if h <= a.skip_numpy_above:
-                    keep("numpy", run_json([PY, os.path.join(HERE, "numpy_rnn.py")] + common, env_threads=t))
+                if numpy_runs:
+                    keep("numpy", run_json([PY, os.path.join(HERE, "numpy_rnn.py")] + common[:6], env_threads=t))
         rows.append((h, b, th, best))
 
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; {datetime.date.today().isoformat()}; "
           f"{a.rounds} alternating rounds of {a.seconds:g} s, best of rounds (PyTorch/numpy: best of 1 and 2 threads)")
-    print(f"vector path: {rows[0][3]['engine'].get('vector_path', '?')}\n")
-    print("| H | B | engine threads | CharRnn.Fast chars/s | PyTorch chars/s | numpy chars/s | × PyTorch | × numpy |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    first = rows[0][3]["engine"]
+    print(f"cell {a.cell}, {a.layers} layer(s); kernels {first.get('kernels', '?')} ({first.get('vector_path', '?')}); "
+          f"one core's FMA peak {first.get('peak_gflops', float('nan')):.1f} GFLOP/s (charrnn bench); % of peak counts "
+          f"6GH²(2L−1) + 6HV flops per character for both\n")
+    print("| H | B | engine threads | CharRnn.Fast chars/s | % of peak | PyTorch chars/s | % of peak | numpy chars/s | × PyTorch | × numpy |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for h, b, th, best in rows:
         e, t, n = best["engine"]["train_chars_per_s"], best["pytorch"]["train_chars_per_s"], (best["numpy"] or {}).get("train_chars_per_s")
-        print(f"| {h} | {b} | {th} | {e:,.0f} | {t:,.0f} | {('%s' % f'{n:,.0f}') if n else '—'} | {e / t:.1f} | {(f'{e / n:.1f}') if n else '—'} |")
+        peak, per_char = best["engine"].get("peak_gflops"), best["engine"].get("train_gflops", 0) / max(e, 1e-9) * 1e9
+        pct = lambda rate: f"{100 * rate * per_char / 1e9 / peak:.0f}%" if peak else "—"
+        print(f"| {h} | {b} | {th} | {e:,.0f} | {pct(e)} | {t:,.0f} | {pct(t)} | {('%s' % f'{n:,.0f}') if n else '—'} | {e / t:.1f} | {(f'{e / n:.1f}') if n else '—'} |")
     print("\n| H | CharRnn.Fast µs/char | PyTorch µs/char | numpy µs/char | × PyTorch | × numpy |")
     print("|---|---:|---:|---:|---:|---:|")
     seen = set()

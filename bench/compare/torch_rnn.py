@@ -1,4 +1,5 @@
-"""The benchmark workload in PyTorch: one-hot char RNN (nn.RNN tanh, V=65 -> H -> V), T=25, Adam, clip 5.
+"""The benchmark workload in PyTorch: one-hot char model (nn.RNN tanh, nn.LSTM or nn.GRU with L layers, V=65 -> H -> V),
+T=25, Adam, clip 5.
 
 Prints one JSON line: {"framework":"pytorch","train_chars_per_s":..,"generate_us_per_char":..}.
 Threads are pinned by the caller (torch.set_num_threads here, OPENBLAS/OMP env vars set before start).
@@ -8,6 +9,8 @@ import torch
 
 p = argparse.ArgumentParser()
 p.add_argument("--hidden", type=int, default=128)
+p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
+p.add_argument("--layers", type=int, default=1)
 p.add_argument("--batch", type=int, default=1)
 p.add_argument("--seq-len", type=int, default=25)
 p.add_argument("--vocab", type=int, default=65)
@@ -16,22 +19,30 @@ p.add_argument("--seconds", type=float, default=3.0)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-V, H, B, T = a.vocab, a.hidden, a.batch, a.seq_len
+V, H, B, T, L = a.vocab, a.hidden, a.batch, a.seq_len, a.layers
 
-rnn = torch.nn.RNN(V, H, nonlinearity="tanh")
+rnn = {"rnn": lambda: torch.nn.RNN(V, H, num_layers=L, nonlinearity="tanh"),
+       "lstm": lambda: torch.nn.LSTM(V, H, num_layers=L), "gru": lambda: torch.nn.GRU(V, H, num_layers=L)}[a.cell]()
 head = torch.nn.Linear(H, V)
 params = list(rnn.parameters()) + list(head.parameters())
 opt = torch.optim.Adam(params, lr=1e-3)
 eye = torch.eye(V)
 tokens = torch.randint(0, V, (200_000,))
 shard = (len(tokens) - 1) // B
-h = torch.zeros(1, B, H)
+def zeros(batch):
+    h0 = torch.zeros(L, batch, H)
+    return (h0, torch.zeros(L, batch, H)) if a.cell == "lstm" else h0
+
+def detach(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+h = zeros(B)
 cursor = 0
 
 def step():
     global h, cursor
     if (cursor + 1) * T > shard:
-        cursor, h = 0, torch.zeros(1, B, H)
+        cursor, h = 0, zeros(B)
     idx = torch.arange(B) * shard + cursor * T
     pos = idx[None, :] + torch.arange(T)[:, None]          # [T,B]
     x, y = eye[tokens[pos]], tokens[pos + 1]
@@ -41,7 +52,7 @@ def step():
     loss.backward()
     torch.nn.utils.clip_grad_value_(params, 5.0)
     opt.step()
-    h = hn.detach()
+    h = detach(hn)
     cursor += 1
 
 for _ in range(5):
@@ -52,7 +63,7 @@ while time.perf_counter() - start < a.seconds:
 train = n * T * B / (time.perf_counter() - start)
 
 with torch.no_grad():
-    hg, x = torch.zeros(1, 1, H), eye[0].view(1, 1, V)
+    hg, x = zeros(1), eye[0].view(1, 1, V)
     def gen():
         global hg, x
         out, hg = rnn(x, hg)

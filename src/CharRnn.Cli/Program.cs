@@ -19,6 +19,7 @@ internal static class Program
         new("eval", "cross-entropy (nats/char, bits/char, perplexity) of a model on a text file", EvalCommand.Options, () => EvalCommand.HelpText, EvalCommand.Run),
         new("info", "describe a model file", InfoCommand.Options, () => InfoCommand.HelpText, InfoCommand.Run),
         new("bench", "measure training and generation speed", BenchCommand.Options, () => BenchCommand.HelpText, BenchCommand.Run),
+        new("quantize", "write a compact copy of a model for generation (bf16 or int8 weights)", QuantizeCommand.Options, () => QuantizeCommand.HelpText, QuantizeCommand.Run),
     ];
 
     public static int Main(string[] args)
@@ -34,7 +35,7 @@ internal static class Program
         catch (InvalidOperationException e) { return Fail(2, e.Message); }
         if (args[0] == "--version")
         {
-            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} (kernels {policy})");
+            Console.Out.WriteLine($"charrnn {typeof(Program).Assembly.GetName().Version?.ToString(3)} ({BuildVariant.Name} build, kernels {policy})");
             return 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
@@ -70,7 +71,7 @@ internal static class Program
         return "usage: charrnn <command> [options]\n\n" +
                "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
-               "charrnn <command> --help shows a command's options; charrnn --version shows the version and vector path.\n" +
+               "charrnn <command> --help shows a command's options; charrnn --version shows the version, the build and the vector path.\n" +
                $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +
                $"(kernel policies on this CPU: {string.Join(", ", KernelPolicy.Available.Select(p => p.Name))}).\n";
     }

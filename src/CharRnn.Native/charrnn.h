@@ -122,6 +122,11 @@ int charrnn_generator_probabilities(charrnn_generator generator, double temperat
  * model's end-of-line token included). options may be NULL (temperature 1). */
 int charrnn_generator_next(charrnn_generator generator, const charrnn_sampling* options, int32_t* token);
 
+/* The instruction set this library was compiled for: "x86-64-v2", "x86-64-v3" or "x86-64-v4" in the portable release,
+ * whose libcharrnn.so loads, at its first call, the build for the widest vectors the CPU runs (or the one CHARRNN_ISA
+ * names); if it cannot, every function fails (CHARRNN_INTERNAL, or NULL for a string) and charrnn_last_error() says why. */
+const char* charrnn_build_variant(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,8 @@ internal static class BenchCommand
     public static readonly Option[] Options =
     [
         new("hidden", "H", "hidden units (default 128)"),
+        new("cell", "CELL", "rnn, lstm or gru (default rnn)"),
+        new("layers", "L", "stacked layers (default 1)"),
         new("batch", "B", "streams per training step (default 1)"),
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
@@ -30,14 +32,16 @@ internal static class BenchCommand
 
     public static string HelpText => Help.For("charrnn bench [options]",
         "Measures training (Adam, element-wise clip 5) and generation (batch 1, temperature 1) on uniformly random tokens,\n" +
-        "after a warm-up, and one core's FMA peak on the same kernel policy. Training GFLOP/s counts 6H² + 6HV flops per\n" +
-        "character (forward, backward and weight gradients of the recurrence and the output layer); the fraction of peak is\n" +
-        "that over the single-core peak (with --threads N it can exceed 1). CHARRNN_ISA=512|256|128|scalar forces a policy.\n" +
+        "after a warm-up, and one core's FMA peak on the same kernel policy. Training GFLOP/s counts the useful flops per\n" +
+        "character, 6GH²·(2L − 1) + 6HV with G = 1, 4, 3 gate blocks for rnn, lstm, gru (forward, backward and weight\n" +
+        "gradients of every layer's recurrent and, above layer 0, input products, and of the output layer; layer 0's one-hot\n" +
+        "input is a row gather); the fraction of peak is that over the single-core peak (with --threads N it can exceed 1).\n" +
+        "CHARRNN_ISA=512|256|128|scalar forces a kernel policy.\n" +
         "With --latency it measures a model file instead: after 20,000 warm-up characters, each call that samples and feeds\n" +
         "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
         "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
         "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
-        "\"kernels\":…,\"vector_path\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…};\n" +
+        "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…};\n" +
         "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
         "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…}.");
 
@@ -46,7 +50,9 @@ internal static class BenchCommand
         if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
         if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
-        int v = a.Int("vocab", 65, 2, 100_000), threads = ThreadCount.Read(a);
+        int v = a.Int("vocab", 65, 2, 100_000), threads = ThreadCount.Read(a), layers = a.Int("layers", 1, 1, 64);
+        string cellName = a.String("cell", "rnn");
+        if (!CellKinds.TryParse(cellName, out var cell)) throw new UsageException($"--cell must be rnn, lstm or gru, got '{cellName}'");
         double seconds = a.Double("seconds", 3, 0.05, 3600);
         bool json = a.Has("json");
 
@@ -55,9 +61,9 @@ internal static class BenchCommand
         var tokens = new int[Math.Max(200_000, 2 * t * b + 1)];
         for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
         var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
-        var model = Trainer.NewModel(vocabulary, h, options);
+        var model = Trainer.NewModel(vocabulary, h, options, cell: cell, layers: layers);
         var policy = KernelPolicy.Default;
-        if (!json) Console.Error.WriteLine($"charrnn bench: H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
+        if (!json) Console.Error.WriteLine($"charrnn bench: {cell.Name()} × {layers}, H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
 
         double trainRate;
         using (var trainer = new Trainer(model, tokens, options))
@@ -73,13 +79,13 @@ internal static class BenchCommand
         double usPerChar = genElapsed / chars * 1e6;
 
         string path = VectorPaths.Describe(policy.Path);
-        double gflops = trainRate * TrainingFlopsPerCharacter(h, v) / 1e9, peak = FmaPeak.Measure(policy, Math.Min(1, seconds / 3));
+        double gflops = trainRate * TrainingFlopsPerCharacter(model.Parameters.Shape) / 1e9, peak = FmaPeak.Measure(policy, Math.Min(1, seconds / 3));
         if (json)
             JsonLine.Write(w =>
             {
                 w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
                 w.WriteNumber("fraction_of_peak", gflops / peak); w.WriteNumber("generate_us_per_char", usPerChar);
-                w.WriteString("kernels", policy.Name); w.WriteString("vector_path", path);
+                w.WriteString("kernels", policy.Name); w.WriteString("vector_path", path); w.WriteString("cell", cell.Name()); w.WriteNumber("layers", layers);
                 w.WriteNumber("hidden", h); w.WriteNumber("batch", b); w.WriteNumber("threads", threads); w.WriteNumber("seq_len", t); w.WriteNumber("vocab", v);
             });
         else
@@ -88,8 +94,16 @@ internal static class BenchCommand
         return 0;
     }
 
-    /// <summary>Useful flops of one trained character: forward, backward and weight gradient of the recurrence (3 × 2H²) and of the output layer (3 × 2HV).</summary>
-    public static double TrainingFlopsPerCharacter(int hidden, int vocabulary) => 6.0 * hidden * hidden + 6.0 * hidden * vocabulary;
+    /// <summary>
+    /// Useful flops of one trained character: forward, backward and weight gradient (3 × 2) of every layer's recurrent
+    /// product (G·H × H), of the input products above layer 0 (G·H × H; layer 0's one-hot input is a gather), and of the
+    /// output layer (V × H): 6GH²·(2L − 1) + 6HV.
+    /// </summary>
+    public static double TrainingFlopsPerCharacter(RnnShape shape)
+    {
+        double h = shape.HiddenSize, g = shape.Gates;
+        return 6 * g * h * h * (2 * shape.Layers - 1) + 6 * h * shape.OutputSize;
+    }
 
     private static int Peak(double seconds, bool json)
     {

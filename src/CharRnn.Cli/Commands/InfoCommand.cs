@@ -2,6 +2,7 @@ using System.Text;
 using CharRnn.Cli.Arguments;
 using CharRnn.Cli.Output;
 using CharRnn.Fast.IO;
+using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 
 namespace CharRnn.Cli.Commands;
@@ -16,7 +17,8 @@ internal static class InfoCommand
     ];
 
     public static string HelpText => Help.For("charrnn info --model FILE [--json]",
-        "Shows a model file's tensors and shapes, vocabulary, parameter count, nonlinearity, mode, training state and metadata.", Options);
+        "Shows a model file's cell, layers, parameter tensors and shapes (PyTorch's names: one bias per gate row as\n" +
+        "bias_ih; GRU's b_hn as bias_hh), vocabulary, parameter count, nonlinearity, mode, training state and metadata.", Options);
 
     public static int Run(ParsedArguments a)
     {
@@ -24,14 +26,15 @@ internal static class InfoCommand
         var loaded = Inputs.LoadModel(path);
         var m = loaded.Model;
         int h = m.HiddenSize, v = m.VocabularySize;
-        var shapes = new (string Name, int[] Shape)[] { ("Wxh", [h, v]), ("Whh", [h, h]), ("bh", [h]), ("Why", [v, h]), ("by", [v]) };
+        var shapes = m.Parameters.Table.Tensors.Select(tensor => (tensor.Name, tensor.Shape)).ToArray();
         string preview = string.Concat(m.Vocabulary.Symbols.Take(80).Select(r => Vocabulary.Escape(r.ToString()))) + (v > 80 ? "…" : "");
         var t = loaded.Training;
         if (a.Has("json"))
         {
             JsonLine.Write(w =>
             {
-                w.WriteNumber("vocab_size", v); w.WriteNumber("hidden_size", h); w.WriteNumber("parameters", m.Parameters.Shape.ParameterCount);
+                w.WriteNumber("vocab_size", v); w.WriteNumber("hidden_size", h); w.WriteString("cell", m.Cell.Name()); w.WriteNumber("layers", m.Layers);
+                w.WriteNumber("parameters", m.Parameters.Shape.ParameterCount);
                 w.WriteString("nonlinearity", m.Nonlinearity.ToString().ToLowerInvariant()); w.WriteString("mode", m.SequenceMode ? "lines" : "stream");
                 w.WriteStartObject("shapes");
                 foreach (var (name, shape) in shapes) { w.WriteStartArray(name); foreach (int d in shape) w.WriteNumberValue(d); w.WriteEndArray(); }
@@ -54,11 +57,12 @@ internal static class InfoCommand
             return 0;
         }
         var sb = new StringBuilder();
-        sb.AppendLine($"model        {path}");
+        sb.AppendLine($"file         {path}");
         sb.AppendLine($"vocabulary   {v} characters: {preview}");
-        sb.AppendLine($"hidden       {h} {m.Nonlinearity.ToString().ToLowerInvariant()} units; mode {(m.SequenceMode ? "lines (\\n-framed examples)" : "stream")}");
+        string units = m.Cell == CellKind.Rnn ? $"{m.Nonlinearity.ToString().ToLowerInvariant()} units" : "units";
+        sb.AppendLine($"model        {m.Cell.Name()}, {m.Layers} layer(s) of {h} {units}; mode {(m.SequenceMode ? "lines (\\n-framed examples)" : "stream")}");
         sb.AppendLine($"parameters   {m.Parameters.Shape.ParameterCount:N0}");
-        foreach (var (name, shape) in shapes) sb.AppendLine($"  {name,-4} [{string.Join(",", shape)}]");
+        foreach (var (name, shape) in shapes) sb.AppendLine($"  {name,-20} [{string.Join(",", shape)}]");
         if (t is null) sb.AppendLine("training     none stored (a weights-only model)");
         else
             sb.AppendLine($"training     step {t.Step}, epoch {t.Epoch}, smoothed loss {t.SmoothLoss:F4}; {t.Options.Optimizer.ToString().ToLowerInvariant()} lr {t.Options.LearningRate}, " +

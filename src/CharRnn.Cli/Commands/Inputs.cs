@@ -17,14 +17,31 @@ internal static class Inputs
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot read '{path}': {e.Message}"); }
     }
 
-    /// <summary>The text of <paramref name="path"/> (strict UTF-8 unless <paramref name="replaceInvalid"/>); empty text is an error.</summary>
+    /// <summary>The path that means standard input (<c>--input -</c>).</summary>
+    public const string StandardInput = "-";
+
+    /// <summary>How messages name an input: "standard input", or the path in quotes.</summary>
+    public static string NameOf(string path) => path == StandardInput ? "standard input" : $"'{path}'";
+
+    /// <summary>
+    /// The text of <paramref name="path"/>, or of standard input for <c>-</c> (strict UTF-8 unless
+    /// <paramref name="replaceInvalid"/>); empty text is an error.
+    /// </summary>
     public static string ReadText(string path, bool replaceInvalid)
     {
         string text;
-        try { text = TextFile.ReadUtf8(path, replaceInvalid); }
+        try { text = path == StandardInput ? ReadStandardInput(replaceInvalid) : TextFile.ReadUtf8(path, replaceInvalid); }
         catch (TextInputException e) { throw new CommandError(e.Message); }
-        if (text.Length == 0) throw new CommandError($"input file '{path}' is empty");
+        if (text.Length == 0) throw new CommandError(path == StandardInput ? "standard input is empty" : $"input file '{path}' is empty");
         return text;
+    }
+
+    private static string ReadStandardInput(bool replaceInvalid)
+    {
+        using var stdin = Console.OpenStandardInput();
+        using var bytes = new MemoryStream();
+        stdin.CopyTo(bytes);
+        return TextFile.DecodeUtf8(bytes.GetBuffer().AsSpan(0, (int)bytes.Length), "standard input", replaceInvalid);
     }
 
     /// <summary>

@@ -6,20 +6,29 @@ using CharRnn.Fast.Training;
 namespace CharRnn.Fast.IO;
 
 /// <summary>
-/// Models and training state as safetensors files (see README, "Checkpoint format"). Weights are stored in their math
-/// shapes (Wxh [H,V], Whh [H,H], bh [H], Why [V,H], by [V]); the optimizer's moments as extra tensors in the same shapes
-/// ("adam.m.Wxh", "adagrad.mem.Whh", …); everything else in string metadata. Writes are atomic. A file with only the five
-/// weights and a "vocab" entry is a valid model, whoever wrote it.
+/// Models and training state as safetensors files (see README, "Checkpoint format"). Format 2 stores the weights under
+/// PyTorch's state_dict names and layouts (<see cref="ModelTensors"/>: <c>nn.RNN/LSTM/GRU</c> as <c>rnn</c>,
+/// <c>nn.Linear</c> as <c>fc</c>), the optimizer's moments as extra tensors of the same shapes ("adam.m.fc.weight", …),
+/// everything else in string metadata; format-1 files (min-char-rnn's Wxh, Whh, bh, Why, by) still load. Writes are
+/// atomic. A file with only the weights and a "vocab" entry is a valid model, whoever wrote it.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly string[] WeightNames = [CheckpointKeys.Wxh, CheckpointKeys.Whh, CheckpointKeys.Bh, CheckpointKeys.Why, CheckpointKeys.By];
-
     /// <summary>
     /// Writes <paramref name="model"/> (and, if given, everything <paramref name="trainer"/> needs to resume exactly) to
     /// <paramref name="path"/>, atomically. <paramref name="extraMetadata"/> entries are stored as given.
     /// </summary>
     public static void Save(string path, CharRnnModel model, Trainer? trainer = null, IReadOnlyDictionary<string, string>? extraMetadata = null, string? rngState = null)
+        => Save(path, model, trainer, extraMetadata, rngState, WeightFormat.F32);
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a compact model file: the weights generation streams as <paramref name="weights"/>
+    /// (see <see cref="WeightFormat"/>), metadata <c>weights</c> naming it. A compact file holds no training state.
+    /// </summary>
+    public static void SaveCompact(string path, CharRnnModel model, WeightFormat weights, IReadOnlyDictionary<string, string>? extraMetadata = null)
+        => Save(path, model, null, extraMetadata, null, weights);
+
+    private static void Save(string path, CharRnnModel model, Trainer? trainer, IReadOnlyDictionary<string, string>? extraMetadata, string? rngState, WeightFormat weights)
     {
         ArgumentNullException.ThrowIfNull(model);
         var metadata = new Dictionary<string, string>();
@@ -29,9 +38,13 @@ public static class Checkpoint
         metadata[CheckpointKeys.HiddenSize] = Invariant(model.HiddenSize);
         metadata[CheckpointKeys.Nonlinearity] = model.Nonlinearity == Nonlinearity.Relu ? "relu" : "tanh";
         metadata[CheckpointKeys.Mode] = model.SequenceMode ? "lines" : "stream";
+        metadata[CheckpointKeys.Cell] = model.Cell.Name();
+        metadata[CheckpointKeys.Layers] = Invariant(model.Layers);
+        metadata[CheckpointKeys.Dropout] = Invariant(trainer?.Options.Dropout ?? 0);
 
+        if (weights != WeightFormat.F32) metadata[CheckpointKeys.Weights] = weights.Name();
         var tensors = new List<SafetensorsTensor>();
-        AddWeights(tensors, model.Parameters, prefix: null);
+        ModelTensors.Add(tensors, model.Parameters, prefix: null, weights switch { WeightFormat.Bf16 => "BF16", WeightFormat.Int8 => "I8", _ => "F32" });
         if (trainer is not null)
         {
             var o = trainer.Options;
@@ -40,6 +53,8 @@ public static class Checkpoint
             metadata[CheckpointKeys.Beta1] = Invariant(o.Beta1);
             metadata[CheckpointKeys.Beta2] = Invariant(o.Beta2);
             metadata[CheckpointKeys.Epsilon] = Invariant(o.Epsilon);
+            metadata[CheckpointKeys.Alpha] = Invariant(o.Alpha);
+            metadata[CheckpointKeys.ForgetBias] = Invariant(o.ForgetBias);
             metadata[CheckpointKeys.Clip] = Invariant(o.ClipValue);
             metadata[CheckpointKeys.ClipNorm] = Invariant(o.ClipNorm);
             metadata[CheckpointKeys.LearningRateDecay] = Invariant(o.LearningRateDecay);
@@ -56,12 +71,36 @@ public static class Checkpoint
             metadata[CheckpointKeys.SmoothLoss] = Invariant(trainer.SmoothLoss);
             metadata[CheckpointKeys.OptimizerSteps] = Invariant(trainer.Optimizer.StepCount);
             if (rngState is not null) metadata[CheckpointKeys.RngState] = rngState;
-            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [o.BatchSize, model.HiddenSize], TrainingState(trainer)));
+            // the carried state as PyTorch's h_n [L,B,H] (and c_n for an LSTM)
+            var state = TrainingState(trainer);
+            int slice = model.Layers * o.BatchSize * model.HiddenSize;
+            tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainHidden, [model.Layers, o.BatchSize, model.HiddenSize], state[..slice]));
+            if (model.Cell.HasCellState()) tensors.Add(new SafetensorsTensor(CheckpointKeys.TrainCell, [model.Layers, o.BatchSize, model.HiddenSize], state[slice..]));
             var (first, second) = MomentPrefixes(o.Optimizer);
-            if (first is not null) AddWeights(tensors, trainer.Optimizer.FirstMoment!, first);
-            if (second is not null) AddWeights(tensors, trainer.Optimizer.SecondMoment!, second);
+            if (first is not null) ModelTensors.Add(tensors, trainer.Optimizer.FirstMoment!, first);
+            if (second is not null) ModelTensors.Add(tensors, trainer.Optimizer.SecondMoment!, second);
         }
         SafetensorsWriter.Write(path, tensors, metadata);
+    }
+
+    /// <summary>
+    /// Checks, before a long run, that a checkpoint of <paramref name="model"/> (and <paramref name="trainer"/>'s state)
+    /// can be written to <paramref name="path"/>: see <see cref="SafetensorsWriter.CheckWritable"/>, with the file's size
+    /// allocated so a disk without room for it shows at once.
+    /// </summary>
+    public static void CheckWritable(string path, CharRnnModel model, Trainer? trainer = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        // the parameters, plus the zero bias_hh of every layer that format 2 writes beside them
+        var shape = model.Parameters.Shape;
+        long weights = model.Parameters.All.Length + (long)shape.Layers * shape.GateWidth, floats = weights;
+        if (trainer is not null)
+        {
+            var (first, second) = MomentPrefixes(trainer.Options.Optimizer);
+            floats += trainer.StateSize + (first is null ? 0 : weights) + (second is null ? 0 : weights);
+        }
+        long header = 4096 + 16L * model.VocabularySize; // metadata, tensor entries, the vocabulary as JSON
+        SafetensorsWriter.CheckWritable(path, floats * sizeof(float) + header);
     }
 
     /// <summary>Reads a model (and training state, if present) from <paramref name="path"/>. Throws <see cref="CheckpointFormatException"/> for any problem with the file.</summary>
@@ -77,22 +116,17 @@ public static class Checkpoint
     private static LoadedCheckpoint FromContents(SafetensorsContents file, string source)
     {
         var meta = file.Metadata;
-        if (meta.TryGetValue(CheckpointKeys.Format, out var format) && !format.StartsWith("charrnn-fast/", StringComparison.Ordinal))
-            throw new CheckpointFormatException($"{source}: format '{format}' is not a CharRnn.Fast checkpoint");
-        if (format is not null && format != CheckpointKeys.FormatTag)
-            throw new CheckpointFormatException($"{source}: format '{format}' is newer than this version reads ({CheckpointKeys.FormatTag})");
+        if (meta.TryGetValue(CheckpointKeys.Format, out var format) && format != CheckpointKeys.FormatTag && format != CheckpointKeys.Format1Tag)
+            throw new CheckpointFormatException(CheckpointKeys.IsLaterFormat(format)
+                ? $"{source}: written by a newer version (format '{format}'; this version reads '{CheckpointKeys.FormatTag}'): upgrade charrnn to read it"
+                : $"{source}: unknown format '{format}' (this version reads '{CheckpointKeys.FormatTag}')");
         if (!meta.TryGetValue(CheckpointKeys.Vocabulary, out var vocabJson))
             throw new CheckpointFormatException($"{source}: the metadata has no \"{CheckpointKeys.Vocabulary}\" entry (a JSON array of the vocabulary's characters in id order)");
         Vocabulary vocabulary;
         try { vocabulary = Vocabulary.FromJson(vocabJson); }
         catch (FormatException e) { throw new CheckpointFormatException($"{source}: bad \"{CheckpointKeys.Vocabulary}\": {e.Message}"); }
 
-        var whh = file.Get(CheckpointKeys.Whh);
-        if (whh.Shape.Length != 2 || whh.Shape[0] != whh.Shape[1] || whh.Shape[0] < 1)
-            throw new CheckpointFormatException($"{source}: Whh must be a square [H,H] matrix, got {ShapeText(whh.Shape)}");
-        int h = whh.Shape[0], v = vocabulary.Count;
-        if (meta.TryGetValue(CheckpointKeys.HiddenSize, out var hs) && hs != Invariant(h))
-            throw new CheckpointFormatException($"{source}: hidden_size says {hs} but Whh is {ShapeText(whh.Shape)}");
+        var shape = ModelTensors.Shape(file, vocabulary.Count, source);
         var nonlinearity = meta.GetValueOrDefault(CheckpointKeys.Nonlinearity, "tanh") switch
         {
             "tanh" => Nonlinearity.Tanh,
@@ -108,8 +142,8 @@ public static class Checkpoint
         if (lines && !vocabulary.TryGetId(new System.Text.Rune('\n'), out _))
             throw new CheckpointFormatException($"{source}: a lines model's vocabulary must contain \\n");
 
-        var parameters = new RnnParameters(RnnShape.ForCharacters(v, h));
-        ReadWeights(file, parameters, prefix: null, source);
+        var parameters = new RnnParameters(shape);
+        ModelTensors.Read(file, parameters, prefix: null, source);
         if (!parameters.AllFinite()) throw new CheckpointFormatException($"{source}: the weights contain NaN or infinite values");
         var model = new CharRnnModel(vocabulary, parameters, nonlinearity, lines);
 
@@ -126,7 +160,8 @@ public static class Checkpoint
             "sgd" => OptimizerKind.Sgd,
             "adagrad" => OptimizerKind.Adagrad,
             "adam" => OptimizerKind.Adam,
-            var other => throw new CheckpointFormatException($"{source}: optimizer '{other}' is not sgd, adagrad or adam"),
+            "rmsprop" => OptimizerKind.RmsProp,
+            var other => throw new CheckpointFormatException($"{source}: optimizer '{other}' is not sgd, adagrad, adam or rmsprop"),
         };
         TrainingOptions options;
         try
@@ -138,13 +173,16 @@ public static class Checkpoint
                 Beta1 = Double(meta, CheckpointKeys.Beta1, source),
                 Beta2 = Double(meta, CheckpointKeys.Beta2, source),
                 Epsilon = Double(meta, CheckpointKeys.Epsilon, source),
+                Alpha = meta.ContainsKey(CheckpointKeys.Alpha) ? Double(meta, CheckpointKeys.Alpha, source) : 0.95,
+                Dropout = meta.ContainsKey(CheckpointKeys.Dropout) ? Double(meta, CheckpointKeys.Dropout, source) : 0,
+                ForgetBias = meta.ContainsKey(CheckpointKeys.ForgetBias) ? Double(meta, CheckpointKeys.ForgetBias, source) : 0,
                 ClipValue = Double(meta, CheckpointKeys.Clip, source),
                 ClipNorm = Double(meta, CheckpointKeys.ClipNorm, source),
                 LearningRateDecay = Double(meta, CheckpointKeys.LearningRateDecay, source),
-                DecayEvery = (int)Long(meta, CheckpointKeys.DecayEvery, source),
-                SequenceLength = (int)Long(meta, CheckpointKeys.SequenceLength, source),
-                BatchSize = (int)Long(meta, CheckpointKeys.BatchSize, source),
-                Threads = (int)Long(meta, CheckpointKeys.Threads, source),
+                DecayEvery = Int(meta, CheckpointKeys.DecayEvery, source),
+                SequenceLength = Int(meta, CheckpointKeys.SequenceLength, source),
+                BatchSize = Int(meta, CheckpointKeys.BatchSize, source),
+                Threads = Int(meta, CheckpointKeys.Threads, source),
                 Seed = ulong.TryParse(meta.GetValueOrDefault(CheckpointKeys.Seed), NumberStyles.None, CultureInfo.InvariantCulture, out var seed) ? seed
                     : throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.Seed}\" is missing or not an unsigned integer"),
                 WeightInit = InitScheme.Parse(meta.GetValueOrDefault(CheckpointKeys.Init, "normal:0.01")),
@@ -159,48 +197,68 @@ public static class Checkpoint
 
         var optimizer = new Optimizer(kind, model.Parameters.Shape) { StepCount = Long(meta, CheckpointKeys.OptimizerSteps, source) };
         var (first, second) = MomentPrefixes(kind);
-        if (first is not null) ReadWeights(file, optimizer.FirstMoment!, first, source);
-        if (second is not null) ReadWeights(file, optimizer.SecondMoment!, second, source);
+        // Adagrad's memory, RMSprop's mean square and Adam's v are sums and means of squares: the update takes their square root
+        if (first is not null) ReadMoments(file, optimizer.FirstMoment!, first, nonNegative: kind is OptimizerKind.Adagrad or OptimizerKind.RmsProp, source);
+        if (second is not null) ReadMoments(file, optimizer.SecondMoment!, second, nonNegative: true, source);
 
+        var state = ReadState(file, model, options.BatchSize, source);
+
+        string? rngState = meta.GetValueOrDefault(CheckpointKeys.RngState);
+        if (rngState is not null)
+        {
+            try { Rng.FromState(rngState); }
+            catch (FormatException) { throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.RngState}\" is '{rngState}', not 64 hexadecimal digits"); }
+        }
+        string? textHash = meta.GetValueOrDefault(CheckpointKeys.TextHash);
+        if (textHash is not null && !TextFingerprint.IsWellFormed(textHash))
+            throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.TextHash}\" is '{textHash}', not {TextFingerprint.Prefix} and 64 lowercase hexadecimal digits");
+        return new TrainingResume(model, options, optimizer, state,
+            Long(meta, CheckpointKeys.Step, source), Long(meta, CheckpointKeys.Epoch, source), Int(meta, CheckpointKeys.Cursor, source),
+            Double(meta, CheckpointKeys.SmoothLoss, source), rngState)
+        {
+            RunId = meta.GetValueOrDefault(CheckpointKeys.RunId),
+            TextLength = meta.ContainsKey(CheckpointKeys.TextLength) ? Long(meta, CheckpointKeys.TextLength, source) : null,
+            TextHash = textHash,
+        };
+    }
+
+    private static void ReadMoments(SafetensorsContents file, RnnParameters moments, string prefix, bool nonNegative, string source)
+    {
+        ModelTensors.Read(file, moments, prefix, source);
+        foreach (var tensor in moments.Table.Tensors)
+            foreach (float x in moments[tensor])
+            {
+                if (!float.IsFinite(x)) throw new CheckpointFormatException($"{source}: optimizer state '{prefix}.{tensor.Name}' contains NaN or infinite values");
+                if (nonNegative && x < 0) throw new CheckpointFormatException($"{source}: optimizer state '{prefix}.{tensor.Name}' has negative values (it holds squares)");
+            }
+    }
+
+    /// <summary>The carried state, h [L,B,H] then c [L,B,H] for an LSTM, from train.hidden (format 1: [B,H]) and train.cell.</summary>
+    private static float[] ReadState(SafetensorsContents file, CharRnnModel model, int batch, string source)
+    {
+        int l = model.Layers, h = model.HiddenSize;
+        var state = new float[model.Parameters.Shape.StateSize(batch)];
+        string origins = $"L = {l}, from the weights; B = {batch}, from \"{CheckpointKeys.BatchSize}\"; H = {h}, from the weights";
         var hidden = file.Get(CheckpointKeys.TrainHidden);
-        if (hidden.Shape.Length != 2 || hidden.Shape[0] != options.BatchSize || hidden.Shape[1] != model.HiddenSize)
-            throw new CheckpointFormatException($"{source}: {CheckpointKeys.TrainHidden} must be [{options.BatchSize},{model.HiddenSize}], got {ShapeText(hidden.Shape)}");
-        return new TrainingResume(model, options, optimizer, hidden.Data,
-            Long(meta, CheckpointKeys.Step, source), Long(meta, CheckpointKeys.Epoch, source), (int)Long(meta, CheckpointKeys.Cursor, source),
-            Double(meta, CheckpointKeys.SmoothLoss, source), meta.GetValueOrDefault(CheckpointKeys.RngState));
+        bool format1 = l == 1 && hidden.Shape.Length == 2 && hidden.Shape[0] == batch && hidden.Shape[1] == h;
+        if (!format1 && !hidden.Shape.AsSpan().SequenceEqual([l, batch, h]))
+            throw new CheckpointFormatException($"{source}: tensor '{CheckpointKeys.TrainHidden}' is {ShapeText(hidden.Shape)} but must be [L,B,H] = [{l},{batch},{h}] ({origins})");
+        hidden.Data.CopyTo(state, 0);
+        if (model.Cell.HasCellState())
+        {
+            var cell = file.Get(CheckpointKeys.TrainCell);
+            if (!cell.Shape.AsSpan().SequenceEqual([l, batch, h]))
+                throw new CheckpointFormatException($"{source}: tensor '{CheckpointKeys.TrainCell}' is {ShapeText(cell.Shape)} but must be [L,B,H] = [{l},{batch},{h}] ({origins})");
+            cell.Data.CopyTo(state, hidden.Data.Length);
+        }
+        if (!AllFinite(state)) throw new CheckpointFormatException($"{source}: the carried state ('{CheckpointKeys.TrainHidden}'{(model.Cell.HasCellState() ? $", '{CheckpointKeys.TrainCell}'" : "")}) contains NaN or infinite values");
+        return state;
     }
 
-    private static void AddWeights(List<SafetensorsTensor> tensors, RnnParameters p, string? prefix)
+    private static bool AllFinite(float[] values)
     {
-        int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
-        var wxh = new float[h * v];
-        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, wxh, p.WxhT, v, h); // stored [V,H] inside, [H,V] in the file
-        tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Wxh), [h, v], wxh));
-        tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Whh), [h, h], p.Whh.ToArray()));
-        tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Bh), [h], p.Bh.ToArray()));
-        tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.Why), [p.Shape.OutputSize, h], p.Why.ToArray()));
-        tensors.Add(new SafetensorsTensor(Name(prefix, CheckpointKeys.By), [p.Shape.OutputSize], p.By.ToArray()));
-    }
-
-    private static void ReadWeights(SafetensorsContents file, RnnParameters p, string? prefix, string source)
-    {
-        int h = p.Shape.HiddenSize, v = p.Shape.InputSize;
-        var wxh = Expect(file, Name(prefix, CheckpointKeys.Wxh), [h, v], source);
-        Kernels.RowKernels.Transpose(Kernels.KernelPolicy.Best, p.WxhT, wxh.Data, h, v);
-        Expect(file, Name(prefix, CheckpointKeys.Whh), [h, h], source).Data.CopyTo(p.Whh);
-        Expect(file, Name(prefix, CheckpointKeys.Bh), [h], source).Data.CopyTo(p.Bh);
-        Expect(file, Name(prefix, CheckpointKeys.Why), [v, h], source).Data.CopyTo(p.Why);
-        Expect(file, Name(prefix, CheckpointKeys.By), [v], source).Data.CopyTo(p.By);
-    }
-
-    private static SafetensorsTensor Expect(SafetensorsContents file, string name, int[] shape, string source)
-    {
-        var t = file.Get(name);
-        // a column vector [H,1] (numpy's seeds keep biases that way) is accepted for a vector [H]
-        bool vectorAsColumn = shape.Length == 1 && t.Shape.Length == 2 && t.Shape[0] == shape[0] && t.Shape[1] == 1;
-        if (!vectorAsColumn && !t.Shape.AsSpan().SequenceEqual(shape))
-            throw new CheckpointFormatException($"{source}: tensor '{name}' is {ShapeText(t.Shape)} but the vocabulary ({(shape.Length > 1 ? shape[1] : shape[0])}) and Whh imply {ShapeText(shape)}");
-        return t;
+        foreach (float x in values) if (!float.IsFinite(x)) return false;
+        return true;
     }
 
     private static float[] TrainingState(Trainer trainer)
@@ -214,6 +272,7 @@ public static class Checkpoint
     {
         OptimizerKind.Adagrad => ("adagrad.mem", null),
         OptimizerKind.Adam => ("adam.m", "adam.v"),
+        OptimizerKind.RmsProp => ("rmsprop.ms", null),
         _ => (null, null),
     };
 
@@ -221,10 +280,10 @@ public static class Checkpoint
     {
         OptimizerKind.Sgd => "sgd",
         OptimizerKind.Adagrad => "adagrad",
+        OptimizerKind.RmsProp => "rmsprop",
         _ => "adam",
     };
 
-    private static string Name(string? prefix, string tensor) => prefix is null ? tensor : CheckpointKeys.Moment(prefix, tensor);
     private static string ShapeText(int[] shape) => "[" + string.Join(",", shape) + "]";
     private static string Invariant(double x) => x.ToString("R", CultureInfo.InvariantCulture);
     private static string Invariant(long x) => x.ToString(CultureInfo.InvariantCulture);
@@ -232,6 +291,10 @@ public static class Checkpoint
     private static double Double(IReadOnlyDictionary<string, string> meta, string key, string source)
         => meta.TryGetValue(key, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x) ? x
             : throw new CheckpointFormatException($"{source}: metadata \"{key}\" is missing or not a number");
+
+    private static int Int(IReadOnlyDictionary<string, string> meta, string key, string source)
+        => Long(meta, key, source) is var x && x <= int.MaxValue ? (int)x
+            : throw new CheckpointFormatException($"{source}: metadata \"{key}\" is {x}, larger than {int.MaxValue}");
 
     private static long Long(IReadOnlyDictionary<string, string> meta, string key, string source)
         => meta.TryGetValue(key, out var s) && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var x) ? x
@@ -269,6 +332,15 @@ public sealed class TrainingResume
 
     /// <summary>The sampling RNG's state when saved (see <see cref="Rng.SaveState"/>), if any.</summary>
     public string? RngState { get; }
+
+    /// <summary>The run's id (<see cref="CheckpointKeys.RunId"/>), if the writer recorded one.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>Tokens of the text the run trains on (<see cref="CheckpointKeys.TextLength"/>), if recorded.</summary>
+    public long? TextLength { get; init; }
+
+    /// <summary>That text's <see cref="TextFingerprint"/>, if recorded.</summary>
+    public string? TextHash { get; init; }
 
     /// <summary>
     /// A trainer over the loaded model that continues exactly where the saved one stopped (same text required).

@@ -24,7 +24,8 @@ public sealed class SafetensorsContents(IReadOnlyList<SafetensorsTensor> tensors
 /// <summary>
 /// Reads safetensors files as untrusted input: every size and offset is checked against the bytes actually present
 /// before anything is allocated from it, and every problem is a <see cref="CheckpointFormatException"/> saying what is
-/// wrong. F32 is read as is; F64, F16 and BF16 (as numpy and PyTorch may write) are converted to float.
+/// wrong. F32 is read as is; F64, F16 and BF16 (as numpy and PyTorch may write) and I8 (compact weights) are converted
+/// to float, each tensor keeping its file dtype.
 /// </summary>
 public static class SafetensorsReader
 {
@@ -73,7 +74,7 @@ public static class SafetensorsReader
                 if (entries[i].Begin < entries[i - 1].End)
                     throw new CheckpointFormatException($"tensors '{entries[i - 1].Name}' and '{entries[i].Name}' overlap in the data section");
             var tensors = new List<SafetensorsTensor>(entries.Count);
-            foreach (var e in entries) tensors.Add(new SafetensorsTensor(e.Name, e.Shape, Decode(e.DType, data[(int)e.Begin..(int)e.End])));
+            foreach (var e in entries) tensors.Add(new SafetensorsTensor(e.Name, e.Shape, Decode(e.DType, data[(int)e.Begin..(int)e.End])) { DType = e.DType });
             return new SafetensorsContents(tensors, metadata);
         }
     }
@@ -100,7 +101,8 @@ public static class SafetensorsReader
             "F32" => 4,
             "F64" => 8,
             "F16" or "BF16" => 2,
-            _ => throw new CheckpointFormatException($"{Where()}: dtype {dtype} is not supported (use F32; F64, F16 and BF16 are converted)"),
+            "I8" => 1,
+            _ => throw new CheckpointFormatException($"{Where()}: dtype {dtype} is not supported (use F32; F64, F16, BF16 and I8 are converted)"),
         };
         if (!e.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
             throw new CheckpointFormatException($"{Where()}: missing or non-array \"shape\"");
@@ -147,6 +149,12 @@ public static class SafetensorsReader
             {
                 var values = new float[bytes.Length / 2];
                 for (int i = 0; i < values.Length; i++) values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * 2));
+                return values;
+            }
+            case "I8":
+            {
+                var values = new float[bytes.Length];
+                for (int i = 0; i < values.Length; i++) values[i] = (sbyte)bytes[i];
                 return values;
             }
             default: // BF16: the high half of a float

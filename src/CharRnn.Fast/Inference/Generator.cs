@@ -58,7 +58,7 @@ public sealed class Generator : IDisposable
         Threads = Math.Min(threads, units);
         _unitStart = new int[Threads + 1];
         for (int m = 0; m <= Threads; m++) _unitStart[m] = Math.Min(h, units * m / Threads * unit);
-        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1]);
+        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1], _barrier);
         if (Threads > 1)
         {
             _team = new WorkerTeam(Threads);
@@ -72,7 +72,7 @@ public sealed class Generator : IDisposable
         _gates = new AlignedBuffer(model.Cell == CellKind.Rnn ? 0 : gh);
         _rec = new AlignedBuffer(model.Cell == CellKind.Gru ? gh : 0);
         _nh = new AlignedBuffer(model.Cell == CellKind.Gru ? h : 0);
-        _logits = new float[v];
+        _logits = new float[model.OutputColumns]; // [V] and zeros to whole vectors
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
@@ -97,7 +97,7 @@ public sealed class Generator : IDisposable
     public ReadOnlySpan<float> HiddenState => _h;
 
     /// <summary>Logits [V] after the last fed token (empty before any).</summary>
-    public ReadOnlySpan<float> Logits => _hasLogits ? _logits : default;
+    public ReadOnlySpan<float> Logits => _hasLogits ? _logits.AsSpan(0, _model.VocabularySize) : default;
 
     /// <summary>Clears the state (a blank memory).</summary>
     public void Reset()
@@ -203,7 +203,7 @@ public sealed class Generator : IDisposable
     {
         _h.Span.CopyTo(_saved);
         _c.Span.CopyTo(_saved.AsSpan(_h.Length));
-        _logits.CopyTo(_saved, _h.Length + _c.Length);
+        _logits.AsSpan(0, _model.VocabularySize).CopyTo(_saved.AsSpan(_h.Length + _c.Length));
         _savedRng.CopyFrom(Rng);
         (_savedHasLogits, _savedEnded) = (_hasLogits, _ended);
     }
@@ -212,7 +212,7 @@ public sealed class Generator : IDisposable
     {
         _saved.AsSpan(0, _h.Length).CopyTo(_h.Span);
         _saved.AsSpan(_h.Length, _c.Length).CopyTo(_c.Span);
-        _saved.AsSpan(_h.Length + _c.Length).CopyTo(_logits);
+        _saved.AsSpan(_h.Length + _c.Length).CopyTo(_logits); // [V]: the padding past V is no state
         Rng.CopyFrom(_savedRng);
         (_hasLogits, _ended) = (_savedHasLogits, _savedEnded);
     }
@@ -225,19 +225,19 @@ public sealed class Generator : IDisposable
         int h = _model.HiddenSize;
         _token = token;
         _ended = false;
-        if (_team is null || !_split!.Begin(1)) Step(0, h);
+        if (_team is null || !_split!.Begin(1)) Step(0, h, null);
         else _team.Run(_stepUnits);
         _split?.End();
         (_h, _next) = (_next, _h);
         _model.OutputBias.CopyTo(_logits);
         var top = _h.AsSpan((_model.Layers - 1) * h, h);
-        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT, 0, default);
+        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT.View(), default);
         _hasLogits = true;
     }
 
     // Units [first, end) of every layer's step: the input term, the recurrent GEMV of every gate, the cell. A team's
     // members meet after each layer but the last, since the next layer reads all of this one's new state.
-    private void Step(int first, int end)
+    private void Step(int first, int end, TeamBarrier? barrier)
     {
         var policy = _model.Policy;
         int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
@@ -254,20 +254,20 @@ public sealed class Generator : IDisposable
                     Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, count),
                         MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, count)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, count)));
                 else
-                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l), 0, default, g + first, g + end);
+                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l).View(), default, g + first, g + end);
             }
             var a = StridedMatrix.RowMajor(prev, 1, h);
             var w = _model.RecurrentT(l);
             switch (_model.Cell)
             {
                 case CellKind.Rnn:
-                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w, 0, default, first, end);
-                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w, 0, default, first, end);
+                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w.View(), default, first, end);
+                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w.View(), default, first, end);
                     break;
                 case CellKind.Lstm:
                 {
                     var gates = _gates.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w, 0, default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w.View(), default, g + first, g + end);
                     var c = _c.AsSpan(l * h + first, count); // updated in place: each unit reads its old c before writing the new one
                     CellKernels.LstmForward(policy, gates.Slice(first), h, c, c, next.Slice(first), count);
                     break;
@@ -275,13 +275,13 @@ public sealed class Generator : IDisposable
                 default:
                 {
                     var rec = _rec.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w, 0, default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w.View(), default, g + first, g + end);
                     CellKernels.GruForward(policy, x.Slice(first), rec.Slice(first), h, _model.NewGateBias(l).Slice(first), prev.Slice(first),
                         _gates.AsSpan(first, gh - first), _nh.AsSpan(first, count), next.Slice(first), count);
                     break;
                 }
             }
-            if (l + 1 < _model.Layers) _barrier?.SignalAndWait();
+            if (l + 1 < _model.Layers) barrier?.SignalAndWait();
         }
     }
 
@@ -324,7 +324,7 @@ public sealed class Generator : IDisposable
     private int Draw(in SamplingOptions options)
     {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
-        _logits.CopyTo(_work, 0);
+        _logits.AsSpan(0, _work.Length).CopyTo(_work);
         return Sampler.Sample(_model.Policy, _work, options, Rng, _keys, _order);
     }
 
@@ -346,10 +346,11 @@ public sealed class Generator : IDisposable
     public void Probabilities(Span<float> probabilities, double temperature = 1.0)
     {
         SamplingOptions.ValidateTemperature(temperature);
-        if (probabilities.Length < _logits.Length) throw new ArgumentException($"probabilities needs {_logits.Length} floats, got {probabilities.Length}", nameof(probabilities));
+        int v = _model.VocabularySize;
+        if (probabilities.Length < v) throw new ArgumentException($"probabilities needs {v} floats, got {probabilities.Length}", nameof(probabilities));
         if (!_hasLogits) throw new InvalidOperationException("feed a token first");
-        _logits.CopyTo(probabilities);
-        Softmax.InPlace(_model.Policy, probabilities.Slice(0, _logits.Length), SamplingOptions.InverseTemperature(temperature));
+        _logits.AsSpan(0, v).CopyTo(probabilities);
+        Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), SamplingOptions.InverseTemperature(temperature));
     }
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>

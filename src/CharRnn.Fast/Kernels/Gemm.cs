@@ -16,77 +16,58 @@ namespace CharRnn.Fast.Kernels;
 /// </summary>
 internal static class Gemm
 {
-    /// <summary>c[M,N] = A[M,K]·B[K,N]  (c overwritten).</summary>
+    /// <summary>c[M,N] = A[M,K]·B[K,N]  (c overwritten; B row-major).</summary>
     public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, k), b, default, n);
+        => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, k), PanelView.RowMajor(b, k, n), default);
 
-    /// <summary>c[M,N] += A[M,K]·B[K,N].</summary>
+    /// <summary>c[M,N] += A[M,K]·B[K,N]  (B row-major).</summary>
     public static void MultiplyAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, k), b, default, n);
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, k), PanelView.RowMajor(b, k, n), default);
 
-    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B [K,N]: the weight-gradient GEMM (K = T·B positions).</summary>
+    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B [K,N] row-major: the weight-gradient GEMM (K = T·B positions).</summary>
     public static void MultiplyTransposedAAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, k), b, default, n);
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, k), PanelView.RowMajor(b, k, n), default);
+
+    /// <summary>c[M,N] = A[M,K]·B  (c overwritten; K = B's rows).</summary>
+    public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, in PanelView b, int m)
+        => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, b.Rows), b, default);
+
+    /// <summary>c[M,N] += A[M,K]·B  (K = B's rows).</summary>
+    public static void MultiplyAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, in PanelView b, int m)
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, b.Rows), b, default);
+
+    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] (K = B's rows).</summary>
+    public static void MultiplyTransposedAAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, in PanelView b, int m)
+        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, b.Rows), b, default);
 
     /// <summary>
-    /// c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]) with A [M,K] seen through strides and B [K,N] row-major.
-    /// <paramref name="init"/> empty means zero; it may alias c.
+    /// c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]) with A [M,K] seen through strides and B [K,N] (the first K rows of
+    /// the view). <paramref name="init"/> empty means zero; it may alias c.
     /// </summary>
-    public static void Run<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> b,
-        ReadOnlySpan<float> aux, int n) where TEpilogue : IEpilogue
-        => RunColumns<TEpilogue>(policy, c, init, a, b, aux, n, 0, n);
-
-    /// <summary>
-    /// Columns [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Run{TEpilogue}(KernelPolicy, Span{float}, ReadOnlySpan{float}, in StridedMatrix, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/>'s
-    /// result, the rest of c untouched: one thread's share of a product split by columns. Each element gets the same
-    /// sequence of FMAs as in the whole product when the split points are multiples of <see cref="KernelPolicy.ColumnSplitUnit"/>.
-    /// </summary>
-    public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> b,
-        ReadOnlySpan<float> aux, int n, int first, int end) where TEpilogue : IEpilogue
-    {
-        if (first < 0 || end > n || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"columns [{first},{end}) are not within [0,{n})");
-        if (a.Rows == 0 || first == end) return;
-        Check<TEpilogue>(c, init, a, aux, n);
-        if (b.Length < (long)a.Cols * n) throw new ArgumentException($"b holds {b.Length} floats, needs [{a.Cols},{n}]", nameof(b));
-        Blocked<TEpilogue>(policy, ref At(c, first), ref At(init, first), !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data), a.RowStride, a.ColStride,
-            ref At(b, first), n, 0, ref At(aux, first), a.Rows, a.Cols, end - first, n);
-    }
-
-    /// <summary>
-    /// c[M,N] = TEpilogue(init + A·B, aux) with B = rows [<paramref name="bFirstRow"/>, <paramref name="bFirstRow"/> + K) of a
-    /// packed matrix (N = its columns).
-    /// </summary>
-    public static void Run<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, PackedMatrix b, int bFirstRow,
+    public static void Run<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, in PanelView b,
         ReadOnlySpan<float> aux) where TEpilogue : IEpilogue
-        => RunColumns<TEpilogue>(policy, c, init, a, b, bFirstRow, aux, 0, b.Cols);
+        => RunColumns<TEpilogue>(policy, c, init, a, b, aux, 0, b.Cols);
 
-    /// <summary>Columns [first, end) of the packed-B product (split points at multiples of the panel width).</summary>
-    public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, PackedMatrix b, int bFirstRow,
+    /// <summary>
+    /// Columns [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Run{TEpilogue}"/>'s result, the rest of c
+    /// untouched: one thread's share of a product split by columns. Each element gets the same sequence of FMAs as in
+    /// the whole product when the split points are multiples of <see cref="KernelPolicy.ColumnSplitUnit"/>.
+    /// </summary>
+    public static void RunColumns<TEpilogue>(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, in PanelView b,
         ReadOnlySpan<float> aux, int first, int end) where TEpilogue : IEpilogue
     {
         int n = b.Cols;
         if (first < 0 || end > n || first > end) throw new ArgumentOutOfRangeException(nameof(first), $"columns [{first},{end}) are not within [0,{n})");
         if (!b.IsRowMajor && first % b.Width != 0) throw new ArgumentOutOfRangeException(nameof(first), $"a packed product splits at multiples of the panel width {b.Width}");
-        if (b.Policy != policy) throw new ArgumentException($"b is packed for {b.Policy.Name}, the product runs on {policy.Name}", nameof(b));
-        if (bFirstRow < 0 || bFirstRow + a.Cols > b.Rows) throw new ArgumentException($"rows [{bFirstRow},{bFirstRow + a.Cols}) are not within the packed matrix's {b.Rows}", nameof(b));
+        if (b.Policy is { } packedFor && packedFor != policy) throw new ArgumentException($"b is packed for {packedFor.Name}, the product runs on {policy.Name}", nameof(b));
+        if (a.Cols > b.Rows) throw new ArgumentException($"A has K = {a.Cols} columns but B only {b.Rows} rows", nameof(b));
         if (a.Rows == 0 || first == end) return;
         Check<TEpilogue>(c, init, a, aux, n);
-        ref float origin = ref b.IsRowMajor ? ref Unsafe.Add(ref b.Origin(bFirstRow), first) : ref Unsafe.Add(ref b.Origin(bFirstRow), first / b.Width * (nint)b.PanelStride);
+        ref float origin = ref MemoryMarshal.GetReference(b.Data);
+        origin = ref b.IsRowMajor ? ref Unsafe.Add(ref origin, first) : ref Unsafe.Add(ref origin, first / b.Width * (nint)b.PanelStride);
         Blocked<TEpilogue>(policy, ref At(c, first), ref At(init, first), !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data), a.RowStride, a.ColStride,
-            ref origin, b.Width, b.IsRowMajor ? 0 : b.PanelStride, ref At(aux, first), a.Rows, a.Cols, end - first, n);
+            ref origin, b.IsRowMajor ? n : b.Width, b.PanelStride, ref At(aux, first), a.Rows, a.Cols, end - first, n);
     }
-
-    /// <summary>c[M,N] += A[M,K]·B with B rows [bFirstRow, bFirstRow + K) of a packed matrix.</summary>
-    public static void MultiplyAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, PackedMatrix b, int bFirstRow, int m, int k)
-        => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, k), b, bFirstRow, default);
-
-    /// <summary>c[M,N] = A[M,K]·B with B packed (c overwritten).</summary>
-    public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, PackedMatrix b, int m, int k)
-        => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, k), b, 0, default);
-
-    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B rows [bFirstRow, bFirstRow + K) of a packed matrix.</summary>
-    public static void MultiplyTransposedAAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, PackedMatrix b, int bFirstRow, int m, int k)
-        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, k), b, bFirstRow, default);
 
     private static void Check<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> aux, int n) where TEpilogue : IEpilogue
     {
@@ -110,7 +91,7 @@ internal static class Gemm
     private static void Blocked<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, nint ldb, nint panelStride, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
-        if (aRow == 1 && aCol == m && m > 1)
+        if (aRow == 1 && aCol == m && m > 1 && k >= TransposedAMinimumDepth)
         {
             BlockedTransposedA<TEpilogue>(policy, ref c, ref init, hasInit, ref a, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
             return;
@@ -127,6 +108,12 @@ internal static class Gemm
         Dispatch<TEpilogue>(policy, ref c, ref init, hasInit, ref Unsafe.Add(ref a, last * aCol), aRow, aCol,
             ref Unsafe.Add(ref b, last * ldb), ldb, panelStride, ref aux, m, k - last, n, ldc);
     }
+
+    /// <summary>
+    /// K from which a transposed A is copied into row-major blocks first: below it (batch-1 chunks of T = 25 positions)
+    /// the few lines of A a tile reads stay in L1, and the copy would cost more than it saves.
+    /// </summary>
+    private const int TransposedAMinimumDepth = 64;
 
     /// <summary>
     /// <see cref="Blocked{TEpilogue}"/> for A = Sᵀ with S stored [K,M] (the weight-gradient GEMMs): each K block of A is

@@ -243,7 +243,7 @@ internal static class GemmTiles
         ref float aux, nint ldc, int m, int k, int count) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         int w = TS.Count;
-        Span<float> gathered = stackalloc float[k];
+        Span<float> gathered = stackalloc float[KernelPolicy.MaxKBlock]; // a constant size: the JIT allocates it in the frame
         ref float column = ref MemoryMarshal.GetReference(gathered);
         for (int j = 0; j < count; j++)
         {
@@ -282,7 +282,7 @@ internal static class GemmTiles
     /// tile is still in L1, so the extra load and store cost little).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Epilogue<TS, TV, TE>(ref float c, ref float aux, nint ldc, int rows, int vectors)
+    internal static void Epilogue<TS, TV, TE>(ref float c, ref float aux, nint ldc, int rows, int vectors)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         if (TE.IsIdentity) return;

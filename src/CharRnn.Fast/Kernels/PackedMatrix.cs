@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace CharRnn.Fast.Kernels;
 
 /// <summary>
@@ -89,6 +87,12 @@ internal sealed class PackedMatrix
     /// <summary>The packed value at (k, j) (tests).</summary>
     internal float this[int k, int j] => _data.Span[j / Width * PanelStride + k * Width + j % Width];
 
-    /// <summary>A reference to B(<paramref name="firstRow"/>, 0), where a GEMM over rows [firstRow, …) of B starts.</summary>
-    internal ref float Origin(int firstRow) => ref MemoryMarshal.GetReference(_data.Span.Slice(firstRow * Width));
+    /// <summary>Rows [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <paramref name="rows"/>) as a GEMM operand (all rows from <paramref name="firstRow"/> when <paramref name="rows"/> is −1).</summary>
+    internal PanelView View(int firstRow = 0, int rows = -1)
+    {
+        if (rows < 0) rows = Rows - firstRow;
+        if (firstRow < 0 || rows < 0 || firstRow + rows > Rows) throw new ArgumentOutOfRangeException(nameof(firstRow), $"rows [{firstRow},{firstRow + rows}) are not within the packed matrix's {Rows}");
+        var data = _data.Span.Slice(firstRow * Width);
+        return IsRowMajor ? new PanelView(data, rows, Cols, Width, 0, null) : new PanelView(data, rows, Cols, Width, PanelStride, Policy);
+    }
 }

@@ -15,3 +15,4 @@ internal readonly struct Three : ICount { public static int Value => 3; }
 internal readonly struct Four : ICount { public static int Value => 4; }
 internal readonly struct Five : ICount { public static int Value => 5; }
 internal readonly struct Six : ICount { public static int Value => 6; }
+internal readonly struct Eight : ICount { public static int Value => 8; }

@@ -31,7 +31,7 @@ public sealed class DenseRnn
         _state = new float[shape.StateSize(1)];
         _layers = new RecurrentLayer[shape.Layers];
         for (int l = 0; l < shape.Layers; l++) _layers[l] = new RecurrentLayer(Policy, shape, nonlinearity, l, maxSteps, 1, oneHotInput: false);
-        _output = new OutputLayer(Policy, shape, maxSteps);
+        _output = new OutputLayer(Policy, shape, maxSteps, batch: false);
     }
 
     public RnnParameters Parameters { get; }

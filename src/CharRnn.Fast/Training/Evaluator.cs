@@ -16,9 +16,11 @@ public static class Evaluator
 {
     /// <summary>
     /// Mean −ln p(token_{i+1} | token_0..i) over i = 0..N−2, the hidden state starting at zero and carried across the
-    /// whole sequence (reset at boundary tokens in sequence models). Processed in chunks of <paramref name="chunk"/>.
+    /// whole sequence (reset at boundary tokens in sequence models). Processed in chunks of <paramref name="chunk"/>;
+    /// <paramref name="cancellation"/> is checked before each one (a long pass stops within a chunk of a request), and
+    /// throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, Kernels.KernelPolicy? policy = null)
+    public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, Kernels.KernelPolicy? policy = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (tokens.Length < 2) throw new ArgumentException($"evaluation needs at least 2 characters (got {tokens.Length})");
@@ -29,6 +31,7 @@ public static class Evaluator
         double total = 0;
         for (int start = 0; start < predictions; start += steps)
         {
+            cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(steps, predictions - start);
             total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.BoundaryToken);
         }

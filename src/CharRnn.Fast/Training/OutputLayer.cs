@@ -5,13 +5,14 @@ namespace CharRnn.Fast.Training;
 
 /// <summary>
 /// y = W·h + b for all T·B positions at once (one GEMM), and its backward pass (three GEMM-shaped updates), with the
-/// weights and the top layer's states packed once per call in the layouts those GEMMs read.
+/// weights and the top layer's states packed once per call in the layouts those GEMMs read. W itself is packed for
+/// dh = dy·W only when a batch gives it many rows to serve; a batch-1 chunk reads the parameters where they are.
 /// </summary>
-internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows)
+internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows, bool batch)
 {
-    private readonly PackedMatrix _weightsT = new(policy, shape.HiddenSize, shape.OutputSize);   // [H,O]: B of the logits
-    private readonly PackedMatrix _weights = new(policy, shape.OutputSize, shape.HiddenSize);    // [O,H]: B of dh = dy·W
-    private readonly PackedMatrix _inputs = new(policy, rows, shape.HiddenSize);                 // [R,H]: B of dW = dyᵀ·h
+    private readonly PackedMatrix _weightsT = new(policy, shape.HiddenSize, shape.OutputSize);               // [H,O]: B of the logits
+    private readonly PackedMatrix _weights = new(policy, batch ? shape.OutputSize : 0, shape.HiddenSize);     // [O,H]: B of dh = dy·W
+    private readonly PackedMatrix _inputs = new(policy, rows, shape.HiddenSize);                             // [R,H]: B of dW = dyᵀ·h
 
     /// <summary>y[R,O] = h[R,H]·Wᵀ + b.</summary>
     /// <param name="y">[R,O]</param>
@@ -21,7 +22,7 @@ internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows)
         int o = p.Shape.OutputSize;
         _weightsT.PackTransposeOf(p.OutputWeights);
         RowKernels.BroadcastRows(y.Slice(0, rows * o), p.OutputBias);
-        Gemm.MultiplyAdd(policy, y, h, _weightsT, 0, rows, p.Shape.HiddenSize);
+        Gemm.MultiplyAdd(policy, y, h, _weightsT.View(), rows);
     }
 
     /// <summary>dW += dyᵀ·h;  db += Σ dy;  dh = dy·W.</summary>
@@ -32,9 +33,10 @@ internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows)
     {
         int o = p.Shape.OutputSize;
         _inputs.Pack(h, rows);
-        _weights.Pack(p.OutputWeights);
-        Gemm.MultiplyTransposedAAdd(policy, g.OutputWeights, dy, _inputs, 0, o, rows);
+        Gemm.MultiplyTransposedAAdd(policy, g.OutputWeights, dy, _inputs.View(0, rows), o);
         RowKernels.AddColumnSums(policy, g.OutputBias, dy.Slice(0, rows * o));
-        Gemm.Multiply(policy, dh, dy, _weights, rows, o);
+        if (_weights.Rows > 0) _weights.Pack(p.OutputWeights);
+        var w = _weights.Rows > 0 ? _weights.View() : PanelView.RowMajor(p.OutputWeights, o, p.Shape.HiddenSize);
+        Gemm.Multiply(policy, dh, dy, w, rows);
     }
 }

@@ -94,7 +94,7 @@ internal sealed class RecurrentLayer
         _discard = new AlignedBuffer(_h);
         bool panels = batch > 1; // a single row is a GEMV over row-major weights
         _whhT = new PackedMatrix(policy, _h, _gh, panels);
-        _whh = new PackedMatrix(policy, _gh, _h, panels);
+        _whh = new PackedMatrix(policy, panels ? _gh : 0, _h);
         _wihT = new PackedMatrix(policy, oneHotInput ? 0 : _inputs, _gh);
         _wih = new PackedMatrix(policy, _gh, _inputs);
         _packedPrev = new PackedMatrix(policy, positions, _h);
@@ -143,12 +143,12 @@ internal sealed class RecurrentLayer
         else
         {
             RowKernels.BroadcastRows(x, p.Bias(_layer));
-            Gemm.MultiplyAdd(_policy, x, input.Dense, _wihT, 0, positions, _inputs);
+            Gemm.MultiplyAdd(_policy, x, input.Dense, _wihT.View(), positions);
         }
 
         if (_team is not null && resets.IsEmpty && _forwardSplit!.Begin(steps))
         {
-            _current = p; _currentSteps = steps;
+            _currentSteps = steps;
             _team.Run(_forwardWork!);
         }
         else ForwardLoop(p, steps, resets, 0, _h, null);
@@ -176,8 +176,8 @@ internal sealed class RecurrentLayer
             switch (_cell)
             {
                 case CellKind.Rnn:
-                    if (_act == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(_policy, h, h, a, _whhT, 0, default, first, end);
-                    else Gemm.RunColumns<ReluEpilogue>(_policy, h, h, a, _whhT, 0, default, first, end);
+                    if (_act == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(_policy, h, h, a, _whhT.View(), default, first, end);
+                    else Gemm.RunColumns<ReluEpilogue>(_policy, h, h, a, _whhT.View(), default, first, end);
                     break;
                 case CellKind.Lstm:
                 {
@@ -211,11 +211,11 @@ internal sealed class RecurrentLayer
     {
         if (!_whhT.IsRowMajor)
         {
-            Gemm.Run<NoEpilogue>(_policy, gates, init, hPrev, _whhT, 0, default);
+            Gemm.Run<NoEpilogue>(_policy, gates, init, hPrev, _whhT.View(), default);
             return;
         }
         for (int g = 0; g < _gh; g += _h)
-            Gemm.RunColumns<NoEpilogue>(_policy, gates, init, hPrev, _whhT, 0, default, g + first, g + end);
+            Gemm.RunColumns<NoEpilogue>(_policy, gates, init, hPrev, _whhT.View(), default, g + first, g + end);
     }
 
     /// <summary>
@@ -244,7 +244,7 @@ internal sealed class RecurrentLayer
         var prevStates = resets.IsEmpty ? _hs.AsSpan(0, positions * _h) : _maskedPrev.AsSpan(0, positions * _h);
         if (!resets.IsEmpty) CopyUnmaskedPrevious(_hs, _maskedPrev, resets, steps);
         _packedPrev.Pack(prevStates, positions);
-        Gemm.MultiplyTransposedAAdd(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev, 0, _gh, positions);
+        Gemm.MultiplyTransposedAAdd(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev.View(0, positions), _gh);
         RowKernels.AddColumnSums(_policy, g.Bias(_layer), dIn);
         if (_cell == CellKind.Gru)
         {
@@ -257,12 +257,12 @@ internal sealed class RecurrentLayer
         else
         {
             _packedDGates.Pack(dIn, positions);
-            Gemm.MultiplyTransposedAAdd(_policy, g.InputWeights(_layer), input.Dense, _packedDGates, 0, _inputs, positions);
+            Gemm.MultiplyTransposedAAdd(_policy, g.InputWeights(_layer), input.Dense, _packedDGates.View(0, positions), _inputs);
         }
         if (!dInput.IsEmpty)
         {
             _wih.PackTransposeOf(p.InputWeights(_layer));
-            Gemm.Multiply(_policy, dInput, dIn, _wih, positions, _gh);
+            Gemm.Multiply(_policy, dInput, dIn, _wih.View(), positions);
         }
     }
 
@@ -296,12 +296,12 @@ internal sealed class RecurrentLayer
             {
                 case CellKind.Rnn:
                     // backprop through the nonlinearity, fused with the recurrent term draw_{t+1}·Whh
-                    if (_act == Nonlinearity.Tanh) Gemm.RunColumns<TanhGradientEpilogue>(_policy, dh, dh, a, _whh, 0, h, first, end);
-                    else Gemm.RunColumns<ReluGradientEpilogue>(_policy, dh, dh, a, _whh, 0, h, first, end);
+                    if (_act == Nonlinearity.Tanh) Gemm.RunColumns<TanhGradientEpilogue>(_policy, dh, dh, a, Whh(), h, first, end);
+                    else Gemm.RunColumns<ReluGradientEpilogue>(_policy, dh, dh, a, Whh(), h, first, end);
                     break;
                 case CellKind.Lstm:
                 {
-                    Gemm.RunColumns<NoEpilogue>(_policy, dh, dh, a, _whh, 0, default, first, end);
+                    Gemm.RunColumns<NoEpilogue>(_policy, dh, dh, a, Whh(), default, first, end);
                     var gates = _gates.AsSpan(t * _batch * _gh, _batch * _gh);
                     var dGates = _dGates.AsSpan(t * _batch * _gh, _batch * _gh);
                     var c = _cs.AsSpan((t + 1) * bh, bh);
@@ -317,7 +317,7 @@ internal sealed class RecurrentLayer
                 }
                 default:
                 {
-                    Gemm.RunColumns<NoEpilogue>(_policy, dh, dh, a, _whh, 0, default, first, end);
+                    Gemm.RunColumns<NoEpilogue>(_policy, dh, dh, a, Whh(), default, first, end);
                     var gates = _gates.AsSpan(t * _batch * _gh, _batch * _gh);
                     var nh = _nh.AsSpan(t * bh, bh);
                     var hPrev = StateEntering(_hs, _maskedPrev, resets, t);
@@ -338,12 +338,16 @@ internal sealed class RecurrentLayer
         }
     }
 
-    // Pack the weights a pass reads: W_hhᵀ and, for a dense input, W_ihᵀ (forward); W_hh (backward).
+    // W_hh as the backward recurrence reads it: packed panels for a batch, the parameters' own rows for a single row.
+    private PanelView Whh() => _whh.Rows > 0 ? _whh.View() : PanelView.RowMajor(_current!.RecurrentWeights(_layer), _gh, _h);
+
+    // Pack the weights a pass reads: W_hhᵀ and, for a dense input, W_ihᵀ (forward); W_hh for a batch (backward).
     private void Pack(RnnParameters p, bool forward)
     {
+        _current = p;
         if (!forward)
         {
-            _whh.Pack(p.RecurrentWeights(_layer));
+            if (_whh.Rows > 0) _whh.Pack(p.RecurrentWeights(_layer));
             return;
         }
         _whhT.PackTransposeOf(p.RecurrentWeights(_layer));

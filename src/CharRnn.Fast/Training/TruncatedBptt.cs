@@ -50,7 +50,7 @@ public sealed class TruncatedBptt
         int h = shape.HiddenSize, positions = steps * batch;
         _layers = new RecurrentLayer[shape.Layers];
         for (int l = 0; l < shape.Layers; l++) _layers[l] = new RecurrentLayer(policy, shape, act, l, steps, batch, oneHotInput: l == 0, team);
-        _output = new OutputLayer(policy, shape, positions);
+        _output = new OutputLayer(policy, shape, positions, batch > 1);
         _logits = new AlignedBuffer(positions * shape.OutputSize);
         _dropped = new AlignedBuffer[shape.Layers - 1];
         _masks = new AlignedBuffer[shape.Layers - 1];

@@ -30,10 +30,7 @@ public class AllocationTests
         var trainer = new Trainer(model, tokens, new TrainingOptions { Optimizer = optimizer, BatchSize = batch, SequenceLength = 19, ClipNorm = 1, LearningRate = 0.01 }, policy: policy);
         // warm-up past an epoch boundary: first calls (JIT, type loading) may allocate once, steps never do
         for (int i = 0; i <= trainer.Data.StepsPerEpoch; i++) trainer.TrainStep();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 200; i++) trainer.TrainStep(); // crosses an epoch boundary again at B > 1
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, AllocationProbe.Steady(() => { for (int i = 0; i < 200; i++) trainer.TrainStep(); })); // crosses an epoch boundary again at B > 1
     });
 
     [Theory]
@@ -48,11 +45,11 @@ public class AllocationTests
         var options = new SamplingOptions(temperature, topK, topP);
         generator.Prime("abc");
         generator.Next(options);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++) generator.Next(options);
-        for (int i = 0; i < 100; i++) { generator.Reset(); generator.Prime("bad cafe"); }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, AllocationProbe.Steady(() =>
+        {
+            for (int i = 0; i < 2000; i++) generator.Next(options);
+            for (int i = 0; i < 100; i++) { generator.Reset(); generator.Prime("bad cafe"); }
+        }));
     });
 
     [Theory]
@@ -118,8 +115,6 @@ public class AllocationTests
         var dOutputs = new float[8 * 2];
         rnn.Forward(inputs);
         rnn.Backward(dOutputs);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) { rnn.Forward(inputs); rnn.Backward(dOutputs); }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, AllocationProbe.Steady(() => { for (int i = 0; i < 100; i++) { rnn.Forward(inputs); rnn.Backward(dOutputs); } }));
     }
 }

@@ -38,9 +38,7 @@ public class CellBehaviourTests
             var (model, tokens, options) = Setup(cell, layers, 24, batch, lines: lines, dropout: 0.2, optimizer: OptimizerKind.RmsProp);
             using var trainer = new Trainer(model, tokens, options);
             for (int i = 0; i <= trainer.Data.StepsPerEpoch; i++) trainer.TrainStep(); // first calls (JIT, type loading) may allocate
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 60; i++) trainer.TrainStep();
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(0, AllocationProbe.Steady(() => { for (int i = 0; i < 60; i++) trainer.TrainStep(); }));
         }
     }
 
@@ -53,9 +51,7 @@ public class CellBehaviourTests
         var options = new SamplingOptions(0.9, 5, 0.95);
         generator.Prime("judge ");
         generator.Next(options);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 500; i++) generator.Next(options);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, AllocationProbe.Steady(() => { for (int i = 0; i < 500; i++) generator.Next(options); }));
     }
 
     [Theory]

@@ -48,8 +48,10 @@ public sealed class CheckpointTests : IDisposable
         var path = Path.Combine(_dir, "w.safetensors");
         Checkpoint.Save(path, model);
         var file = SafetensorsReader.Read(path);
-        Assert.Equal([6, 5], file.Get("Wxh").Shape);
-        Assert.Equal(model.Parameters.WxhT[1 * 6 + 2], file.Get("Wxh").Data[2 * 5 + 1]); // Wxh[h=2, v=1] = Wxhᵀ[v=1, h=2]
+        Assert.Equal("charrnn-fast/2", file.Metadata["format"]);
+        Assert.Equal([6, 5], file.Get("rnn.weight_ih_l0").Shape);
+        Assert.Equal(model.Parameters.WxhT[1 * 6 + 2], file.Get("rnn.weight_ih_l0").Data[2 * 5 + 1]); // W_ih[h=2, v=1] = stored [v=1, h=2]
+        Assert.All(file.Get("rnn.bias_hh_l0").Data, b => Assert.Equal(0f, b)); // one bias per gate row, in bias_ih
         var loaded = Checkpoint.Load(path);
         Assert.Null(loaded.Training);
         Assert.Equal(Nonlinearity.Relu, loaded.Model.Nonlinearity);
@@ -58,9 +60,9 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Whh", new[] { 6, 5 }, "square")]
-    [InlineData("Why", new[] { 4, 6 }, "imply [5,6]")]
-    [InlineData("by", new[] { 6 }, "imply [5]")]
+    [InlineData("rnn.weight_hh_l0", new[] { 6, 5 }, "G = 1, 4 or 3")]
+    [InlineData("fc.weight", new[] { 4, 6 }, "must be [V,H] = [5,6]")]
+    [InlineData("fc.bias", new[] { 6 }, "must be [V] = [5]")]
     public void Shapes_that_disagree_are_rejected(string tensor, int[] shape, string message)
     {
         var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions());
@@ -79,8 +81,8 @@ public sealed class CheckpointTests : IDisposable
         var path = Path.Combine(_dir, "m.safetensors");
         Checkpoint.Save(path, model);
         var file = SafetensorsReader.Read(path);
-        SafetensorsWriter.Write(path, file.Tensors.Where(t => t.Name != "by").ToList(), file.Metadata);
-        Assert.Contains("no tensor 'by'", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+        SafetensorsWriter.Write(path, file.Tensors.Where(t => t.Name != "fc.bias").ToList(), file.Metadata);
+        Assert.Contains("no tensor 'fc.bias'", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
         SafetensorsWriter.Write(path, file.Tensors, file.Metadata.Where(kv => kv.Key != "vocab").ToDictionary());
         Assert.Contains("\"vocab\"", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
         model.Parameters.By[2] = float.PositiveInfinity;

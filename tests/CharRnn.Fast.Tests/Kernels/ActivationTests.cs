@@ -15,7 +15,7 @@ public class ActivationTests
         for (int i = 0; i < n; i++) x[i] = -10f + 20f * i / (n - 1);
         var h = (float[])x.Clone();
         // identity GEMM with K = 0 applies the epilogue alone
-        Gemm.Run<TanhEpilogue>(policy, h, h, StridedMatrix.RowMajor(default, 1, 0), default, default, n);
+        Gemm.Run<TanhEpilogue>(policy, h, h, StridedMatrix.RowMajor(default, 1, 0), PanelView.RowMajor(default, 0, n), default);
         double worst = 0;
         for (int i = 0; i < n; i++) worst = Math.Max(worst, Math.Abs(h[i] - Math.Tanh(x[i])));
         Assert.True(worst < 1e-6, $"max |error| {worst:E3}");
@@ -25,7 +25,7 @@ public class ActivationTests
     public void Fast_tanh_saturates_and_propagates_nan() => ForEachPolicy(policy =>
     {
         float[] x = [float.PositiveInfinity, float.NegativeInfinity, 50f, -50f, float.NaN, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f];
-        Gemm.Run<TanhEpilogue>(policy, x, x, StridedMatrix.RowMajor(default, 1, 0), default, default, x.Length);
+        Gemm.Run<TanhEpilogue>(policy, x, x, StridedMatrix.RowMajor(default, 1, 0), PanelView.RowMajor(default, 0, x.Length), default);
         Assert.Equal(1f, x[0], 1e-6f); Assert.Equal(-1f, x[1], 1e-6f); Assert.Equal(1f, x[2], 1e-6f); Assert.Equal(-1f, x[3], 1e-6f);
         Assert.True(float.IsNaN(x[4]));
         Assert.Equal(0f, x[5]);
@@ -35,7 +35,7 @@ public class ActivationTests
     public void Relu_zeroes_negatives_and_propagates_nan() => ForEachPolicy(policy =>
     {
         float[] x = [-1f, 2f, float.NaN, -0f, float.NegativeInfinity, float.PositiveInfinity, 0.5f, -3f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, float.NaN];
-        Gemm.Run<ReluEpilogue>(policy, x, x, StridedMatrix.RowMajor(default, 1, 0), default, default, x.Length);
+        Gemm.Run<ReluEpilogue>(policy, x, x, StridedMatrix.RowMajor(default, 1, 0), PanelView.RowMajor(default, 0, x.Length), default);
         Assert.Equal(0f, x[0]); Assert.Equal(2f, x[1]); Assert.True(float.IsNaN(x[2])); Assert.Equal(0f, x[3]);
         Assert.Equal(0f, x[4]); Assert.Equal(float.PositiveInfinity, x[5]); Assert.Equal(0.5f, x[6]); Assert.Equal(0f, x[7]);
         Assert.True(float.IsNaN(x[16])); // the scalar tail

@@ -52,7 +52,7 @@ public class GemmTests
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
         var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
-        Gemm.Run<TanhEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, default, s.N);
+        Gemm.Run<TanhEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), PanelView.RowMajor(b, s.K, s.N), default);
         // tanh is 1-Lipschitz: the GEMM's error passes through, plus the approximation's 1e-6.
         Close.Assert(c, expected, scale, Rel, 2e-6, "h");
     });
@@ -63,7 +63,7 @@ public class GemmTests
         var rng = new Random(s.Seed);
         var a = Random(rng, s.M * s.K); var b = Random(rng, s.K * s.N); var c = Random(rng, s.M * s.N, 2);
         var (expected, scale) = NaiveKernels.Gemm(c, a, s.K, 1, b, s.M, s.K, s.N, (x, _) => Math.Max(x, 0));
-        Gemm.Run<ReluEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, default, s.N);
+        Gemm.Run<ReluEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), PanelView.RowMajor(b, s.K, s.N), default);
         Close.Assert(c, expected, scale, Rel, Abs, "h");
     });
 
@@ -75,12 +75,12 @@ public class GemmTests
         var h = Random(rng, s.M * s.N); // tanh outputs in (−1, 1); as relu outputs, the negatives stand for zeros
         var (tanhExpected, scale) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => x * (1 - (double)h[i] * h[i]));
         var c = (float[])init.Clone();
-        Gemm.Run<TanhGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, h, s.N);
+        Gemm.Run<TanhGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), PanelView.RowMajor(b, s.K, s.N), h);
         Close.Assert(c, tanhExpected, scale, Rel, Abs, "draw(tanh)");
 
         var (reluExpected, _) = NaiveKernels.Gemm(init, a, s.K, 1, b, s.M, s.K, s.N, (x, i) => h[i] > 0 ? x : 0);
         c = (float[])init.Clone();
-        Gemm.Run<ReluGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), b, h, s.N);
+        Gemm.Run<ReluGradientEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, s.M, s.K), PanelView.RowMajor(b, s.K, s.N), h);
         Close.Assert(c, reluExpected, scale, Rel, Abs, "draw(relu)");
     });
 
@@ -96,11 +96,11 @@ public class GemmTests
         int rowStride = s.transposed ? 1 : k, colStride = s.transposed ? s.m : 1;
         var matrix = new StridedMatrix(a, s.m, k, rowStride, colStride);
         var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.m, k, s.n, (x, _) => Math.Tanh(x));
-        Gemm.Run<TanhEpilogue>(policy, c, c, matrix, b, default, s.n);
+        Gemm.Run<TanhEpilogue>(policy, c, c, matrix, PanelView.RowMajor(b, k, s.n), default);
         Close.Assert(c, expected, scale, Rel, 2e-6, "h");
         var fresh = new float[s.m * s.n];
         var (plain, plainScale) = NaiveKernels.Gemm(null, a, rowStride, colStride, b, s.m, k, s.n, (x, _) => x);
-        Gemm.Run<NoEpilogue>(policy, fresh, default, matrix, b, default, s.n);
+        Gemm.Run<NoEpilogue>(policy, fresh, default, matrix, PanelView.RowMajor(b, k, s.n), default);
         Close.Assert(fresh, plain, plainScale, Rel, Abs, "C");
     }, tests: 40);
 
@@ -145,7 +145,7 @@ public class GemmTests
         var c = Random(rng, s.M * s.N);
         int rowStride = s.Transposed ? 1 : s.K, colStride = s.Transposed ? s.M : 1;
         var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, b, s.M, s.K, s.N, (x, _) => Math.Tanh(x));
-        Gemm.Run<TanhEpilogue>(policy, c, c, new StridedMatrix(a, s.M, s.K, rowStride, colStride), packed, first, default);
+        Gemm.Run<TanhEpilogue>(policy, c, c, new StridedMatrix(a, s.M, s.K, rowStride, colStride), packed.View(first, s.K), default);
         Close.Assert(c, expected, scale, Rel, 2e-6, "h");
     }, tests: 60);
 
@@ -180,10 +180,10 @@ public class GemmTests
         var a = StridedMatrix.RowMajor(Random(rng, s.m * s.k), s.m, s.k);
         var init = Random(rng, s.m * n);
         var whole = (float[])init.Clone();
-        Gemm.Run<TanhEpilogue>(policy, whole, whole, a, packed, 0, default);
+        Gemm.Run<TanhEpilogue>(policy, whole, whole, a, packed.View(), default);
         var sliced = (float[])init.Clone();
         for (int first = 0; first < n; first += unit)
-            Gemm.RunColumns<TanhEpilogue>(policy, sliced, sliced, a, packed, 0, default, first, Math.Min(n, first + unit));
+            Gemm.RunColumns<TanhEpilogue>(policy, sliced, sliced, a, packed.View(), default, first, Math.Min(n, first + unit));
         Assert.Equal(whole, sliced);
     }, tests: 30);
 
@@ -195,8 +195,8 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[3], new float[4], 2, 2, 2));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[4], new float[3], 2, 2, 2));
         var packed = new PackedMatrix(policy, 2, 2);
-        Assert.Throws<ArgumentException>(() => Gemm.Multiply(policy, new float[4], new float[6], packed, 2, 3)); // K beyond B's rows
+        Assert.Throws<ArgumentException>(() => Gemm.Run<NoEpilogue>(policy, new float[4], default, StridedMatrix.RowMajor(new float[6], 2, 3), packed.View(), default)); // K beyond B's rows
         var other = KernelPolicy.Available.FirstOrDefault(p => p != policy);
-        if (other is not null) Assert.Throws<ArgumentException>(() => Gemm.Multiply(other, new float[4], new float[4], packed, 2, 2)); // packed for another policy
+        if (other is not null) Assert.Throws<ArgumentException>(() => Gemm.Multiply(other, new float[4], new float[4], packed.View(), 2)); // packed for another policy
     }
 }

@@ -5,6 +5,10 @@ internal static class NaiveKernels
 {
     /// <summary>C[M,N] = f(init + Σ_k A(i,k)·B[k,j]) with A(i,k) = a[i·rs + k·cs]; also returns Σ|terms| per element for tolerances.</summary>
     public static (double[] C, double[] Scale) Gemm(float[]? init, float[] a, int rs, int cs, float[] b, int m, int k, int n, Func<double, int, double> epilogue)
+        => Gemm(init, Array.ConvertAll(a, v => (double)v), rs, cs, Array.ConvertAll(b, v => (double)v), m, k, n, epilogue);
+
+    /// <summary>The same with A and B given in double (dequantized weights and activations).</summary>
+    public static (double[] C, double[] Scale) Gemm(float[]? init, double[] a, int rs, int cs, double[] b, int m, int k, int n, Func<double, int, double> epilogue)
     {
         var c = new double[m * n];
         var scale = new double[m * n];
@@ -15,7 +19,7 @@ internal static class NaiveKernels
                 double mag = Math.Abs(acc);
                 for (int p = 0; p < k; p++)
                 {
-                    double term = (double)a[i * rs + p * cs] * b[p * n + j];
+                    double term = a[i * rs + p * cs] * b[p * n + j];
                     acc += term;
                     mag += Math.Abs(term);
                 }

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace CharRnn.Fast.IO;
+
+/// <summary>What a path names, following symbolic links.</summary>
+internal enum FileKind
+{
+    Missing,
+    Regular,
+    Directory,
+    CharacterDevice,
+    BlockDevice,
+    Fifo,
+    Socket,
+}
+
+/// <summary>
+/// The kind of file at a path. .NET reports devices, FIFOs and sockets as ordinary files, so on Linux the type bits
+/// come from statx (whose result layout, unlike stat's, is the same on every architecture); elsewhere, or where the C
+/// library lacks statx, only directories are told apart.
+/// </summary>
+internal static partial class FileKinds
+{
+    public static FileKind Of(string path)
+    {
+        if (Directory.Exists(path)) return FileKind.Directory;
+        if (!File.Exists(path)) return FileKind.Missing;
+        return OperatingSystem.IsLinux() && TypeBits(path) is { } mode ? FromMode(mode) : FileKind.Regular;
+    }
+
+    /// <summary>"a character device", "a FIFO" …, for messages.</summary>
+    public static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.Regular => "a regular file",
+        FileKind.Directory => "a directory",
+        FileKind.CharacterDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        FileKind.Fifo => "a FIFO (named pipe)",
+        FileKind.Socket => "a socket",
+        _ => "missing",
+    };
+
+    // st_mode's file-type field (S_IFMT) and its values
+    private const int TypeMask = 0xF000, DirectoryBits = 0x4000, CharacterBits = 0x2000, BlockBits = 0x6000,
+        FifoBits = 0x1000, SocketBits = 0xC000;
+
+    private static FileKind FromMode(int mode) => (mode & TypeMask) switch
+    {
+        DirectoryBits => FileKind.Directory,
+        CharacterBits => FileKind.CharacterDevice,
+        BlockBits => FileKind.BlockDevice,
+        FifoBits => FileKind.Fifo,
+        SocketBits => FileKind.Socket,
+        _ => FileKind.Regular, // statx follows links, so the rest is S_IFREG
+    };
+
+    private const int AtCurrentDirectory = -100, StatxType = 0x1, StatxSize = 256, ModeOffset = 28; // struct statx: stx_mode is a u16 at byte 28
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe int? TypeBits(string path)
+    {
+        byte* buffer = stackalloc byte[StatxSize];
+        try
+        {
+            if (Statx(AtCurrentDirectory, path, 0, StatxType, buffer) != 0) return null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
+        return *(ushort*)(buffer + ModeOffset);
+    }
+
+    [SupportedOSPlatform("linux")]
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Statx(int directory, string path, int flags, uint mask, byte* result);
+}
