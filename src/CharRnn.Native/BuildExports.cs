@@ -10,5 +10,9 @@ internal static unsafe class BuildExports
     private static readonly nint Variant = Marshal.StringToCoTaskMemUTF8(BuildVariant.Name);
 
     [UnmanagedCallersOnly(EntryPoint = "charrnn_build_variant")]
-    public static byte* GetBuildVariant() => (byte*)Variant;
+    public static byte* GetBuildVariant()
+    {
+        try { return (byte*)Variant; } // the first call runs the type's initializer: guarded like every entry point
+        catch { return null; }
+    }
 }

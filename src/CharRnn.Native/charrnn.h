@@ -11,11 +11,28 @@
  * Threading. A model is immutable: share one across any number of threads. A generator holds one caller's state
  *            (hidden vector, sampling RNG, scratch): use each generator from one thread at a time. Create one
  *            generator per thread or per stream; they are small (a few floats per hidden unit and vocabulary entry).
+ *            Freeing a generator while another thread is inside a call on it is a mistake, but not a crash: that
+ *            call returns CHARRNN_OK or CHARRNN_INVALID_HANDLE.
  * Errors.    Every function returns a charrnn_status; on failure, charrnn_last_error() returns a UTF-8 message for
- *            the calling thread (owned by the library, valid until that thread's next call into it).
- * Strings.   All text is UTF-8. Output buffers are filled with a NUL-terminated string; *written receives the byte
- *            length without the NUL (also when the buffer is too small, so you can retry with the right size).
- * Speed.     charrnn_generator_next allocates nothing; at hidden size 128 one character takes about a microsecond.
+ *            the calling thread (owned by the library, valid until that thread's next call into it). No .NET exception
+ *            crosses the boundary.
+ * Strings.   All text is UTF-8. When capacity > 0, an output buffer always receives a NUL-terminated string ("" on
+ *            failure); *written receives the byte length without the NUL (also when the buffer is too small, so
+ *            you can retry with the right size; for charrnn_generator_generate, a size that is always enough).
+ * Samples.   One protocol, the library's (the same as `charrnn sample`): charrnn_generator_start begins a sample
+ *            (zero state, the seed, in a lines model its end-of-line token fed first, then the prime); then
+ *            charrnn_generator_try_next or charrnn_generator_generate continue it until the requested length or,
+ *            in a lines model, until the model draws its end-of-line token, which ends the sample and is not part
+ *            of its text. charrnn_generator_reset / _prime / _feed / _next are the raw steps, for callers who want
+ *            their own protocol.
+ * Speed.     charrnn_generator_next and _try_next allocate nothing; at hidden size 128 one character takes about a
+ *            microsecond.
+ * Versions.  charrnn_abi_version() is (major << 16) | minor of the library that is loaded; this header is
+ *            CHARRNN_ABI_VERSION. A minor version only adds: new functions, new charrnn_status values, new
+ *            macros; it never changes the signature or the documented behaviour of an existing function, so a
+ *            program built against 1.x runs on any 1.y with y >= x. A major version may change or remove anything.
+ *            At start-up, check that the major versions are equal and that the library's minor is at least the
+ *            header's (see CHARRNN_ABI_COMPATIBLE). Version 1.0 is the first versioned ABI.
  */
 #ifndef CHARRNN_H
 #define CHARRNN_H
@@ -26,6 +43,16 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define CHARRNN_ABI_VERSION_MAJOR 1
+#define CHARRNN_ABI_VERSION_MINOR 0
+#define CHARRNN_ABI_VERSION ((uint32_t)CHARRNN_ABI_VERSION_MAJOR << 16 | (uint32_t)CHARRNN_ABI_VERSION_MINOR)
+/* True when a library reporting abi_version (from charrnn_abi_version()) serves a program built with this header. */
+#define CHARRNN_ABI_COMPATIBLE(abi_version) \
+    ((abi_version) >> 16 == CHARRNN_ABI_VERSION_MAJOR && (int32_t)((abi_version) & 0xFFFFu) >= CHARRNN_ABI_VERSION_MINOR)
+
+/* The most characters one charrnn_generator_generate call produces (2^28: the text then fits in 1 GiB). */
+#define CHARRNN_GENERATE_MAX_LENGTH (1 << 28)
 
 typedef intptr_t charrnn_model;      /* 0 = no model */
 typedef intptr_t charrnn_generator;  /* 0 = no generator */
@@ -42,15 +69,17 @@ typedef enum charrnn_status {
 } charrnn_status;
 
 /* How the next character is drawn from softmax(logits / temperature). greedy != 0 (or temperature 0) takes the
- * most likely; top_k > 0 keeps the k most likely; top_p < 1 keeps the smallest most-likely set with mass >= top_p. */
+ * most likely; top_k > 0 keeps the k most likely; top_p < 1 keeps the smallest most-likely set with mass >= top_p.
+ * Values outside the ranges below (NaN included) make every call that draws return CHARRNN_INVALID_ARGUMENT. */
 typedef struct charrnn_sampling {
-    double temperature;   /* >= 0; 1 = the model's distribution */
+    double temperature;   /* finite, >= 0; 1 = the model's distribution */
     int32_t top_k;        /* 0 = off */
     double top_p;         /* (0, 1]; 1 = off */
     int32_t greedy;       /* 0 or 1 */
 } charrnn_sampling;
 
-const char* charrnn_version(void);
+uint32_t charrnn_abi_version(void);         /* (major << 16) | minor; compare with CHARRNN_ABI_VERSION */
+const char* charrnn_version(void);          /* the library's release, e.g. "0.1.0" */
 const char* charrnn_vector_path(void);      /* "512-bit", "256-bit", "128-bit" or "scalar" */
 const char* charrnn_last_error(void);       /* NULL when the thread's last call succeeded */
 
@@ -65,16 +94,33 @@ int charrnn_model_token_of(charrnn_model model, uint32_t codepoint, int32_t* tok
 /* Generators: one caller's generation state over a shared model. */
 int charrnn_generator_create(charrnn_model model, uint64_t seed, charrnn_generator* generator);
 int charrnn_generator_free(charrnn_generator generator);                              /* 0 is accepted */
+
+/* Start a sample: zero state, the sampling RNG seeded with seed, in a lines model the end-of-line token fed, then
+ * every character of utf8_prime (NULL or "" = none). CHARRNN_UNKNOWN_CHARACTER leaves the generator unchanged. */
+int charrnn_generator_start(charrnn_generator generator, uint64_t seed, const char* utf8_prime);
+/* The next token of the sample, fed back; *token = -1 when the sample has ended (a lines model drew its end-of-line
+ * token, which is not fed) and on every later call until the next start. options may be NULL (temperature 1). */
+int charrnn_generator_try_next(charrnn_generator generator, const charrnn_sampling* options, int32_t* token);
+/* Continue the sample with up to length characters (0 <= length <= CHARRNN_GENERATE_MAX_LENGTH; fewer when a lines
+ * model ends it) into buffer as NUL-terminated UTF-8; *written = the bytes without the NUL. Once the sample has ended
+ * it writes "". CHARRNN_BUFFER_TOO_SMALL: the text does not fit in capacity bytes with its NUL; the generator is left
+ * exactly as it was (so a retry gives the same text), buffer holds "" (when capacity > 0), and *written = a size
+ * that is always enough without the NUL: length times the model's longest character in UTF-8 (at most 4 bytes).
+ * The work is bounded by the buffer: a NULL buffer or capacity 0 only asks for that size and generates nothing;
+ * otherwise at most capacity characters are drawn before giving up. */
+int charrnn_generator_generate(charrnn_generator generator, const charrnn_sampling* options, int32_t length,
+                               char* buffer, size_t capacity, size_t* written);
+
+/* Raw steps, outside the sample protocol. */
 int charrnn_generator_reset(charrnn_generator generator, uint64_t seed);             /* zero state, reseed */
 int charrnn_generator_prime(charrnn_generator generator, const char* utf8_text);     /* feed every character */
 int charrnn_generator_feed(charrnn_generator generator, int32_t token);              /* feed one token */
 int charrnn_generator_logits(charrnn_generator generator, float* out, size_t count); /* count >= vocab_size */
+/* softmax(logits / temperature), temperature finite and > 0. */
 int charrnn_generator_probabilities(charrnn_generator generator, double temperature, float* out, size_t count);
-/* Sample the next token (from the default start token if nothing was fed) and feed it back. options may be NULL. */
+/* Sample the next token (from the default start token if nothing was fed) and feed it back, whatever it is (a lines
+ * model's end-of-line token included). options may be NULL (temperature 1). */
 int charrnn_generator_next(charrnn_generator generator, const charrnn_sampling* options, int32_t* token);
-/* Up to length characters as UTF-8 (a lines model stops at its end-of-line token, which is not written). */
-int charrnn_generator_generate(charrnn_generator generator, const charrnn_sampling* options, int32_t length,
-                               char* buffer, size_t capacity, size_t* written);
 
 /* The instruction set this library was compiled for: "x86-64-v2", "x86-64-v3" or "x86-64-v4" in the portable release,
  * whose libcharrnn.so loads, at its first call, the build for the widest vectors the CPU runs (or the one CHARRNN_ISA

@@ -19,7 +19,7 @@ internal static class SampleCommand
         new("top-p", "P", "sample only among the most likely characters whose probability adds up to P; 1 = off (default 1)"),
         new("greedy", null, "always take the most likely character"),
         new("seed", "S", "random seed; sample i uses seed S+i (default 1)"),
-        new("count", "N", "independent samples, each from a fresh state (default 1)"),
+        new("count", "N", "independent samples, each from a fresh state with its own seed (default 1); a stream model prints the line '--- sample I (seed S) ---' before each sample after the first, a lines model one sample per line"),
         new("threads", "N", "threads per character, at most one per 128 hidden units; pays from H = 512 on, same output (default 1)"),
         new("json", null, "print each sample as a JSON object {\"sample\": …} per line"),
     ];
@@ -30,7 +30,9 @@ internal static class SampleCommand
     public static int Run(ParsedArguments a)
     {
         string path = a.String("model") ?? throw new UsageException("--model FILE is required");
-        var options = new SamplingOptions(a.Double("temperature", 1, 0), a.Int("top-k", 0, 0), a.Double("top-p", 1, 0, 1, minExclusive: true), a.Has("greedy"));
+        var options = new SamplingOptions(a.Double("temperature", 1), a.Int("top-k", 0), a.Double("top-p", 1), a.Has("greedy"));
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new UsageException("--" + e.Message); } // the library names each option as its flag is spelled
         int length = a.Int("length", 500, 0), count = a.Int("count", 1, 1), threads = ThreadCount.Read(a);
         ulong seed = a.ULong("seed", 1);
         string prime = a.String("prime", "");
@@ -40,47 +42,26 @@ internal static class SampleCommand
         Inputs.Encode(model.Vocabulary, prime, "--prime"); // unknown characters: one clear error before any output
         using var generator = new Generator(model, 1, threads);
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 14);
-        var text = new StringBuilder();
         for (int i = 0; i < count; i++)
         {
-            Start(generator, prime, seed + (ulong)i);
-            text.Clear().Append(prime);
-            if (!json) stdout.Write(prime);
-            for (int n = 0; n < length; n++)
-            {
-                int id = generator.Next(options);
-                if (id == model.BoundaryToken) break;
-                string s = model.Vocabulary.GetString(id);
-                if (json) text.Append(s);
-                else
-                {
-                    stdout.Write(s);
-                    if ((n & 15) == 15) stdout.Flush(); // stream as generated
-                }
-            }
+            ulong sampleSeed = seed + (ulong)i;
             if (json)
             {
-                stdout.Flush();
-                JsonLine.Write(w => { w.WriteString("sample", text.ToString()); w.WriteNumber("seed", seed + (ulong)i); });
+                string text = prime + generator.Sample(sampleSeed, length, options, prime);
+                JsonLine.Write(w => { w.WriteString("sample", text); w.WriteNumber("seed", sampleSeed); });
+                continue;
             }
-            else
+            if (i > 0 && !model.SequenceMode) stdout.Write($"--- sample {i + 1} (seed {sampleSeed}) ---\n");
+            stdout.Write(prime);
+            generator.Start(sampleSeed, prime);
+            for (int n = 0; n < length && generator.TryNext(options, out int id); n++)
             {
-                stdout.Write('\n');
-                stdout.Flush();
+                stdout.Write(model.Vocabulary.GetString(id));
+                if ((n & 15) == 15) stdout.Flush(); // stream as generated
             }
+            stdout.Write('\n');
+            stdout.Flush();
         }
         return 0;
-    }
-
-    /// <summary>
-    /// The start of sample i, shared by every front end (this tool, the C library): a zero state, the sampling RNG seeded,
-    /// the boundary fed first in a lines model, then the prime. With nothing fed the generator starts from its default token.
-    /// </summary>
-    public static void Start(Generator generator, string prime, ulong seed)
-    {
-        generator.Reset();
-        generator.Reseed(seed);
-        if (generator.Model.SequenceMode) generator.Feed(generator.Model.BoundaryToken);
-        generator.Prime(prime);
     }
 }

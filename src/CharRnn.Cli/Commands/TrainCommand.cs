@@ -255,10 +255,7 @@ internal static class TrainCommand
 
     private static string Sample(CharRnnModel model, ulong seed, int length)
     {
-        var generator = new Generator(new InferenceModel(model), seed);
-        var ids = new List<int>(length);
-        if (model.SequenceMode) generator.Feed(model.BoundaryToken);
-        for (int i = 0; i < length; i++) ids.Add(generator.Next(new SamplingOptions(0.8)));
-        return model.Vocabulary.Decode(ids.ToArray());
+        using var generator = new Generator(new InferenceModel(model));
+        return generator.Sample(seed, length, new SamplingOptions(0.8));
     }
 }

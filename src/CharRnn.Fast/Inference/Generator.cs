@@ -1,3 +1,4 @@
+using System.Text;
 using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Training;
@@ -13,6 +14,12 @@ namespace CharRnn.Fast.Inference;
 /// every gate) over a team of threads that each keep their slices of the weights in their own cache, meeting once per
 /// layer per character; the results are bit-identical to one thread. While the team is measured to be slower (its
 /// threads lack free cores) steps run on the caller alone. Dispose such a generator to stop its threads.
+/// <para>
+/// A sample follows one protocol, owned here and used by every front end (the <c>charrnn</c> tool, the C library):
+/// <see cref="Start"/> (zero state, RNG seeded, in a lines model the boundary fed first, then the prime), then
+/// <see cref="TryNext"/> until the length is reached or a lines model draws its boundary, which ends the sample and is
+/// not part of its text. <see cref="Sample"/> and <see cref="TryGenerateUtf8"/> run that loop.
+/// </para>
 /// </summary>
 public sealed class Generator : IDisposable
 {
@@ -28,7 +35,12 @@ public sealed class Generator : IDisposable
     private readonly int[] _unitStart; // [team size + 1]: member m computes units [start[m], start[m+1]) of every gate
     private readonly Action<int> _stepUnits;
     private int _token;
+    private bool _ended;          // a lines model drew its boundary: the sample is over until Start, Reset or Feed
     private bool _disposed;
+    private readonly int _maxUtf8Length; // the longest token's UTF-8 length
+    private readonly float[] _saved;  // h [L,H], an LSTM's c [L,H], logits [V]: kept while TryGenerateUtf8 may have to undo
+    private readonly Rng _savedRng;
+    private bool _savedHasLogits, _savedEnded;
 
     /// <summary>
     /// A generator at the zero state; <paramref name="seed"/> seeds its sampling RNG. <paramref name="threads"/> &gt; 1
@@ -65,6 +77,9 @@ public sealed class Generator : IDisposable
         _keys = new float[v];
         _order = new int[v];
         Rng = new Rng(seed);
+        _saved = new float[_h.Length + _c.Length + v];
+        _savedRng = new Rng(seed);
+        foreach (var symbol in model.Vocabulary.Symbols) _maxUtf8Length = Math.Max(_maxUtf8Length, symbol.Utf8SequenceLength);
     }
 
     public InferenceModel Model => _model;
@@ -76,7 +91,7 @@ public sealed class Generator : IDisposable
     internal WorkerTeam? Team => _team;
 
     /// <summary>The sampling RNG (reseed with <see cref="Reseed"/>).</summary>
-    public Rng Rng { get; private set; }
+    public Rng Rng { get; }
 
     /// <summary>h: [L,H], every layer's current hidden state (the top layer's last).</summary>
     public ReadOnlySpan<float> HiddenState => _h;
@@ -90,10 +105,117 @@ public sealed class Generator : IDisposable
         _h.Span.Clear();
         _c.Span.Clear();
         _hasLogits = false;
+        _ended = false;
     }
 
     /// <summary>Restarts the sampling RNG from <paramref name="seed"/>.</summary>
-    public void Reseed(ulong seed) => Rng = new Rng(seed);
+    public void Reseed(ulong seed) => Rng.Reseed(seed);
+
+    /// <summary>
+    /// Starts a sample: the zero state, the RNG seeded with <paramref name="seed"/>, in a lines model the boundary fed
+    /// first, then every character of <paramref name="prime"/>. Unknown characters in the prime throw an
+    /// <see cref="Text.UnknownCharactersException"/> before anything changes. Allocates nothing unless it throws.
+    /// </summary>
+    public void Start(ulong seed, ReadOnlySpan<char> prime = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureKnown(prime);
+        Reset();
+        Rng.Reseed(seed);
+        if (_model.SequenceMode) Feed(_model.BoundaryToken);
+        FeedKnown(prime);
+    }
+
+    /// <summary>
+    /// Draws the next token of the sample and feeds it back, or returns false, feeding nothing, when the sample has
+    /// ended: a lines model drew its boundary (<paramref name="token"/> is then <see cref="InferenceModel.BoundaryToken"/>,
+    /// and every later call returns false until <see cref="Start"/>, <see cref="Reset"/> or <see cref="Feed"/>).
+    /// A stream model's sample never ends. Throws <see cref="ArgumentException"/> for invalid options.
+    /// </summary>
+    public bool TryNext(in SamplingOptions options, out int token)
+    {
+        options.Validate();
+        token = _model.BoundaryToken; // −1 in a stream model, which never draws it
+        if (_ended) return false;
+        int id = Draw(options);
+        if (id == token)
+        {
+            _ended = true;
+            return false;
+        }
+        Feed(id);
+        token = id;
+        return true;
+    }
+
+    /// <summary>
+    /// One whole sample: <see cref="Start"/>(<paramref name="seed"/>, <paramref name="prime"/>), then up to
+    /// <paramref name="length"/> characters by <see cref="TryNext"/>. Returns the generated text without the prime.
+    /// </summary>
+    public string Sample(ulong seed, int length, in SamplingOptions options, ReadOnlySpan<char> prime = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        options.Validate();
+        Start(seed, prime);
+        var text = new StringBuilder(Math.Min(length, 4096));
+        for (int n = 0; n < length && TryNext(options, out int token); n++) text.Append(_model.Vocabulary.GetString(token));
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Continues the sample with up to <paramref name="length"/> characters (fewer when it ends) as UTF-8 into
+    /// <paramref name="utf8"/>. When they do not fit, returns false with <paramref name="bytesWritten"/> = 0 and leaves the
+    /// generator exactly as it was (state, logits, RNG), so a retry with room for <see cref="MaxUtf8ByteCount"/> bytes
+    /// gives the same text; it has then drawn at most <c>utf8.Length + 1</c> characters, so the work is bounded by the
+    /// buffer, not by <paramref name="length"/>. Allocates nothing per character.
+    /// </summary>
+    public bool TryGenerateUtf8(in SamplingOptions options, int length, Span<byte> utf8, out int bytesWritten)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        options.Validate();
+        bool mayOverflow = utf8.Length < MaxUtf8ByteCount(length);
+        if (mayOverflow) SaveState();
+        int written = 0;
+        for (int n = 0; n < length && TryNext(options, out int token); n++)
+        {
+            if (!_model.Vocabulary[token].TryEncodeToUtf8(utf8[written..], out int size))
+            {
+                RestoreState();
+                bytesWritten = 0;
+                return false;
+            }
+            written += size;
+        }
+        bytesWritten = written;
+        return true;
+    }
+
+    /// <summary>UTF-8 bytes enough for any <paramref name="characters"/> tokens of this model: characters × its longest token's length.</summary>
+    public long MaxUtf8ByteCount(int characters)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(characters);
+        return (long)characters * _maxUtf8Length;
+    }
+
+    // What drawing and feeding change (every layer's h and c, logits, RNG, flags), kept so that RestoreState undoes a
+    // TryGenerateUtf8.
+    private void SaveState()
+    {
+        _h.Span.CopyTo(_saved);
+        _c.Span.CopyTo(_saved.AsSpan(_h.Length));
+        _logits.AsSpan(0, _model.VocabularySize).CopyTo(_saved.AsSpan(_h.Length + _c.Length));
+        _savedRng.CopyFrom(Rng);
+        (_savedHasLogits, _savedEnded) = (_hasLogits, _ended);
+    }
+
+    private void RestoreState()
+    {
+        _saved.AsSpan(0, _h.Length).CopyTo(_h.Span);
+        _saved.AsSpan(_h.Length, _c.Length).CopyTo(_c.Span);
+        _saved.AsSpan(_h.Length + _c.Length).CopyTo(_logits); // [V]: the padding past V is no state
+        Rng.CopyFrom(_savedRng);
+        (_hasLogits, _ended) = (_savedHasLogits, _savedEnded);
+    }
 
     /// <summary>Feeds one token: every layer's cell steps; logits ← W·h_top + b.</summary>
     public void Feed(int token)
@@ -102,6 +224,7 @@ public sealed class Generator : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int h = _model.HiddenSize;
         _token = token;
+        _ended = false;
         if (_team is null || !_split!.Begin(1)) Step(0, h, null);
         else _team.Run(_stepUnits);
         _split?.End();
@@ -168,25 +291,47 @@ public sealed class Generator : IDisposable
     /// </summary>
     public void Prime(ReadOnlySpan<char> text)
     {
+        EnsureKnown(text);
+        FeedKnown(text);
+    }
+
+    private void EnsureKnown(ReadOnlySpan<char> text)
+    {
         var vocabulary = _model.Vocabulary;
         foreach (var rune in text.EnumerateRunes())
             if (!vocabulary.TryGetId(rune, out _)) vocabulary.Encode(text.ToString()); // throws, naming every unknown character
+    }
+
+    private void FeedKnown(ReadOnlySpan<char> text)
+    {
         foreach (var rune in text.EnumerateRunes())
         {
-            vocabulary.TryGetId(rune, out int id);
+            _model.Vocabulary.TryGetId(rune, out int id);
             Feed(id);
         }
     }
 
-    /// <summary>Draws the next token from the current logits without feeding it. Feeds the default start token first if nothing was fed yet.</summary>
+    /// <summary>
+    /// Draws the next token from the current logits without feeding it. Feeds the default start token first if nothing
+    /// was fed yet. Throws <see cref="ArgumentException"/> for invalid options (<see cref="SamplingOptions.Validate"/>).
+    /// </summary>
     public int SampleNext(in SamplingOptions options)
+    {
+        options.Validate();
+        return Draw(options);
+    }
+
+    private int Draw(in SamplingOptions options)
     {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
         _logits.AsSpan(0, _work.Length).CopyTo(_work);
         return Sampler.Sample(_model.Policy, _work, options, Rng, _keys, _order);
     }
 
-    /// <summary>Draws the next token and feeds it back (autoregressive generation).</summary>
+    /// <summary>
+    /// Draws the next token and feeds it back, whatever it is (autoregressive generation without the end of a sample:
+    /// see <see cref="TryNext"/>).
+    /// </summary>
     public int Next(in SamplingOptions options)
     {
         int id = SampleNext(options);
@@ -194,13 +339,18 @@ public sealed class Generator : IDisposable
         return id;
     }
 
-    /// <summary>p = softmax(logits / temperature) of the current step into <paramref name="probabilities"/> ([V]).</summary>
+    /// <summary>
+    /// p = softmax(logits / temperature) of the current step into <paramref name="probabilities"/> ([V] or longer).
+    /// Throws <see cref="ArgumentException"/> unless the temperature is a finite number &gt; 0.
+    /// </summary>
     public void Probabilities(Span<float> probabilities, double temperature = 1.0)
     {
-        if (!_hasLogits) throw new InvalidOperationException("feed a token first");
+        SamplingOptions.ValidateTemperature(temperature);
         int v = _model.VocabularySize;
+        if (probabilities.Length < v) throw new ArgumentException($"probabilities needs {v} floats, got {probabilities.Length}", nameof(probabilities));
+        if (!_hasLogits) throw new InvalidOperationException("feed a token first");
         _logits.AsSpan(0, v).CopyTo(probabilities);
-        Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), (float)(1.0 / temperature));
+        Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), SamplingOptions.InverseTemperature(temperature));
     }
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>

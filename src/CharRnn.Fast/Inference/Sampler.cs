@@ -14,7 +14,7 @@ internal static class Sampler
     public static int Sample(KernelPolicy policy, Span<float> logits, in SamplingOptions options, Rng rng, Span<float> keys, Span<int> order)
     {
         if (options.IsGreedy) return ArgMax(logits);
-        Softmax.InPlace(policy, logits, (float)(1.0 / options.Temperature));
+        Softmax.InPlace(policy, logits, SamplingOptions.InverseTemperature(options.Temperature));
         int v = logits.Length;
         bool truncate = (options.TopK > 0 && options.TopK < v) || options.TopP < 1;
         if (!truncate) return Draw(logits, 1.0, rng);

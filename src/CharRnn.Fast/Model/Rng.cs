@@ -13,11 +13,17 @@ public sealed class Rng
     private ulong _s0, _s1, _s2, _s3;
 
     /// <summary>A generator seeded with <paramref name="seed"/>; equal seeds give equal streams.</summary>
-    public Rng(ulong seed)
+    public Rng(ulong seed) => Reseed(seed);
+
+    /// <summary>Restarts the stream from <paramref name="seed"/>, exactly as a new generator with that seed starts.</summary>
+    internal void Reseed(ulong seed)
     {
         ulong x = seed;
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
+
+    /// <summary>Takes <paramref name="source"/>'s state: both then draw the same numbers (a snapshot to return to).</summary>
+    internal void CopyFrom(Rng source) => (_s0, _s1, _s2, _s3) = (source._s0, source._s1, source._s2, source._s3);
 
     private static ulong SplitMix(ref ulong x)
     {

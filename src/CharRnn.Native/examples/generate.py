@@ -3,20 +3,30 @@
     LD_LIBRARY_PATH=out/native python3 src/CharRnn.Native/examples/generate.py MODEL [SEED] [LENGTH] [TEMPERATURE] [TOP_K] [PRIME]
 
 Prints prime + generated text, exactly as `charrnn sample --model MODEL --seed SEED --length LENGTH
---temperature TEMPERATURE --top-k TOP_K --prime PRIME` does.
+--temperature TEMPERATURE --top-k TOP_K --prime PRIME` does (the library's sample protocol: charrnn_generator_start,
+then charrnn_generator_generate, which stops a lines model at the end of its line).
 """
 import ctypes, sys
+
+ABI_MAJOR = 1  # charrnn.h: CHARRNN_ABI_VERSION_MAJOR; this script uses nothing newer than ABI 1.0
+OK, INVALID_HANDLE, UNKNOWN_CHARACTER, BUFFER_TOO_SMALL = 0, 2, 5, 6
 
 class Sampling(ctypes.Structure):
     _fields_ = [("temperature", ctypes.c_double), ("top_k", ctypes.c_int32), ("top_p", ctypes.c_double), ("greedy", ctypes.c_int32)]
 
-lib = ctypes.CDLL("libcharrnn.so")
-lib.charrnn_last_error.restype = ctypes.c_char_p
-lib.charrnn_vector_path.restype = ctypes.c_char_p
 handle = ctypes.c_ssize_t
+lib = ctypes.CDLL("libcharrnn.so")
+lib.charrnn_abi_version.restype = ctypes.c_uint32
+lib.charrnn_last_error.restype = ctypes.c_char_p
+lib.charrnn_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(handle)]
+lib.charrnn_model_free.argtypes = [handle]
+lib.charrnn_generator_create.argtypes = [handle, ctypes.c_uint64, ctypes.POINTER(handle)]
+lib.charrnn_generator_start.argtypes = [handle, ctypes.c_uint64, ctypes.c_char_p]
+lib.charrnn_generator_generate.argtypes = [handle, ctypes.POINTER(Sampling), ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+lib.charrnn_generator_free.argtypes = [handle]
 
 def check(status, what):
-    if status != 0:
+    if status != OK:
         raise RuntimeError(f"{what}: status {status}: {lib.charrnn_last_error().decode()}")
 
 def main():
@@ -26,23 +36,26 @@ def main():
     options = Sampling(float(sys.argv[4]) if len(sys.argv) > 4 else 1.0, int(sys.argv[5]) if len(sys.argv) > 5 else 0, 1.0, 0)
     prime = sys.argv[6] if len(sys.argv) > 6 else ""
 
+    abi = lib.charrnn_abi_version()
+    if abi >> 16 != ABI_MAJOR:
+        raise RuntimeError(f"libcharrnn serves ABI {abi >> 16}.{abi & 0xFFFF}; this script needs {ABI_MAJOR}.x")
+
     model, generator = handle(), handle()
     check(lib.charrnn_model_load(path.encode(), ctypes.byref(model)), "load")
-    vocab, hidden, lines = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
-    check(lib.charrnn_model_info(model, ctypes.byref(vocab), ctypes.byref(hidden), ctypes.byref(lines)), "info")
-    check(lib.charrnn_generator_create(model, ctypes.c_uint64(seed), ctypes.byref(generator)), "create")
-    check(lib.charrnn_generator_reset(generator, ctypes.c_uint64(seed)), "reset")
-    if lines.value:
-        check(lib.charrnn_generator_prime(generator, b"\n"), "boundary")
-    check(lib.charrnn_generator_prime(generator, prime.encode()), "prime")
-    buffer, written = ctypes.create_string_buffer(length * 4 + 1), ctypes.c_size_t()
+    check(lib.charrnn_generator_create(model, seed, ctypes.byref(generator)), "create")
+    check(lib.charrnn_generator_start(generator, seed, prime.encode()), "start")
+    # a NULL buffer asks for a size that is always enough, and generates nothing
+    written = ctypes.c_size_t()
+    status = lib.charrnn_generator_generate(generator, ctypes.byref(options), length, None, 0, ctypes.byref(written))
+    assert status == BUFFER_TOO_SMALL, f"a size query must be CHARRNN_BUFFER_TOO_SMALL, got {status}"
+    buffer = ctypes.create_string_buffer(written.value + 1)
     check(lib.charrnn_generator_generate(generator, ctypes.byref(options), length, buffer, len(buffer), ctypes.byref(written)), "generate")
     sys.stdout.buffer.write(prime.encode() + buffer.raw[:written.value] + b"\n")
 
     # a bad call is an error code and a message, not a crash
-    assert lib.charrnn_generator_prime(generator, "☃".encode()) == 5, "an unknown character must be CHARRNN_UNKNOWN_CHARACTER"
+    assert lib.charrnn_generator_start(generator, seed, "☃".encode()) == UNKNOWN_CHARACTER, "an unknown character must be CHARRNN_UNKNOWN_CHARACTER"
     check(lib.charrnn_generator_free(generator), "free generator")
-    assert lib.charrnn_generator_free(generator) == 2, "a double free must be CHARRNN_INVALID_HANDLE"
+    assert lib.charrnn_generator_free(generator) == INVALID_HANDLE, "a double free must be CHARRNN_INVALID_HANDLE"
     check(lib.charrnn_model_free(model), "free model")
 
 if __name__ == "__main__":

@@ -52,6 +52,33 @@ public class AllocationTests
         }));
     });
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Samples_by_the_protocol_allocate_nothing(bool lines) => PolicySweep.ForEachPolicy(policy =>
+    {
+        var (model, _) = Corpus(lines);
+        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
+        var options = new SamplingOptions(0.9, TopK: 4);
+        var fits = new byte[(int)generator.MaxUtf8ByteCount(300)];
+        var tooSmall = new byte[3];
+        void Samples()
+        {
+            for (ulong seed = 0; seed < 50; seed++)
+            {
+                generator.Start(seed, "cab");
+                for (int n = 0; n < 40 && generator.TryNext(options, out _); n++) { }
+                generator.Start(seed);
+                generator.TryGenerateUtf8(options, 300, tooSmall, out _); // undone: the state is saved and restored
+                generator.TryGenerateUtf8(options, 300, fits, out _);
+            }
+        }
+        Samples(); // warm-up (JIT)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Samples();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    });
+
     [Fact]
     public void A_threaded_generator_allocates_nothing_on_any_thread()
     {

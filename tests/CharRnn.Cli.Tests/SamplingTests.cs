@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+using Xunit;
+using static CharRnn.Cli.Tests.CliRunner;
+
+namespace CharRnn.Cli.Tests;
+
+/// <summary>Every sample the tool prints, from <c>sample</c> and during <c>train</c>, follows one start-and-stop protocol.</summary>
+public sealed partial class SamplingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("charrnn-sampling-").FullName;
+
+    public SamplingTests()
+    {
+        File.WriteAllText(Path.Combine(_dir, "prose.txt"), string.Concat(Enumerable.Repeat("the cat sat on the mat. the dog ate the log. ", 60)));
+        File.WriteAllLines(Path.Combine(_dir, "names.txt"), Enumerable.Repeat(new[] { "anna", "bob", "carl", "dora", "emil", "fay" }, 30).SelectMany(x => x));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private Result Charrnn(string args) => Run(_dir, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    private Result Ok(string args)
+    {
+        var r = Charrnn(args);
+        Assert.True(r.ExitCode == 0, $"charrnn {args}: exit {r.ExitCode}\nstdout: {r.Stdout}\nstderr: {r.Stderr}");
+        return r;
+    }
+
+    [GeneratedRegex(@"--- sample at step (\d+) ---\n(.*?)\n---\n", RegexOptions.Singleline)]
+    private static partial Regex TrainingSample();
+
+    [Fact]
+    public void Samples_printed_while_training_a_lines_model_are_single_lines()
+    {
+        var r = Ok("train --input names.txt --lines --hidden 32 --seq-len 8 --batch 2 --steps 300 --sample-every 100 --sample-length 300 --checkpoint names.safetensors");
+        var samples = TrainingSample().Matches(r.Stderr.ReplaceLineEndings("\n"));
+        Assert.Equal(["100", "200", "300"], samples.Select(m => m.Groups[1].Value));
+        foreach (Match m in samples)
+            Assert.DoesNotContain('\n', m.Groups[2].Value);
+        // the closing sample: one line, like `charrnn sample` prints
+        string closing = r.Stdout.ReplaceLineEndings("\n");
+        Assert.EndsWith("\n", closing);
+        Assert.DoesNotContain('\n', closing[..^1]);
+    }
+
+    [Fact]
+    public void Samples_printed_while_training_a_stream_model_have_the_requested_length()
+    {
+        var r = Ok("train --input prose.txt --hidden 24 --seq-len 10 --batch 2 --steps 40 --sample-every 40 --sample-length 77 --checkpoint prose.safetensors");
+        var sample = Assert.Single(TrainingSample().Matches(r.Stderr.ReplaceLineEndings("\n")));
+        Assert.Equal(77, sample.Groups[2].Value.EnumerateRunes().Count());
+        Assert.Equal(77, r.Stdout.ReplaceLineEndings("\n").TrimEnd('\n').EnumerateRunes().Count());
+    }
+
+    [Fact]
+    public void Stream_samples_are_separated_by_a_line_naming_the_sample_and_its_seed()
+    {
+        Ok("train --input prose.txt --hidden 24 --seq-len 10 --batch 2 --steps 40 --checkpoint prose.safetensors");
+        var three = Ok("sample --model prose.safetensors --prime the --length 40 --seed 5 --count 3").Stdout;
+        var parts = three.Split("\n--- sample ");
+        Assert.Equal(3, parts.Length);
+        Assert.StartsWith("2 (seed 6) ---\n", parts[1]);
+        Assert.StartsWith("3 (seed 7) ---\n", parts[2]);
+        // each sample is the one --count 1 gives with its seed
+        Assert.Equal(Ok("sample --model prose.safetensors --prime the --length 40 --seed 5").Stdout, parts[0] + "\n");
+        Assert.Equal(Ok("sample --model prose.safetensors --prime the --length 40 --seed 6").Stdout, parts[1]["2 (seed 6) ---\n".Length..] + "\n");
+        Assert.Contains("'--- sample I (seed S) ---'", Ok("sample --help").Stdout);
+    }
+
+    [Fact]
+    public void Lines_samples_stay_one_per_line_without_separators()
+    {
+        Ok("train --input names.txt --lines --hidden 32 --seq-len 8 --batch 2 --steps 300 --checkpoint names.safetensors");
+        var r = Ok("sample --model names.safetensors --count 5 --temperature 0.5 --length 30");
+        var lines = r.Stdout.Split('\n');
+        Assert.Equal(6, lines.Length); // five lines and the final newline
+        Assert.DoesNotContain(lines, l => l.StartsWith("---", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--temperature -1", "--temperature must be")]
+    [InlineData("--top-k -2", "--top-k must be")]
+    [InlineData("--top-p 0", "--top-p must be")]
+    [InlineData("--top-p 1.5", "--top-p must be")]
+    public void Invalid_sampling_options_are_command_line_mistakes(string option, string message)
+    {
+        Ok("train --input prose.txt --hidden 8 --seq-len 10 --batch 2 --steps 2 --checkpoint tiny.safetensors");
+        var r = Charrnn($"sample --model tiny.safetensors {option}");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.Equal("", r.Stdout);
+    }
+}
