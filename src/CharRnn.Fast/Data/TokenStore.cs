@@ -30,6 +30,7 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
         Lines = header.Lines;
         ReplacedCount = header.ReplacedCount;
         Inputs = header.Inputs;
+        TextHash = TextFingerprint.Prefix + header.TextSha256;
         _file = file;
         _view = view;
         _tokens = tokens;
@@ -87,6 +88,14 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
 
     /// <summary>The input files, in order, as they were when the store was written.</summary>
     public IReadOnlyList<CorpusFileFingerprint> Inputs { get; }
+
+    /// <summary>
+    /// The <see cref="TextFingerprint"/> of the text the tokens spell (<c>sha256:</c> and the SHA-256 of its UTF-8,
+    /// after BOM removal, replacement of invalid bytes and lines framing), computed when the store was written: what a
+    /// checkpoint records as <c>text_hash</c>, known without decoding the corpus again. For one UTF-8 file without a
+    /// BOM in stream mode it is what <c>sha256sum</c> prints for the file.
+    /// </summary>
+    public string TextHash { get; }
 
     /// <summary>
     /// SHA-256 (lowercase hex) identifying the token sequence by what it was made from: the framing and each input's

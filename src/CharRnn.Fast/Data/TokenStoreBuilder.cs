@@ -6,7 +6,7 @@ namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// Writes a token store by streaming the corpus twice: pass 1 collects the vocabulary and counts the tokens, pass 2
-/// encodes them (hashing the bytes as they go by). The file is written atomically: a temporary file beside the
+/// encodes them (hashing each file's bytes and the text they make as they go by). The file is written atomically: a temporary file beside the
 /// target, preallocated to its exact size (a full disk fails before any work), flushed to disk and renamed.
 /// </summary>
 internal static class TokenStoreBuilder
@@ -48,9 +48,10 @@ internal static class TokenStoreBuilder
             var output = wrapOutput?.Invoke(file) ?? file;
             output.Write(headerBytes);
 
-            // Pass 2: encode, hashing each file's bytes on the way.
+            // Pass 2: encode, hashing each file's bytes and the whole text (as UTF-8, after framing) on the way.
             var encoder = new TokenEncoder(vocabulary, output);
-            sink = options.Lines ? new LinesFraming(encoder) : encoder;
+            var text = new Utf8HashSink(encoder);
+            sink = options.Lines ? new LinesFraming(text) : text;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long replacedAgain = 0;
             for (int i = 0; i < files.Count; i++)
@@ -65,7 +66,7 @@ internal static class TokenStoreBuilder
 
             output.Flush();
             file.Position = 0;
-            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints).ToBytes());
+            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints, text.TakeSha256()).ToBytes());
             if (file.Length != total) throw new InvalidOperationException($"wrote {file.Length} bytes of a {total}-byte token store");
             file.Flush(flushToDisk: true);
             file.Dispose();

@@ -1,32 +1,49 @@
+using CharRnn.Fast.Data;
+
 namespace CharRnn.Fast.Training;
 
 /// <summary>
 /// The data order of training (a contract, see README): the token stream is cut into B contiguous shards of
 /// S = ⌊(N−1)/B⌋ tokens; step k of an epoch gives stream b the inputs shard_b[k·T .. k·T+T) and the targets shifted by
-/// one (min-char-rnn's order at B = 1, char-rnn's at B &gt; 1). An epoch has ⌊S/T⌋ steps.
+/// one (min-char-rnn's order at B = 1, char-rnn's at B &gt; 1). An epoch has ⌊S/T⌋ steps. The tokens are read through
+/// an <see cref="ITokenSource"/> (64-bit positions, so a memory-mapped corpus of any length), one window of T + 1
+/// tokens per stream and step.
 /// </summary>
 public sealed class TokenStream
 {
-    private readonly int[] _tokens;
+    private readonly ITokenSource _source;
+    private readonly int[] _windows; // [B, T+1]: stream b's tokens of the step being filled; streams never share a row
 
-    /// <summary>Throws <see cref="ArgumentException"/> when the text is too short for one step.</summary>
-    public TokenStream(int[] tokens, int sequenceLength, int batchSize)
+    /// <summary>Throws <see cref="ArgumentException"/> when the text is too short for one step, or has more steps per epoch than an int counts.</summary>
+    public TokenStream(ITokenSource source, int sequenceLength, int batchSize)
     {
-        ArgumentNullException.ThrowIfNull(tokens);
-        if (tokens.Length == 0) throw new ArgumentException("the training text is empty");
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (source.Length == 0) throw new ArgumentException("the training text is empty");
         long needed = (long)sequenceLength * batchSize + 1;
-        if (tokens.Length < needed)
-            throw new ArgumentException($"the training text has {tokens.Length} characters; one step of {batchSize} stream(s) × {sequenceLength} characters needs at least {needed}: use a longer text, or a smaller --seq-len or --batch");
-        _tokens = tokens;
+        if (source.Length < needed)
+            throw new ArgumentException($"the training text has {source.Length} characters; one step of {batchSize} stream(s) × {sequenceLength} characters needs at least {needed}: use a longer text, or a smaller --seq-len or --batch");
+        long shard = (source.Length - 1) / batchSize, steps = shard / sequenceLength;
+        if (steps > int.MaxValue)
+            throw new ArgumentException($"the training text has {source.Length} characters: {steps} steps per epoch of {batchSize} stream(s) × {sequenceLength} characters is more than {int.MaxValue}; use a larger --seq-len or --batch");
+        _source = source;
+        _windows = new int[batchSize * (sequenceLength + 1)];
         SequenceLength = sequenceLength;
         BatchSize = batchSize;
-        ShardLength = (tokens.Length - 1) / batchSize;
-        StepsPerEpoch = ShardLength / sequenceLength;
+        ShardLength = shard;
+        StepsPerEpoch = (int)steps;
     }
+
+    /// <summary>The tokens read (the whole training range).</summary>
+    public ITokenSource Source => _source;
 
     public int SequenceLength { get; }
     public int BatchSize { get; }
-    public int ShardLength { get; }
+
+    /// <summary>S = ⌊(N−1)/B⌋: tokens per stream and epoch.</summary>
+    public long ShardLength { get; }
+
     public int StepsPerEpoch { get; }
 
     /// <summary>Fills inputs and targets, both [T,B] t-major, for step <paramref name="stepInEpoch"/>.</summary>
@@ -34,19 +51,23 @@ public sealed class TokenStream
 
     /// <summary>
     /// Fills inputs and targets, both [T,count] t-major, with streams firstStream..firstStream+count−1 of step
-    /// <paramref name="stepInEpoch"/> (one worker's share of the batch).
+    /// <paramref name="stepInEpoch"/> (one worker's share of the batch). Calls for disjoint streams may run at once.
     /// </summary>
     public void Fill(int stepInEpoch, int firstStream, int count, Span<int> inputs, Span<int> targets)
     {
         if ((uint)stepInEpoch >= (uint)StepsPerEpoch) throw new ArgumentOutOfRangeException(nameof(stepInEpoch));
         if (firstStream < 0 || count < 1 || firstStream + count > BatchSize) throw new ArgumentOutOfRangeException(nameof(count));
-        int t0 = stepInEpoch * SequenceLength;
-        for (int t = 0; t < SequenceLength; t++)
-            for (int b = 0; b < count; b++)
+        int steps = SequenceLength;
+        long t0 = (long)stepInEpoch * steps;
+        for (int b = 0; b < count; b++)
+        {
+            var window = _windows.AsSpan((firstStream + b) * (steps + 1), steps + 1); // shard_b[t0 .. t0+T]
+            _source.Read((firstStream + b) * ShardLength + t0, window);
+            for (int t = 0; t < steps; t++)
             {
-                int pos = (firstStream + b) * ShardLength + t0 + t;
-                inputs[t * count + b] = _tokens[pos];
-                targets[t * count + b] = _tokens[pos + 1];
+                inputs[t * count + b] = window[t];
+                targets[t * count + b] = window[t + 1];
             }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
@@ -32,10 +33,17 @@ public sealed class Trainer : IDisposable
     /// if given; kernels run on <paramref name="policy"/> (default <see cref="KernelPolicy.Default"/>).
     /// </summary>
     public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
+        : this(model, InMemory(model, tokens), options, optimizer, policy) { }
+
+    /// <summary>As above, reading the training text through <paramref name="tokens"/> (e.g. a memory-mapped token store).</summary>
+    public Trainer(CharRnnModel model, ITokenSource tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (tokens.VocabularySize > model.VocabularySize)
+            throw new ArgumentException($"the training text's token ids go up to {tokens.VocabularySize - 1}; the model's vocabulary has {model.VocabularySize}");
         Policy = policy ?? KernelPolicy.Default;
         Model = model;
         Options = options;
@@ -72,6 +80,13 @@ public sealed class Trainer : IDisposable
         _workerStep = WorkerStep;
         if (workers > 1) _team = new WorkerTeam(workers);
         SmoothLoss = Math.Log(model.VocabularySize);
+    }
+
+    private static ArrayTokenSource InMemory(CharRnnModel model, int[] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
+        return new ArrayTokenSource(tokens, model.VocabularySize);
     }
 
     /// <summary>Threads actually used: streams split across up to B threads, or at batch 1 the recurrences split by columns.</summary>
