@@ -15,25 +15,40 @@ public sealed class TokenStream
     private readonly int[] _windows; // [B, T+1]: stream b's tokens of the step being filled; streams never share a row
 
     /// <summary>Throws <see cref="ArgumentException"/> when the text is too short for one step, or has more steps per epoch than an int counts.</summary>
-    public TokenStream(ITokenSource source, int sequenceLength, int batchSize)
+    public TokenStream(ITokenSource source, int sequenceLength, int batchSize) : this(source, sequenceLength, batchSize, training: true)
+    {
+    }
+
+    private TokenStream(ITokenSource source, int sequenceLength, int batchSize, bool training)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        if (source.Length == 0) throw new ArgumentException("the training text is empty");
-        long needed = (long)sequenceLength * batchSize + 1;
-        if (source.Length < needed)
-            throw new ArgumentException($"the training text has {source.Length} characters; one step of {batchSize} stream(s) × {sequenceLength} characters needs at least {needed}: use a longer text, or a smaller --seq-len or --batch");
         long shard = (source.Length - 1) / batchSize, steps = shard / sequenceLength;
-        if (steps > int.MaxValue)
-            throw new ArgumentException($"the training text has {source.Length} characters: {steps} steps per epoch of {batchSize} stream(s) × {sequenceLength} characters is more than {int.MaxValue}; use a larger --seq-len or --batch");
+        if (training)
+        {
+            if (source.Length == 0) throw new ArgumentException("the training text is empty");
+            long needed = (long)sequenceLength * batchSize + 1;
+            if (source.Length < needed)
+                throw new ArgumentException($"the training text has {source.Length} characters; one step of {batchSize} stream(s) × {sequenceLength} characters needs at least {needed}: use a longer text, or a smaller --seq-len or --batch");
+            if (steps > int.MaxValue)
+                throw new ArgumentException($"the training text has {source.Length} characters: {steps} steps per epoch of {batchSize} stream(s) × {sequenceLength} characters is more than {int.MaxValue}; use a larger --seq-len or --batch");
+        }
+        else if (source.Length < batchSize + 1L)
+            throw new ArgumentException($"evaluating {batchSize} stream(s) needs at least {batchSize + 1} characters (got {source.Length})");
         _source = source;
         _windows = new int[batchSize * (sequenceLength + 1)];
         SequenceLength = sequenceLength;
         BatchSize = batchSize;
         ShardLength = shard;
-        StepsPerEpoch = (int)steps;
+        StepsPerEpoch = (int)Math.Min(steps, int.MaxValue);
     }
+
+    /// <summary>
+    /// The same order over a held-out range, for evaluation: B shards of ⌊(N−1)/B⌋ tokens read in chunks of up to
+    /// <paramref name="chunk"/> (<see cref="FillAt"/>); needs N ≥ B + 1 only.
+    /// </summary>
+    internal static TokenStream ForEvaluation(ITokenSource source, int chunk, int streams) => new(source, chunk, streams, training: false);
 
     /// <summary>The tokens read (the whole training range).</summary>
     public ITokenSource Source => _source;
@@ -56,12 +71,20 @@ public sealed class TokenStream
     public void Fill(int stepInEpoch, int firstStream, int count, Span<int> inputs, Span<int> targets)
     {
         if ((uint)stepInEpoch >= (uint)StepsPerEpoch) throw new ArgumentOutOfRangeException(nameof(stepInEpoch));
+        FillAt((long)stepInEpoch * SequenceLength, SequenceLength, firstStream, count, inputs, targets);
+    }
+
+    /// <summary>
+    /// Fills inputs and targets, both [steps,count] t-major, with positions t0..t0+steps−1 of shards
+    /// firstStream..firstStream+count−1 (steps ≤ T; t0 + steps ≤ S).
+    /// </summary>
+    internal void FillAt(long t0, int steps, int firstStream, int count, Span<int> inputs, Span<int> targets)
+    {
+        if (steps < 1 || steps > SequenceLength || t0 < 0 || t0 > ShardLength - steps) throw new ArgumentOutOfRangeException(nameof(steps));
         if (firstStream < 0 || count < 1 || firstStream + count > BatchSize) throw new ArgumentOutOfRangeException(nameof(count));
-        int steps = SequenceLength;
-        long t0 = (long)stepInEpoch * steps;
         for (int b = 0; b < count; b++)
         {
-            var window = _windows.AsSpan((firstStream + b) * (steps + 1), steps + 1); // shard_b[t0 .. t0+T]
+            var window = _windows.AsSpan((firstStream + b) * (SequenceLength + 1), steps + 1); // shard_b[t0 .. t0+steps]
             _source.Read((firstStream + b) * ShardLength + t0, window);
             for (int t = 0; t < steps; t++)
             {

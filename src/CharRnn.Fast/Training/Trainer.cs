@@ -51,11 +51,7 @@ public sealed class Trainer : IDisposable
         Optimizer = optimizer ?? new Optimizer(options.Optimizer, model.Parameters.Shape);
         if (Optimizer.Kind != options.Optimizer) throw new ArgumentException("the optimizer state is for a different optimizer");
         int workers = Math.Min(options.Threads, options.BatchSize);
-        // Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at
-        // least two column units (H ≥ 256) to give out and no sequence resets.
-        int columnUnits = (model.HiddenSize + Policy.ColumnSplitUnit - 1) / Policy.ColumnSplitUnit;
-        if (options.BatchSize == 1 && options.Threads > 1 && columnUnits > 1 && !model.SequenceMode)
-            _recurrenceTeam = new WorkerTeam(Math.Min(options.Threads, columnUnits));
+        _recurrenceTeam = ColumnTeam(model, Policy, options.BatchSize, options.Threads);
         _bptt = new TruncatedBptt[workers];
         _states = new float[workers][];
         var shape = model.Parameters.Shape;
@@ -81,6 +77,22 @@ public sealed class Trainer : IDisposable
         if (workers > 1) _team = new WorkerTeam(workers);
         SmoothLoss = Math.Log(model.VocabularySize);
     }
+
+    /// <summary>
+    /// Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at least
+    /// two column units (H ≥ 256) to give out and no sequence resets. Null: no such team.
+    /// </summary>
+    internal static WorkerTeam? ColumnTeam(CharRnnModel model, KernelPolicy policy, int batch, int threads)
+    {
+        int columnUnits = (model.HiddenSize + policy.ColumnSplitUnit - 1) / policy.ColumnSplitUnit;
+        return batch == 1 && threads > 1 && columnUnits > 1 && !model.SequenceMode ? new WorkerTeam(Math.Min(threads, columnUnits)) : null;
+    }
+
+    /// <summary>
+    /// An evaluator of the batch's B streams that runs on this trainer's threads and workspaces (forward only, with its
+    /// own carried state): validation at training speed. Use it between steps, never during one.
+    /// </summary>
+    public BatchedEvaluator CreateEvaluator() => new(Model, _bptt, _firstStream, _streamCount, _team, Options.SequenceLength);
 
     private static ArrayTokenSource InMemory(CharRnnModel model, int[] tokens)
     {
