@@ -202,7 +202,7 @@ public sealed class CommandTests : IDisposable
         { "train --hidden abc", 2, "--hidden expects an integer" },
         { "train --hidden 0", 2, "--hidden must be" },
         { "train --steps 5 --epochs 1", 2, "not both" },
-        { "train --optimizer rmsprop", 2, "--optimizer must be" },
+        { "train --optimizer lbfgs", 2, "--optimizer must be" },
         { "train --init gaussian", 2, "not an initialisation" },
         { "train --lr -1", 2, "--lr must be" },
         { "train --input missing.txt", 1, "does not exist" },

@@ -60,7 +60,7 @@ public sealed class Generator : IDisposable
         _gates = new AlignedBuffer(model.Cell == CellKind.Rnn ? 0 : gh);
         _rec = new AlignedBuffer(model.Cell == CellKind.Gru ? gh : 0);
         _nh = new AlignedBuffer(model.Cell == CellKind.Gru ? h : 0);
-        _logits = new float[v];
+        _logits = new float[model.OutputColumns]; // [V] and zeros to whole vectors
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
@@ -82,7 +82,7 @@ public sealed class Generator : IDisposable
     public ReadOnlySpan<float> HiddenState => _h;
 
     /// <summary>Logits [V] after the last fed token (empty before any).</summary>
-    public ReadOnlySpan<float> Logits => _hasLogits ? _logits : default;
+    public ReadOnlySpan<float> Logits => _hasLogits ? _logits.AsSpan(0, _model.VocabularySize) : default;
 
     /// <summary>Clears the state (a blank memory).</summary>
     public void Reset()
@@ -182,7 +182,7 @@ public sealed class Generator : IDisposable
     public int SampleNext(in SamplingOptions options)
     {
         if (!_hasLogits) Feed(_model.DefaultStartToken);
-        _logits.CopyTo(_work, 0);
+        _logits.AsSpan(0, _work.Length).CopyTo(_work);
         return Sampler.Sample(_model.Policy, _work, options, Rng, _keys, _order);
     }
 
@@ -198,8 +198,9 @@ public sealed class Generator : IDisposable
     public void Probabilities(Span<float> probabilities, double temperature = 1.0)
     {
         if (!_hasLogits) throw new InvalidOperationException("feed a token first");
-        _logits.CopyTo(probabilities);
-        Softmax.InPlace(_model.Policy, probabilities.Slice(0, _logits.Length), (float)(1.0 / temperature));
+        int v = _model.VocabularySize;
+        _logits.AsSpan(0, v).CopyTo(probabilities);
+        Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), (float)(1.0 / temperature));
     }
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>

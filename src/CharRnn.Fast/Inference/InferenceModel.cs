@@ -45,9 +45,16 @@ public sealed class InferenceModel
             _recurrentT[l] = new PackedMatrix(Policy, h, gh, panels: false);
             _recurrentT[l].PackTransposeOf(p.RecurrentWeights(l));
         }
-        _outputT = new PackedMatrix(Policy, h, Shape.OutputSize, panels: false);
-        _outputT.PackTransposeOf(p.OutputWeights);
-        _outputBias = p.OutputBias.ToArray();
+        // the logits' columns padded with zeros to whole vectors: the GEMV then runs vector tiles to the end instead of
+        // gathering the last column of Wᵀ (strided, once per character) for a dot product
+        int v = Shape.OutputSize;
+        OutputColumns = (v + Policy.Width - 1) / Policy.Width * Policy.Width;
+        var paddedW = new float[OutputColumns * h];
+        p.OutputWeights.CopyTo(paddedW);
+        _outputT = new PackedMatrix(Policy, h, OutputColumns, panels: false);
+        _outputT.PackTransposeOf(paddedW);
+        _outputBias = new float[OutputColumns];
+        p.OutputBias.CopyTo(_outputBias);
     }
 
     public Vocabulary Vocabulary { get; }
@@ -81,10 +88,13 @@ public sealed class InferenceModel
     /// <summary>GRU's b_hn of layer l: [H] (empty for other cells).</summary>
     internal ReadOnlySpan<float> NewGateBias(int layer) => _newGateBias[layer];
 
-    /// <summary>The output layer's Wᵀ: [H, V].</summary>
+    /// <summary>V rounded up to whole vectors of the policy: the logits GEMV's width.</summary>
+    internal int OutputColumns { get; }
+
+    /// <summary>The output layer's Wᵀ: [H, <see cref="OutputColumns"/>], zero past V.</summary>
     internal PackedMatrix OutputT => _outputT;
 
-    /// <summary>The output bias: [V].</summary>
+    /// <summary>The output bias: [<see cref="OutputColumns"/>], zero past V.</summary>
     internal ReadOnlySpan<float> OutputBias => _outputBias;
 
     /// <summary>The token generation starts from when no prime is given: the boundary <c>\n</c> if the vocabulary has it, else token 0.</summary>

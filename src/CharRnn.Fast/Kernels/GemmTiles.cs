@@ -243,7 +243,7 @@ internal static class GemmTiles
         ref float aux, nint ldc, int m, int k, int count) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
     {
         int w = TS.Count;
-        Span<float> gathered = stackalloc float[k];
+        Span<float> gathered = stackalloc float[KernelPolicy.MaxKBlock]; // a constant size: the JIT allocates it in the frame
         ref float column = ref MemoryMarshal.GetReference(gathered);
         for (int j = 0; j < count; j++)
         {

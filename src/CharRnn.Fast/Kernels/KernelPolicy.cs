@@ -30,6 +30,7 @@ public sealed class KernelPolicy
         Name = name;
         Path = path;
         Tiles = tiles;
+        if (kBlock is < 1 or > MaxKBlock) throw new ArgumentOutOfRangeException(nameof(kBlock), kBlock, $"a K block is 1..{MaxKBlock} deep");
         KBlock = kBlock;
     }
 
@@ -75,8 +76,11 @@ public sealed class KernelPolicy
     /// <summary>Floats across the main tile, the width of a <see cref="PackedMatrix"/> panel.</summary>
     public int PanelWidth => TileVectors * Width;
 
-    /// <summary>Depth of one K block of the GEMM: the B panel a tile reads stays in L1.</summary>
+    /// <summary>Depth of one K block of the GEMM: the B panel a tile reads stays in L1. At most <see cref="MaxKBlock"/>.</summary>
     public int KBlock { get; }
+
+    /// <summary>The deepest K block any policy uses (kernels size their stack scratch by it).</summary>
+    public const int MaxKBlock = 128;
 
     /// <summary>
     /// Column splits of a product at multiples of this keep every element's tile, and so its rounding: threaded results
