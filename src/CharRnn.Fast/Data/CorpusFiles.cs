@@ -21,12 +21,13 @@ public static class CorpusFiles
         foreach (var input in inputs)
         {
             string full = Path.GetFullPath(input);
+            if (IsDanglingLink(full)) throw new TextInputException($"cannot read '{input}': it is a symbolic link to nothing");
             if (File.Exists(full)) files.Add(full);
             else if (Directory.Exists(full))
             {
                 var found = new List<string>();
                 try { Walk(new DirectoryInfo(full), found); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot list input directory '{input}': {e.Message}"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot list input directory '{input}': {FileErrors.Reason(e, full)}"); }
                 if (found.Count == 0) throw new TextInputException($"input directory '{input}' has no text files (hidden files, links and {StoreExtension} files are skipped)");
                 int prefix = Path.TrimEndingDirectorySeparator(full).Length + 1;
                 found.Sort((a, b) => string.CompareOrdinal(Relative(a, prefix), Relative(b, prefix)));
@@ -36,6 +37,14 @@ public static class CorpusFiles
         }
         if (files.Count == 0) throw new TextInputException("no input files were given");
         return files;
+    }
+
+    private static bool IsDanglingLink(string path)
+    {
+        var link = new FileInfo(path);
+        if (link.LinkTarget is null) return false;
+        try { return link.ResolveLinkTarget(returnFinalTarget: true) is { Exists: false } target && !Directory.Exists(target.FullName); }
+        catch (IOException) { return true; } // a loop of links
     }
 
     private static string Relative(string path, int prefix) => path[prefix..].Replace(Path.DirectorySeparatorChar, '/');

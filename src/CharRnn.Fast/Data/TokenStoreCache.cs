@@ -82,7 +82,7 @@ public static class TokenStoreCache
             {
                 string sha;
                 try { using var stream = File.OpenRead(input.Path); sha = Convert.ToHexStringLower(SHA256.HashData(stream)); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{input.Path}': {e.Message}"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{input.Path}': {FileErrors.Reason(e, input.Path)}"); }
                 if (sha != input.Sha256) return $"'{input.Path}' changed content (same size and time)";
             }
         return null;

@@ -46,7 +46,7 @@ internal sealed class Utf8ChunkReader
         {
             int n;
             try { n = stream.Read(_bytes, carry, _chunkBytes); }
-            catch (IOException e) { throw new TextInputException($"cannot read '{file.Path}': {e.Message}"); }
+            catch (IOException e) { throw new TextInputException($"cannot read '{file.Path}': {FileErrors.Reason(e, file.Path)}"); }
             hash?.AppendData(_bytes, carry, n);
             total += n;
             if (total > file.Size) throw ChangedWhileRead(file.Path);
@@ -80,7 +80,7 @@ internal sealed class Utf8ChunkReader
         FileStream stream;
         try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan); }
         catch (FileNotFoundException) { throw new TextInputException($"input file '{path}' does not exist"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {FileErrors.Reason(e, path)}"); }
         if (!stream.CanSeek)
         {
             stream.Dispose();
