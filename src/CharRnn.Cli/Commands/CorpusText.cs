@@ -33,11 +33,11 @@ internal sealed class CorpusText : IDisposable
     /// <summary>The token store kept for the inputs, or null (embedded corpus, standard input).</summary>
     public string? StorePath { get; }
 
+    /// <summary>The token store (the inputs' own, or standard input's temporary one), or null for the embedded corpus.</summary>
+    public PreparedCorpus? Prepared => _prepared;
+
     /// <summary>Why an existing store was not used (it was rebuilt), or null.</summary>
     public string? RebuildReason => _prepared?.RebuildReason;
-
-    /// <summary>Whether the inputs' store existed and was used as it was.</summary>
-    public bool Reused => _prepared?.Reused ?? false;
 
     public long Length => Tokens.Length;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using CharRnn.Fast.Text;
 
@@ -9,7 +10,8 @@ namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// The second pass over a corpus: text → token ids of 1, 2 or 4 little-endian bytes, written to a stream a chunk at a
-/// time. BMP characters map through a table indexed by the UTF-16 code unit; the rest through a dictionary.
+/// time and hashed (SHA-256) as written. BMP characters map through a table indexed by the UTF-16 code unit; the rest
+/// through a dictionary.
 /// </summary>
 internal sealed class TokenEncoder : TextChunkSink
 {
@@ -17,6 +19,7 @@ internal sealed class TokenEncoder : TextChunkSink
     private readonly Dictionary<int, int> _supplementaryIds; // scalar ≥ U+10000 → id
     private readonly int _width;
     private readonly Stream _output;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private byte[] _encoded = [];
 
     public TokenEncoder(Vocabulary vocabulary, Stream output)
@@ -49,8 +52,12 @@ internal sealed class TokenEncoder : TextChunkSink
         };
         if (!BitConverter.IsLittleEndian) ToLittleEndian(n);
         _output.Write(_encoded, 0, n * _width);
+        _hash.AppendData(_encoded, 0, n * _width);
         Count += n;
     }
+
+    /// <summary>The SHA-256 of every token byte written (lowercase hex).</summary>
+    public string TakeSha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
 
     // One loop for every width: T is byte, ushort or uint, each compiled to its own specialized code.
     private static int Encode<T>(ReadOnlySpan<char> text, Span<T> tokens, int[] bmpIds, Dictionary<int, int> supplementaryIds)

@@ -19,10 +19,14 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _tokens; // [N × BytesPerToken] little-endian
+    private readonly long _headerLength;
+    private readonly string _tokensSha256;
     private bool _disposed;
 
-    private TokenStore(string path, TokenStoreHeader header, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* tokens)
+    private TokenStore(string path, TokenStoreHeader header, long headerLength, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* tokens)
     {
+        _headerLength = headerLength;
+        _tokensSha256 = header.TokensSha256;
         Path = path;
         Vocabulary = header.Vocabulary;
         Length = header.TokenCount;
@@ -54,7 +58,7 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
             view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* start = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
-            return new TokenStore(full, header, file, view, start + view.PointerOffset + headerLength);
+            return new TokenStore(full, header, headerLength, file, view, start + view.PointerOffset + headerLength);
         }
         catch
         {
@@ -110,6 +114,24 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
             foreach (var input in Inputs) hash.AppendData(Encoding.ASCII.GetBytes(input.Sha256 + "\n"));
             return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
+    }
+
+    /// <summary>
+    /// Reads the token bytes back from the file (not through the mapping, so they do not count in the process's memory)
+    /// and throws <see cref="TokenStoreFormatException"/> unless their SHA-256 is the one the header recorded: damage
+    /// that keeps every id inside the vocabulary, which <see cref="Read"/> cannot see. Costs one read of the file.
+    /// </summary>
+    public void VerifyTokens()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        byte[] actual;
+        using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20, FileOptions.SequentialScan))
+        {
+            stream.Position = _headerLength;
+            actual = SHA256.HashData(stream);
+        }
+        if (!Convert.ToHexStringLower(actual).Equals(_tokensSha256, StringComparison.Ordinal))
+            throw new TokenStoreFormatException($"token store '{Path}' is corrupt: its tokens do not match the hash in its header");
     }
 
     /// <inheritdoc/>

@@ -66,7 +66,7 @@ internal static class TokenStoreBuilder
 
             output.Flush();
             file.Position = 0;
-            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints, text.TakeSha256()).ToBytes());
+            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints, text.TakeSha256(), encoder.TakeSha256()).ToBytes());
             if (file.Length != total) throw new InvalidOperationException($"wrote {file.Length} bytes of a {total}-byte token store");
             file.Flush(flushToDisk: true);
             file.Dispose();

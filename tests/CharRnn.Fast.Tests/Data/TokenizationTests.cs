@@ -95,7 +95,7 @@ public sealed class TokenizationTests : IDisposable
             using var prepared = TokenStoreCache.Prepare(paths, _corpus.Options(lines: c.lines, replaceInvalid: true, chunkBytes: c.chunk));
             string text = prepared.Store.Vocabulary.Decode(TempCorpus.ReadAll(prepared.Store));
             Assert.Equal(TextFingerprint.Of(text), prepared.Store.TextHash);
-            if (c.files == 1 && !c.bom && !c.lines && !c.invalid) // one valid file as it is: what sha256sum prints
+            if (c.files == 1 && !c.lines && !c.invalid && !File.ReadAllBytes(paths[0]).AsSpan().StartsWith((byte[])[0xEF, 0xBB, 0xBF])) // one valid file without a BOM: what sha256sum prints
                 Assert.Equal(TextFingerprint.Prefix + prepared.Store.Inputs[0].Sha256, prepared.Store.TextHash);
         });
 
