@@ -1,6 +1,7 @@
 using System.Globalization;
 using CharRnn.Cli.Arguments;
 using CharRnn.Cli.Output;
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Training;
 
 namespace CharRnn.Cli.Commands;
@@ -48,7 +49,10 @@ internal static class EvalCommand
         var progress = TaskProgress.OnTerminal(json, "evaluating", predictions, "chars/s");
         Evaluation e;
         using (var evaluator = new BatchedEvaluator(model, streams, (int)Math.Min(Chunk, (tokens.Length - 1) / streams), threads))
-            e = evaluator.Evaluate(tokens, progress: progress is null ? null : done => progress.Report((double)done / predictions));
+        {
+            try { e = evaluator.Evaluate(tokens, progress: progress is null ? null : done => progress.Report((double)done / predictions)); }
+            catch (TokenStoreFormatException error) { throw new CommandError(error.Message); } // the store changed while read
+        }
         progress?.Finish();
         if (json)
             JsonLine.Write(w =>

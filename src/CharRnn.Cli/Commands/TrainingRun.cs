@@ -96,6 +96,10 @@ internal sealed class TrainingRun(
         {
             throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}");
         }
+        catch (TokenStoreFormatException e) // the store changed under the run (it is checked before step 1)
+        {
+            throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}");
+        }
         catch (CommandError e)
         {
             throw Failed(e.Message);

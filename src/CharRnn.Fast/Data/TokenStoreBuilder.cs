@@ -76,7 +76,7 @@ internal static class TokenStoreBuilder
         {
             try { file.Dispose(); } catch (IOException) { } // flushing what is left fails again on a full disk
             TryDelete(temp);
-            if (e is IOException) throw new IOException($"cannot write the token store '{target}' ({total:N0} bytes): {e.Message}", e);
+            if (e is IOException) throw new IOException($"cannot write the token store '{target}' ({total:N0} bytes): {Reason(e, temp)}", e);
             throw;
         }
         options.Progress?.Invoke(1);
@@ -103,11 +103,15 @@ internal static class TokenStoreBuilder
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 TryDelete(temp);
-                failures.Add($"'{target}': {e.Message}");
+                failures.Add($"'{target}': {Reason(e, temp)}");
             }
         }
         throw new IOException($"cannot write the token store ({size:N0} bytes) in any of its places: {string.Join("; ", failures)}");
     }
+
+    // .NET reports a preallocation that does not fit as "Failed to create '<path>' with allocation size N because the disk was full."
+    private static string Reason(Exception e, string path)
+        => e.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase) ? "no space left on device" : FileErrors.Reason(e, path);
 
     private static void TryDelete(string path)
     {

@@ -220,7 +220,7 @@ public sealed class TokenStoreCacheTests : IDisposable
         var stamps = new[] { CorpusFiles.Stamp(path) };
         var e = Assert.Throws<IOException>(() => TokenStoreCache.PrepareAt(stamps, _corpus.Options(chunkBytes: 256), [target], s => new DiskFullAfter(s, 2000)));
         Assert.Contains($"cannot write the token store '{target}'", e.Message);
-        Assert.Contains("No space left on device", e.Message);
+        Assert.Contains("no space left on device", e.Message);
         Assert.Equal(["c.txt"], Directory.GetFiles(_corpus.Dir).Select(Path.GetFileName));
     }
 
