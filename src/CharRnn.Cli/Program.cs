@@ -70,7 +70,8 @@ internal static class Program
     {
         var lines = Commands.Select(c => $"  {c.Name,-9}{c.Summary}");
         return "usage: charrnn <command> [options]\n\n" +
-               "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
+               "Character-level recurrent networks: train, sample, evaluate, inspect, benchmark; tokenize corpora, plot training\n" +
+               "logs. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
                "charrnn <command> --help shows a command's options; charrnn --version shows the version and vector path.\n" +
                $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +

@@ -4,7 +4,8 @@ namespace CharRnn.Cli.Output;
 
 /// <summary>
 /// <c>train --log FILE</c>: the run's <c>--json</c> records appended to a file, one line each, flushed as written (so
-/// <c>tail -f</c> follows the run and a crash loses no line already reported). A file that cannot be opened fails before
+/// <c>tail -f</c> follows the run and a crash loses no line already reported; a line a crash cut short is ended before
+/// the next run appends). A file that cannot be opened fails before
 /// step 1; a write that fails later (a full disk) stops the log with one warning and the run goes on.
 /// </summary>
 internal sealed class RunLog : IDisposable
@@ -22,7 +23,23 @@ internal sealed class RunLog : IDisposable
         try
         {
             if (Directory.Exists(path)) throw new IOException("it is a directory");
-            return new RunLog(path, new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0));
+            var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
+            try
+            {
+                // a line cut short (a run killed while writing) is ended, so this run's first record starts a line of its own
+                if (file.Length > 0)
+                {
+                    file.Position = file.Length - 1;
+                    if (file.ReadByte() != '\n') file.WriteByte((byte)'\n');
+                }
+                file.Position = file.Length;
+                return new RunLog(path, file);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
