@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -59,28 +60,44 @@ internal sealed class TokenEncoder : TextChunkSink
     /// <summary>The SHA-256 of every token byte written (lowercase hex).</summary>
     public string TakeSha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
 
-    // One loop for every width: T is byte, ushort or uint, each compiled to its own specialized code.
+    // One loop for every width: T is byte, ushort or uint, each compiled to its own specialized code. Runs between
+    // surrogate pairs (rare) go through a tight table loop; the search for the next pair is vectorized.
     private static int Encode<T>(ReadOnlySpan<char> text, Span<T> tokens, int[] bmpIds, Dictionary<int, int> supplementaryIds)
         where T : unmanaged, IBinaryInteger<T>
     {
         int n = 0;
-        for (int i = 0; i < text.Length; i++)
+        while (!text.IsEmpty)
         {
-            char c = text[i];
-            int id;
-            if (!char.IsSurrogate(c))
-            {
-                id = bmpIds[c];
-                if (id < 0) ThrowUnknown(c);
-            }
-            else
-            {
-                int scalar = char.ConvertToUtf32(c, text[++i]); // the decoder emits whole pairs only
-                if (!supplementaryIds.TryGetValue(scalar, out id)) ThrowUnknown(scalar);
-            }
+            int pair = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+            var run = pair < 0 ? text : text[..pair];
+            EncodeRun(run, tokens.Slice(n, run.Length), bmpIds);
+            n += run.Length;
+            if (pair < 0) break;
+            int scalar = char.ConvertToUtf32(text[pair], text[pair + 1]); // the decoder emits whole pairs only
+            if (!supplementaryIds.TryGetValue(scalar, out int id)) ThrowUnknown(scalar);
             tokens[n++] = T.CreateTruncating(id);
+            text = text[(pair + 2)..];
         }
         return n;
+    }
+
+    // tokens[i] = bmpIds[run[i]]: run[i] < 65,536 = bmpIds.Length, so no bounds checks; an absent character (id −1) makes
+    // the OR of the ids negative, checked once after the loop
+    private static void EncodeRun<T>(ReadOnlySpan<char> run, Span<T> tokens, int[] bmpIds) where T : unmanaged, IBinaryInteger<T>
+    {
+        ref int ids = ref MemoryMarshal.GetArrayDataReference(bmpIds);
+        ref char c0 = ref MemoryMarshal.GetReference(run);
+        ref T t0 = ref MemoryMarshal.GetReference(tokens);
+        int any = 0;
+        for (int i = 0; i < run.Length; i++)
+        {
+            int id = Unsafe.Add(ref ids, Unsafe.Add(ref c0, i));
+            any |= id;
+            Unsafe.Add(ref t0, i) = T.CreateTruncating(id);
+        }
+        if (any < 0)
+            foreach (char c in run)
+                if (bmpIds[c] < 0) ThrowUnknown(c);
     }
 
     private void ToLittleEndian(int count)
