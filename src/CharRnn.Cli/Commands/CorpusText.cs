@@ -9,7 +9,7 @@ namespace CharRnn.Cli.Commands;
 /// The text a command trains on or evaluates, as tokens in the text's own vocabulary, never as one string: files and
 /// directories through their token store (reused while they are unchanged, else built: <see cref="TokenStoreCache"/>),
 /// standard input copied to a temporary file and tokenized into a temporary store (both deleted once the store is
-/// mapped), the embedded default corpus (small) in memory.
+/// opened), the embedded default corpus (small) in memory.
 /// </summary>
 internal sealed class CorpusText : IDisposable
 {
@@ -94,7 +94,7 @@ internal sealed class CorpusText : IDisposable
 
     /// <summary>
     /// Standard input can be read once only, and a store is made in two passes: it is copied to a temporary file in
-    /// $TMPDIR first. The file and its store are deleted as soon as the store is mapped (the mapping keeps the pages).
+    /// $TMPDIR first. The file and its store are deleted as soon as the store is open (the open file keeps its data).
     /// </summary>
     private static CorpusText StandardInput(bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress)
     {

@@ -20,7 +20,7 @@ internal static class PrepareCommand
 
     public static string HelpText => Help.For("charrnn prepare --input PATH [--input PATH …] [--lines] [--json]",
         "Tokenizes the inputs into a token store, as train and eval do on first use, so that training starts at once: the\n" +
-        "corpus is streamed twice (its characters, then their ids), in bounded memory, into a memory-mapped file of 1 byte a\n" +
+        "corpus is streamed twice (its characters, then their ids), in bounded memory, into a file of 1 byte a\n" +
         "character for up to 256 distinct characters, 2 for up to 65,536, else 4. The store goes beside the input\n" +
         "(FILE.charrnn-tokens; FILE.<key>.charrnn-tokens for several inputs; .lines.charrnn-tokens for --lines), or to\n" +
         "$XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when that folder cannot be written. It is reused\n" +

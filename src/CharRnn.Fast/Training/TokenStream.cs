@@ -6,13 +6,19 @@ namespace CharRnn.Fast.Training;
 /// The data order of training (a contract, see README): the token stream is cut into B contiguous shards of
 /// S = ⌊(N−1)/B⌋ tokens; step k of an epoch gives stream b the inputs shard_b[k·T .. k·T+T) and the targets shifted by
 /// one (min-char-rnn's order at B = 1, char-rnn's at B &gt; 1). An epoch has ⌊S/T⌋ steps. The tokens are read through
-/// an <see cref="ITokenSource"/> (64-bit positions, so a memory-mapped corpus of any length), one window of T + 1
-/// tokens per stream and step.
+/// an <see cref="ITokenSource"/> (64-bit positions, so a stored corpus of any length), each stream reading ahead of its
+/// position in one block of W ≥ T + 1 tokens (about 2^18 tokens in all), so a store is read in few, large reads and
+/// memory does not grow with the corpus.
 /// </summary>
 public sealed class TokenStream
 {
+    private const int ReadAheadTokens = 1 << 18; // all streams together
+
     private readonly ITokenSource _source;
-    private readonly int[] _windows; // [B, T+1]: stream b's tokens of the step being filled; streams never share a row
+    private readonly int _ahead;            // W: tokens a stream reads at once
+    private readonly int[] _blocks;         // [B, W]: stream b's block; streams never share a row
+    private readonly long[] _blockStart;    // [B]: the source position of its first token (−1: none yet)
+    private readonly int[] _blockLength;    // [B]
 
     /// <summary>Throws <see cref="ArgumentException"/> when the text is too short for one step, or has more steps per epoch than an int counts.</summary>
     public TokenStream(ITokenSource source, int sequenceLength, int batchSize) : this(source, sequenceLength, batchSize, training: true)
@@ -37,7 +43,11 @@ public sealed class TokenStream
         else if (source.Length < batchSize + 1L)
             throw new ArgumentException($"evaluating {batchSize} stream(s) needs at least {batchSize + 1} characters (got {source.Length})");
         _source = source;
-        _windows = new int[batchSize * (sequenceLength + 1)];
+        _ahead = (int)Math.Clamp(ReadAheadTokens / batchSize, sequenceLength + 1L, Math.Max(sequenceLength + 1L, source.Length));
+        _blocks = new int[(long)batchSize * _ahead <= Array.MaxLength ? batchSize * _ahead : throw new ArgumentException($"{batchSize} streams × {sequenceLength + 1} characters do not fit in one buffer")];
+        _blockStart = new long[batchSize];
+        _blockStart.AsSpan().Fill(-1);
+        _blockLength = new int[batchSize];
         SequenceLength = sequenceLength;
         BatchSize = batchSize;
         ShardLength = shard;
@@ -84,13 +94,25 @@ public sealed class TokenStream
         if (firstStream < 0 || count < 1 || firstStream + count > BatchSize) throw new ArgumentOutOfRangeException(nameof(count));
         for (int b = 0; b < count; b++)
         {
-            var window = _windows.AsSpan((firstStream + b) * (SequenceLength + 1), steps + 1); // shard_b[t0 .. t0+steps]
-            _source.Read((firstStream + b) * ShardLength + t0, window);
+            var window = Window(firstStream + b, (firstStream + b) * ShardLength + t0, steps + 1); // shard_b[t0 .. t0+steps]
             for (int t = 0; t < steps; t++)
             {
                 inputs[t * count + b] = window[t];
                 targets[t * count + b] = window[t + 1];
             }
         }
+    }
+
+    /// <summary>Tokens [position, position + length) of stream b, from its block, read again from there when outside it.</summary>
+    private ReadOnlySpan<int> Window(int b, long position, int length)
+    {
+        long start = _blockStart[b];
+        if (start < 0 || position < start || position + length > start + _blockLength[b])
+        {
+            int n = (int)Math.Min(_ahead, _source.Length - position);
+            _source.Read(position, _blocks.AsSpan(b * _ahead, n));
+            (_blockStart[b], _blockLength[b], start) = (position, n, position);
+        }
+        return _blocks.AsSpan(b * _ahead + (int)(position - start), length);
     }
 }

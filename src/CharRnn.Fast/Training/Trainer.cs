@@ -35,7 +35,7 @@ public sealed class Trainer : IDisposable
     public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
         : this(model, InMemory(model, tokens), options, optimizer, policy) { }
 
-    /// <summary>As above, reading the training text through <paramref name="tokens"/> (e.g. a memory-mapped token store).</summary>
+    /// <summary>As above, reading the training text through <paramref name="tokens"/> (e.g. a token store on disk).</summary>
     public Trainer(CharRnnModel model, ITokenSource tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);

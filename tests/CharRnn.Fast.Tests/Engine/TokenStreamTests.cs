@@ -91,6 +91,37 @@ public sealed class TokenStreamTests : IDisposable
         Assert.Contains(source.Reads, r => r > int.MaxValue);
     }
 
+    /// <summary>
+    /// 64 streams read ahead in blocks of 2^18 / 64 = 4,096 tokens: every step of an epoch, then a jump back (a new
+    /// epoch) and into the middle (a resume), gives the contract's tokens across block boundaries.
+    /// </summary>
+    [Theory]
+    [InlineData(7)]
+    [InlineData(8)] // 4,096 = 512 · 8: a window ends exactly at a block's end
+    public void Reading_ahead_in_blocks_gives_the_contracts_tokens_across_block_boundaries_and_jumps(int steps)
+    {
+        var source = new GeneratedTokens(1_000_003, vocabularySize: 7);
+        var stream = new TokenStream(source, sequenceLength: steps, batchSize: 64);
+        var (inputs, targets) = (new int[steps * 64], new int[steps * 64]);
+        void Check(int k)
+        {
+            stream.Fill(k, inputs, targets);
+            for (int t = 0; t < steps; t++)
+                for (int b = 0; b < 64; b++)
+                {
+                    long at = b * stream.ShardLength + (long)k * steps + t;
+                    Assert.Equal(GeneratedTokens.At(at, 7), inputs[t * 64 + b]);
+                    Assert.Equal(GeneratedTokens.At(at + 1, 7), targets[t * 64 + b]);
+                }
+        }
+        for (int k = 0; k < stream.StepsPerEpoch; k++) Check(k);
+        long read = (long)stream.StepsPerEpoch * steps;
+        Assert.InRange(source.Reads.Count, 64 * (read / 4096), 64 * (read / (4096 - steps) + 1)); // one read per block, not per step
+        Check(0);
+        Check(stream.StepsPerEpoch / 2);
+        Check(stream.StepsPerEpoch - 1);
+    }
+
     [Fact]
     public void Too_many_steps_per_epoch_for_an_int_is_a_clear_error()
     {
