@@ -10,13 +10,15 @@ namespace CharRnn.Cli;
 /// </summary>
 internal static class Program
 {
-    private sealed record Command(string Name, string Summary, Option[] Options, Func<string> Help, Func<ParsedArguments, int> Run);
+    private sealed record Command(string Name, string Summary, Option[] Options, Func<string> Help, Func<ParsedArguments, int> Run, int Positional = 0);
 
     private static readonly Command[] Commands =
     [
         new("train", "train a model on a text file (or the embedded corpus) and save a checkpoint", TrainCommand.Options, () => TrainCommand.HelpText, TrainCommand.Run),
         new("sample", "generate text from a model", SampleCommand.Options, () => SampleCommand.HelpText, SampleCommand.Run),
         new("eval", "cross-entropy (nats/char, bits/char, perplexity) of a model on a text file", EvalCommand.Options, () => EvalCommand.HelpText, EvalCommand.Run),
+        new("prepare", "tokenize a corpus into its token store ahead of training", PrepareCommand.Options, () => PrepareCommand.HelpText, PrepareCommand.Run),
+        new("plot", "draw the training and validation curves of a train --log file as an SVG", PlotCommand.Options, () => PlotCommand.HelpText, PlotCommand.Run, Positional: 1),
         new("info", "describe a model file", InfoCommand.Options, () => InfoCommand.HelpText, InfoCommand.Run),
         new("bench", "measure training and generation speed", BenchCommand.Options, () => BenchCommand.HelpText, BenchCommand.Run),
         new("quantize", "write a compact copy of a model for generation (bf16 or int8 weights)", QuantizeCommand.Options, () => QuantizeCommand.HelpText, QuantizeCommand.Run),
@@ -48,7 +50,7 @@ internal static class Program
         }
         try
         {
-            return command.Run(ParsedArguments.Parse(rest, command.Options));
+            return command.Run(ParsedArguments.Parse(rest, command.Options, command.Positional));
         }
         catch (UsageException e) { return Fail(2, $"{e.Message}\n(charrnn {command.Name} --help lists the options)"); }
         catch (CommandError e) { return Fail(1, e.Message); }
@@ -67,9 +69,10 @@ internal static class Program
 
     private static string TopLevelHelp()
     {
-        var lines = Commands.Select(c => $"  {c.Name,-8}{c.Summary}");
+        var lines = Commands.Select(c => $"  {c.Name,-9}{c.Summary}");
         return "usage: charrnn <command> [options]\n\n" +
-               "Character-level vanilla RNN: train, sample, evaluate, inspect, benchmark. Models are safetensors files.\n\n" +
+               "Character-level recurrent networks: train, sample, evaluate, inspect, benchmark; tokenize corpora, plot training\n" +
+               "logs. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
                "charrnn <command> --help shows a command's options; charrnn --version shows the version, the build and the vector path.\n" +
                $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +

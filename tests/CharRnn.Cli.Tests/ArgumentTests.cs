@@ -75,4 +75,19 @@ public class ArgumentTests
         var e = Assert.Throws<UsageException>(() => ParsedArguments.Parse(args, Options));
         Assert.DoesNotContain("help", e.Message);
     }
+
+    [Fact]
+    public void Repeatable_options_keep_every_value_short_aliases_and_positional_arguments_parse()
+    {
+        Option[] options = [new("input", "PATH", "i") { Repeatable = true }, new("output", "FILE", "o") { Short = 'o' }, new("json", null, "j")];
+        var a = ParsedArguments.Parse(["LOG", "--input", "a", "-o", "x.svg", "--input=b", "--input", "-"], options, positional: 1);
+        Assert.Equal(["a", "b", "-"], a.Strings("input"));
+        Assert.Equal("x.svg", a.String("output"));
+        Assert.Equal(["LOG"], a.Positional);
+        Assert.Empty(ParsedArguments.Parse([], options).Strings("input"));
+        Assert.Contains("unexpected argument 'more'", Assert.Throws<UsageException>(() => ParsedArguments.Parse(["LOG", "more"], options, positional: 1)).Message);
+        Assert.Contains("unknown option -x", Assert.Throws<UsageException>(() => ParsedArguments.Parse(["-x", "1"], options)).Message);
+        Assert.Contains("--output is given twice", Assert.Throws<UsageException>(() => ParsedArguments.Parse(["-o", "a", "--output", "b"], options)).Message);
+        Assert.Contains("-o, --output FILE", Help.For("u", "s", options));
+    }
 }

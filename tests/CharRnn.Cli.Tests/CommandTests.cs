@@ -34,6 +34,8 @@ public sealed class CommandTests : IDisposable
     [InlineData("eval")]
     [InlineData("info")]
     [InlineData("bench")]
+    [InlineData("prepare")]
+    [InlineData("plot")]
     public void Every_command_has_help_listing_its_options(string command)
     {
         var r = Charrnn($"{command} --help");

@@ -331,9 +331,9 @@ public sealed class TrainRunTests : IDisposable
     [Fact]
     public void Chars_per_second_leaves_out_validation_and_the_eta_counts_the_passes_to_come()
     {
-        // validation (half of 20,000 words, one stream) outweighs the training between reports (10 steps of 20 characters)
+        // validation (the whole of half of 20,000 words) outweighs the training between reports (10 steps of 20 characters)
         string text = Words("words.txt", 20_000);
-        var r = Charrnn($"train --input {text} --hidden 64 --seq-len 10 --batch 2 --val-frac 0.5 --steps 40 --eval-every 10 --print-every 10 --sample-length 0 --json --checkpoint w.safetensors");
+        var r = Charrnn($"train --input {text} --hidden 64 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --steps 40 --eval-every 10 --print-every 10 --sample-length 0 --json --checkpoint w.safetensors");
         AssertOk(r);
         var records = Records(r.Stdout);
         double firstPass = Events(records, "validation").First(o => o.GetProperty("step").GetInt64() == 10).GetProperty("seconds").GetDouble();
@@ -358,7 +358,7 @@ public sealed class TrainRunTests : IDisposable
     {
         // one validation pass over 150,000 characters at H = 512 takes seconds; the steps between take milliseconds
         string text = Words("long.txt", 60_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --eval-every 1 --print-every 1 --steps 100000 --json --checkpoint v.safetensors".Split(' '));
+        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --eval-every 1 --print-every 1 --steps 100000 --json --checkpoint v.safetensors".Split(' '));
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var lines = new List<string>();

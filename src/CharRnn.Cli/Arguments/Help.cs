@@ -9,10 +9,11 @@ internal static class Help
     {
         var sb = new StringBuilder();
         sb.Append("usage: ").AppendLine(usage).AppendLine().AppendLine(summary).AppendLine().AppendLine("options:");
-        int width = options.Max(o => o.Name.Length + (o.Value is null ? 0 : o.Value.Length + 1)) + 4;
+        static string Left(Option o) => (o.Short is { } c ? $"-{c}, " : "") + "--" + o.Name + (o.Value is null ? "" : " " + o.Value);
+        int width = options.Max(o => Left(o).Length - 2) + 4;
         foreach (var o in options)
         {
-            string left = "--" + o.Name + (o.Value is null ? "" : " " + o.Value);
+            string left = Left(o);
             sb.Append("  ").Append(left.PadRight(width)).AppendLine(o.Help);
         }
         sb.Append("  ").Append("-h, --help".PadRight(width)).AppendLine("show this help");

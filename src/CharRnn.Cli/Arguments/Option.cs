@@ -7,6 +7,12 @@ namespace CharRnn.Cli.Arguments;
 internal sealed record Option(string Name, string? Value, string Help)
 {
     public bool IsFlag => Value is null;
+
+    /// <summary>May be given several times (<see cref="ParsedArguments.Strings"/> returns every value, in order).</summary>
+    public bool Repeatable { get; init; }
+
+    /// <summary>A one-letter alias, <c>-o</c> for <c>--output</c>; none when null.</summary>
+    public char? Short { get; init; }
 }
 
 /// <summary>The user typed something the command does not accept; the message says what to fix. Exit code 2.</summary>

@@ -5,30 +5,51 @@ namespace CharRnn.Cli.Arguments;
 
 /// <summary>
 /// The options of one command line, parsed against the command's <see cref="Option"/> table: <c>--name value</c>,
-/// <c>--name=value</c>, flags without a value. Unknown options, missing values and repeated options are
-/// <see cref="UsageException"/>s; typed getters say which option was wrong and what it expects. Messages carry no
-/// pointer to --help: the caller adds the one that names the command.
+/// <c>--name=value</c>, flags without a value, <c>-x value</c> for an option with a short alias, and up to
+/// <c>positional</c> plain arguments (none unless the command takes them). Unknown options, missing values and options
+/// given twice (unless repeatable) are <see cref="UsageException"/>s; typed getters say which option was wrong and
+/// what it expects. Messages carry no pointer to --help: the caller adds the one that names the command.
 /// </summary>
 internal sealed class ParsedArguments
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
+    private readonly List<string> _positional = [];
 
     private ParsedArguments() { }
 
-    public static ParsedArguments Parse(IReadOnlyList<string> args, IReadOnlyList<Option> options)
+    /// <summary>The plain arguments, in order.</summary>
+    public IReadOnlyList<string> Positional => _positional;
+
+    public static ParsedArguments Parse(IReadOnlyList<string> args, IReadOnlyList<Option> options, int positional = 0)
     {
         var parsed = new ParsedArguments();
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-                throw new UsageException($"unexpected argument '{arg}' (options start with --)");
-            string name = arg[2..];
+            Option? option;
+            string name;
             string? value = null;
-            int eq = name.IndexOf('=', StringComparison.Ordinal);
-            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-            var option = options.FirstOrDefault(o => o.Name == name)
-                ?? throw new UsageException($"unknown option --{name}{Suggest(name, options)}");
+            if (arg.Length == 2 && arg[0] == '-' && arg[1] != '-')
+            {
+                option = options.FirstOrDefault(o => o.Short == arg[1]) ?? throw new UsageException($"unknown option {arg}");
+                name = option.Name;
+            }
+            else if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                if (parsed._positional.Count == positional)
+                    throw new UsageException(positional == 0 ? $"unexpected argument '{arg}' (options start with --)" : $"unexpected argument '{arg}'");
+                parsed._positional.Add(arg);
+                continue;
+            }
+            else
+            {
+                name = arg[2..];
+                int eq = name.IndexOf('=', StringComparison.Ordinal);
+                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+                option = options.FirstOrDefault(o => o.Name == name)
+                    ?? throw new UsageException($"unknown option --{name}{Suggest(name, options)}");
+            }
             if (option.IsFlag)
             {
                 if (value is not null) throw new UsageException($"--{name} is a flag and takes no value");
@@ -38,12 +59,21 @@ internal sealed class ParsedArguments
                 if (i + 1 >= args.Count) throw new UsageException($"--{name} expects a value ({option.Value})");
                 value = args[++i];
             }
-            if (!parsed._values.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
+            if (option.Repeatable)
+            {
+                if (!parsed._repeated.TryGetValue(name, out var values)) parsed._repeated[name] = values = [];
+                values.Add(value!);
+                parsed._values[name] = value;
+            }
+            else if (!parsed._values.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
         }
         return parsed;
     }
 
     public bool Has(string name) => _values.ContainsKey(name);
+
+    /// <summary>Every value of a repeatable option, in the order given (empty when absent).</summary>
+    public IReadOnlyList<string> Strings(string name) => _repeated.TryGetValue(name, out var values) ? values : [];
 
     public string? String(string name) => _values.GetValueOrDefault(name);
 

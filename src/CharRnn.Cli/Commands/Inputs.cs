@@ -5,7 +5,7 @@ using CharRnn.Fast.Text;
 
 namespace CharRnn.Cli.Commands;
 
-/// <summary>Reading what commands consume: model files, text files, the embedded default corpus.</summary>
+/// <summary>Reading what commands consume: model files, the embedded default corpus (texts: <see cref="CorpusText"/>).</summary>
 internal static class Inputs
 {
     /// <summary>Loads a model or checkpoint, turning every file problem into a <see cref="CommandError"/>.</summary>
@@ -22,27 +22,6 @@ internal static class Inputs
 
     /// <summary>How messages name an input: "standard input", or the path in quotes.</summary>
     public static string NameOf(string path) => path == StandardInput ? "standard input" : $"'{path}'";
-
-    /// <summary>
-    /// The text of <paramref name="path"/>, or of standard input for <c>-</c> (strict UTF-8 unless
-    /// <paramref name="replaceInvalid"/>); empty text is an error.
-    /// </summary>
-    public static string ReadText(string path, bool replaceInvalid)
-    {
-        string text;
-        try { text = path == StandardInput ? ReadStandardInput(replaceInvalid) : TextFile.ReadUtf8(path, replaceInvalid); }
-        catch (TextInputException e) { throw new CommandError(e.Message); }
-        if (text.Length == 0) throw new CommandError(path == StandardInput ? "standard input is empty" : $"input file '{path}' is empty");
-        return text;
-    }
-
-    private static string ReadStandardInput(bool replaceInvalid)
-    {
-        using var stdin = Console.OpenStandardInput();
-        using var bytes = new MemoryStream();
-        stdin.CopyTo(bytes);
-        return TextFile.DecodeUtf8(bytes.GetBuffer().AsSpan(0, (int)bytes.Length), "standard input", replaceInvalid);
-    }
 
     /// <summary>
     /// A lines corpus as the token stream sequence models train on: every non-empty line framed by the boundary

@@ -26,7 +26,7 @@ internal static class ResumeCheck
     /// Throws a <see cref="UsageException"/> for the first flag given with a value other than the checkpoint's;
     /// <paramref name="given"/> is the options the flags make over the checkpoint's.
     /// </summary>
-    public static void SameOptions(ParsedArguments a, TrainingOptions given, TrainingResume checkpoint, CharRnnModel model, double validationFraction)
+    public static void SameOptions(ParsedArguments a, TrainingOptions given, TrainingResume checkpoint, CharRnnModel model, double validationFraction, double testFraction)
     {
         foreach (var (flag, value) in FixedOptions)
             if (a.Has(flag) && !Equals(value(given), value(checkpoint.Options))) throw Changed(a, flag, Show(value(checkpoint.Options)));
@@ -34,6 +34,7 @@ internal static class ResumeCheck
         if (a.Has("layers") && a.Int("layers", 0, 1, 64) != model.Layers) throw Changed(a, "layers", Show(model.Layers));
         if (a.String("cell") is { } cell && (!CellKinds.TryParse(cell, out var kind) || kind != model.Cell)) throw Changed(a, "cell", model.Cell.Name());
         if (a.Has("val-frac") && a.Double("val-frac", 0, 0, 0.5) != validationFraction) throw Changed(a, "val-frac", Show(validationFraction));
+        if (a.Has("test-frac") && a.Double("test-frac", 0, 0, 0.5) != testFraction) throw Changed(a, "test-frac", Show(testFraction));
         if (a.Has("relu") && model.Nonlinearity != Nonlinearity.Relu)
             throw new UsageException("--relu cannot change on --resume: the checkpoint's hidden units are tanh");
         if (a.Has("lines") && !model.SequenceMode)

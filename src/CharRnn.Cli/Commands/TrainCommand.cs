@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using CharRnn.Cli.Arguments;
 using CharRnn.Cli.Output;
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Inference;
 using CharRnn.Fast.IO;
 using CharRnn.Fast.Kernels;
@@ -14,11 +17,11 @@ namespace CharRnn.Cli.Commands;
 /// <summary><c>charrnn train</c>: truncated-BPTT training with progress, validation, checkpoints and exact resume.</summary>
 internal static class TrainCommand
 {
-    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", EmbeddedInput = "(embedded)", StandardInput = "(stdin)";
+    private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", TestFracKey = "cli.test_frac", EmbeddedInput = "(embedded)", StandardInput = "(stdin)";
 
     public static readonly Option[] Options =
     [
-        new("input", "FILE", "training text, UTF-8, or - for standard input (default: the embedded corpus, this project's source)"),
+        new("input", "PATH", "training text: a UTF-8 file, or a directory (its files in ordinal order of their relative paths); repeat for several, concatenated in order; - reads standard input (default: the embedded corpus, this project's source)") { Repeatable = true },
         new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
         new("cell", "CELL", "rnn (Elman, tanh or --relu), lstm or gru, with PyTorch's equations (default rnn)"),
@@ -44,8 +47,13 @@ internal static class TrainCommand
         new("forget-bias", "B", "LSTM: the forget gate's bias at initialisation (default 0; torch-rnn uses 1)"),
         new("relu", null, "relu hidden units instead of tanh (rnn cells)"),
         new("seed", "S", "seed of initialisation and sampling (default 1)"),
-        new("val-frac", "F", "hold out the last fraction F of the text for validation; 0 = none (default 0.05)"),
+        new("val-frac", "F", "hold out the fraction F of the text before the test range for validation; 0 = none (default 0.05)"),
+        new("test-frac", "F", "hold out the last fraction F of the text for a test, reported once at the end; 0 = none (default 0)"),
         new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500)"),
+        new("val-full", null, "validate on the whole held-out range each time, instead of the default sample (see below)"),
+        new("keep-best", null, "also save the checkpoint of the best validation so far, as CKPT.best.safetensors beside --checkpoint CKPT.safetensors"),
+        new("patience", "K", "stop after K validations in a row without a better one (needs --eval-every > 0)"),
+        new("log", "FILE", "append every --json record (progress, validation, test, checkpoint, sample …) to FILE, one per line; charrnn plot draws it"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
         new("checkpoint", "FILE", "where to save model and training state (default: the --resume file, else charrnn.safetensors)"),
         new("checkpoint-every", "K", "also save every K steps; 0 = only at the end and on Ctrl+C (default 0)"),
@@ -65,9 +73,22 @@ internal static class TrainCommand
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
         "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
         "\n" +
+        "Input: files and directories are tokenized once into a token store beside them (FILE.charrnn-tokens; in\n" +
+        "$XDG_CACHE_HOME/charrnn/tokens when that folder is read-only), reused while the inputs keep their sizes and times\n" +
+        "and rebuilt (with a warning) when they change or the store is damaged; charrnn prepare builds it ahead. Standard\n" +
+        "input is copied to a temporary file in $TMPDIR and tokenized into a temporary store, deleted when the run ends.\n" +
+        "\n" +
+        "Splits: training is the head of the text, then validation (--val-frac), then test (--test-frac), cut at line\n" +
+        "boundaries with --lines. Validation reads the held-out range as B streams in the training data order, on the\n" +
+        "training threads; by default each pass reads a fixed sample: the first ⌈K·T/10⌉ characters of each stream (K =\n" +
+        "--eval-every, or the run's steps when it is 0), a tenth of the characters trained between passes, forward only, so\n" +
+        "validation takes a few percent of the run whatever the corpus size. --val-full reads the whole range each time.\n" +
+        "The test range is read whole, once, after the last step.\n" +
+        "\n" +
         "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
         "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
-        "another run is announced on stderr. Checkpoints record the text's length and SHA-256: --resume refuses another text;\n" +
+        "another run is announced on stderr. Checkpoints record the text's length and SHA-256 (of its UTF-8, after framing,\n" +
+        "kept in the token store so a resume does not read the text again): --resume refuses another text;\n" +
         "options the checkpoint fixes may be given again with the same value, not another.\n" +
         "\n" +
         "Data order: step k of an epoch gives stream b the characters shard_b[k·T .. k·T+T) and the targets one further on;\n" +
@@ -83,33 +104,41 @@ internal static class TrainCommand
         LoadedCheckpoint? resumed = resumePath is null ? null : Inputs.LoadModel(resumePath);
         var resume = resumed?.Training;
         if (resumed is not null && resume is null) throw new CommandError($"'{resumePath}' holds a model but no training state: use --init-from to start a new run from its weights");
-        double valFrac = resumed is not null ? StoredValidationFraction(resumed, resumePath!) : a.Double("val-frac", 0.05, 0, 0.5);
+        double valFrac = resumed is not null ? StoredFraction(resumed, resumePath!, ValFracKey) : a.Double("val-frac", 0.05, 0, 0.5);
+        double testFrac = resumed is not null ? StoredFraction(resumed, resumePath!, TestFracKey) : a.Double("test-frac", 0, 0, 0.5);
         var resumeOptions = resume is null ? null : ReadOptions(a, resumed!.Model.Cell, resume.Options); // the flags over the checkpoint's options
-        if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac);
+        if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac, testFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
+        int patience = a.Int("patience", 0, 1);
+        if (a.Has("patience") && a.Int("eval-every", 500, 0) == 0) throw new UsageException("--patience counts periodic validations: give --eval-every K > 0");
+        if ((a.Has("patience") || a.Has("keep-best")) && valFrac == 0) throw new UsageException($"--{(a.Has("patience") ? "patience" : "keep-best")} needs validation: give --val-frac > 0");
 
         // the text, and the model's vocabulary and mode
-        string? inputPath = a.String("input") ?? StoredInput(resumed);
-        string textName = inputPath is null ? "the embedded corpus" : Inputs.NameOf(inputPath);
-        string text = inputPath is null ? Inputs.DefaultCorpus() : Inputs.ReadText(inputPath, a.Has("replace-invalid"));
         bool lines = resumed?.Model.SequenceMode ?? initial?.Model.SequenceMode ?? a.Has("lines");
         if (initial is not null && a.Has("lines") != initial.Model.SequenceMode)
             throw new UsageException(initial.Model.SequenceMode ? "the --init-from model is a lines model: add --lines" : "the --init-from model is not a lines model: drop --lines");
-        if (lines) text = Inputs.FrameLines(text);
-        var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? Vocabulary.FromText(text);
-        int[] tokens = Inputs.Encode(vocabulary, text, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
-        string textHash = TextFingerprint.Of(text);
+        using var log = a.String("log") is { } logPath ? RunLog.Open(logPath) : null;
+        var report = new TrainReport(json, log);
+        var inputs = a.Has("input") ? a.Strings("input") : StoredInputs(resumed);
+        using var corpus = CorpusText.Open(inputs, lines, a.Has("replace-invalid"), mb => report.Task("tokenizing", mb, "MB/s"));
+        var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? corpus.Vocabulary;
+        var tokens = corpus.In(vocabulary, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
         var warnings = new List<string>();
-        if (resume is not null && ResumeCheck.SameText(resume, resumePath!, tokens.Length, textHash, textName) is { } textWarning) warnings.Add(textWarning);
+        if (corpus.RebuildReason is { } rebuilt) warnings.Add($"rebuilt the token store: {rebuilt}");
+        if (resume is not null && ResumeCheck.SameText(resume, resumePath!, corpus.Length, corpus.TextHash, corpus.Name) is { } textWarning) warnings.Add(textWarning);
 
         int boundary = lines && vocabulary.TryGetId(new System.Text.Rune('\n'), out int newline) ? newline : -1;
-        var (trainTokens, valTokens) = Split(tokens, valFrac, boundary);
+        CorpusSplit split;
+        try { split = CorpusSplit.Compute(tokens.Length, valFrac, testFrac, boundary >= 0 ? CorpusSplit.NextBoundaryIn(tokens, boundary) : null); }
+        catch (ArgumentOutOfRangeException) { throw new UsageException("--val-frac and --test-frac must leave some text for training"); }
+        var held = new HeldOut(Range(tokens, split.Validation), Range(tokens, split.Test));
 
         // trainer: resumed, or new options over a new or given model
         Trainer trainer;
         ulong seed;
         try
         {
+            var trainTokens = new TokenSourceRange(tokens, split.Train);
             if (resume is not null)
             {
                 trainer = resume.CreateTrainer(trainTokens, a.Has("threads") ? resumeOptions!.Threads : null);
@@ -137,31 +166,47 @@ internal static class TrainCommand
         {
             var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
-            var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: a.Int("eval-every", 500, 0),
-                CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0));
+            int evalEvery = a.Int("eval-every", 500, 0);
+            var o = trainer.Options;
+            // the default validation sample: a tenth of the characters trained between passes, spread over the B streams
+            long sampleSteps = evalEvery > 0 ? evalEvery : Math.Max(1, total - trainer.Step);
+            long validationLength = a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10);
+            var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: evalEvery,
+                CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),
+                ValidationLength: validationLength, Patience: patience);
             // a resumed run saves back to the file it resumed from unless told otherwise
             var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors", resumePath, resume?.Step ?? 0);
+            var best = a.Has("keep-best") ? new CheckpointTarget(BestPath(checkpoint.Path)) : null;
             string runId = resume?.RunId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var metadata = new Dictionary<string, string>
             {
-                [InputKey] = inputPath is null ? EmbeddedInput : inputPath == Inputs.StandardInput ? StandardInput : Path.GetFullPath(inputPath),
+                [InputKey] = StoredForm(inputs),
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
+                [TestFracKey] = testFrac.ToString("R", CultureInfo.InvariantCulture),
                 [CheckpointKeys.RunId] = runId,
-                [CheckpointKeys.TextLength] = tokens.Length.ToString(CultureInfo.InvariantCulture),
-                [CheckpointKeys.TextHash] = textHash,
+                [CheckpointKeys.TextLength] = corpus.Length.ToString(CultureInfo.InvariantCulture),
+                [CheckpointKeys.TextHash] = corpus.TextHash,
             };
             var model = trainer.Model;
-            var o = trainer.Options;
             if (checkpoint.Prepare(model, trainer, runId) is { } replacing) warnings.Add(replacing);
+            if (best?.Prepare(model, trainer, runId) is { } replacingBest) warnings.Add(replacingBest);
 
-            // counted in characters (tokens): the token at the cut, train's last target and validation's first input, once
-            var start = new TrainStart(tokens.Length, tokens.Length - valTokens.Length, valTokens.Length, vocabulary.Count, model.Cell.Name(), model.Layers, model.HiddenSize,
-                o.SequenceLength, o.BatchSize, o.Optimizer.ToString().ToLowerInvariant(), o.LearningRate, trainer.Threads,
-                trainer.Policy, trainer.Step, total, checkpoint.Path, runId);
-            var run = new TrainingRun(trainer, valTokens, checkpoint, metadata, sampleRng, seed => Sample(model, seed, schedule.SampleLength), schedule, new TrainReport(json));
+            // counted in characters (tokens): the token at each cut once, in the range after it
+            long testCharacters = split.Test.Length, validationCharacters = Math.Max(0, split.Validation.Length - (split.Test.IsEmpty ? 0 : 1));
+            var run = new TrainingRun(trainer, held, checkpoint, best, metadata, BestValidation.From(resumed?.Metadata), sampleRng,
+                seed => Sample(model, seed, schedule.SampleLength), schedule, report);
+            var start = new TrainStart(corpus.Length, corpus.Length - validationCharacters - testCharacters, validationCharacters, testCharacters,
+                run.ValidationPredictions, vocabulary.Count, model.Cell.Name(), model.Layers, model.HiddenSize, o.SequenceLength, o.BatchSize,
+                o.Optimizer.ToString().ToLowerInvariant(), o.LearningRate, trainer.Threads, trainer.Policy, trainer.Step, total, checkpoint.Path, runId, corpus.StorePath);
             return run.Execute(start, warnings);
         }
     }
+
+    private static ITokenSource? Range(ITokenSource tokens, TokenRange range) => range.Length < 2 ? null : new TokenSourceRange(tokens, range);
+
+    /// <summary>Where --keep-best saves: CKPT.best.safetensors beside CKPT.safetensors (CKPT.best.safetensors for any other name CKPT).</summary>
+    internal static string BestPath(string checkpoint)
+        => (checkpoint.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? checkpoint[..^".safetensors".Length] : checkpoint) + ".best.safetensors";
 
     /// <summary>The cell and depth of a new run: the flags, which must match an --init-from model's.</summary>
     private static (CellKind Cell, int Layers) Architecture(ParsedArguments a, CharRnnModel? initial)
@@ -227,30 +272,32 @@ internal static class TrainCommand
         };
     }
 
-    /// <summary>The resumed run's input file, or null for the embedded corpus.</summary>
-    private static string? StoredInput(LoadedCheckpoint? resumed)
+    /// <summary>How a checkpoint records the inputs: "(embedded)", "(stdin)", one full path, or a JSON array of full paths.</summary>
+    private static string StoredForm(IReadOnlyList<string> inputs) => inputs.Count switch
+    {
+        0 => EmbeddedInput,
+        1 when inputs[0] == Inputs.StandardInput => StandardInput,
+        1 => Path.GetFullPath(inputs[0]),
+        _ => JsonSerializer.Serialize(inputs.Select(Path.GetFullPath).ToArray(), InputsJson.Default.StringArray),
+    };
+
+    /// <summary>The resumed run's inputs (none: the embedded corpus).</summary>
+    private static IReadOnlyList<string> StoredInputs(LoadedCheckpoint? resumed)
     {
         var stored = resumed?.Metadata.GetValueOrDefault(InputKey);
         if (stored == StandardInput) throw new UsageException("the run read its text from standard input: give it again with --input -");
-        return stored is null or EmbeddedInput ? null : stored;
+        if (stored is null or EmbeddedInput) return [];
+        if (!stored.StartsWith('[')) return [stored];
+        try { return JsonSerializer.Deserialize(stored, InputsJson.Default.StringArray) ?? []; }
+        catch (JsonException) { throw new CommandError($"the checkpoint's metadata \"{InputKey}\" is '{stored}', not a path or a JSON array of paths: give --input again"); }
     }
 
-    /// <summary>The resumed run's <c>--val-frac</c> (0 in checkpoints that predate it).</summary>
-    private static double StoredValidationFraction(LoadedCheckpoint resumed, string path)
+    /// <summary>The resumed run's <c>--val-frac</c> or <c>--test-frac</c> (0 in checkpoints that predate it).</summary>
+    private static double StoredFraction(LoadedCheckpoint resumed, string path, string key)
     {
-        if (!resumed.Metadata.TryGetValue(ValFracKey, out var text)) return 0;
+        if (!resumed.Metadata.TryGetValue(key, out var text)) return 0;
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f is >= 0 and <= 0.5 ? f
-            : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{ValFracKey}\" is '{text}', not a number in 0..0.5");
-    }
-
-    /// <summary>Train on the head, validate on the tail; a lines corpus is cut at a line boundary.</summary>
-    private static (int[] Train, int[] Validation) Split(int[] tokens, double fraction, int boundary)
-    {
-        if (fraction <= 0) return (tokens, []);
-        int cut = (int)(tokens.Length * (1 - fraction));
-        if (boundary >= 0) while (cut < tokens.Length - 1 && tokens[cut] != boundary) cut++;
-        if (tokens.Length - cut < 2) return (tokens, []);
-        return (tokens[..(cut + 1)], tokens[cut..]);
+            : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{key}\" is '{text}', not a number in 0..0.5");
     }
 
     private static string Sample(CharRnnModel model, ulong seed, int length)
@@ -259,3 +306,7 @@ internal static class TrainCommand
         return generator.Sample(seed, length, new SamplingOptions(0.8));
     }
 }
+
+/// <summary>The JSON of a checkpoint's list of inputs (source-generated: the tool is trimmed and AOT-compiled).</summary>
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class InputsJson : JsonSerializerContext;

@@ -1,22 +1,58 @@
 using System.Diagnostics;
+using System.Globalization;
 using CharRnn.Cli.Output;
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Training;
 
 namespace CharRnn.Cli.Commands;
 
-/// <summary>When a run reports, validates, saves and samples (the command line's numbers; 0 = never).</summary>
-internal sealed record RunSchedule(long TotalSteps, int PrintEvery, int EvalEvery, int CheckpointEvery, int SampleEvery, int SampleLength);
+/// <summary>
+/// When a run reports, validates, saves and samples (the command line's numbers; 0 = never). Each validation pass reads
+/// at most <see cref="ValidationLength"/> predictions per stream (long.MaxValue: the whole range); <see cref="Patience"/>
+/// &gt; 0 stops after that many passes in a row without a better one.
+/// </summary>
+internal sealed record RunSchedule(long TotalSteps, int PrintEvery, int EvalEvery, int CheckpointEvery, int SampleEvery, int SampleLength,
+    long ValidationLength = long.MaxValue, int Patience = 0);
+
+/// <summary>The held-out ranges of the text (views of the token source): validation and test, null when absent.</summary>
+internal sealed record HeldOut(ITokenSource? Validation, ITokenSource? Test);
+
+/// <summary>
+/// The best validation of a run so far: its loss, its step, and the passes since then. Checkpoints carry it, so
+/// <c>--keep-best</c> and <c>--patience</c> continue across a <c>--resume</c>.
+/// </summary>
+internal sealed record BestValidation(double Nats, long Step, int Since)
+{
+    private const string NatsKey = "cli.best_val_nats", StepKey = "cli.best_step", SinceKey = "cli.validations_since_best";
+
+    /// <summary>The record in a checkpoint's metadata, or null (none yet, or written before it was recorded).</summary>
+    public static BestValidation? From(IReadOnlyDictionary<string, string>? metadata)
+        => metadata is not null && metadata.TryGetValue(NatsKey, out var nats) && metadata.TryGetValue(StepKey, out var step) && metadata.TryGetValue(SinceKey, out var since)
+           && double.TryParse(nats, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && double.IsFinite(n)
+           && long.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out long s) && int.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+            ? new BestValidation(n, s, k) : null;
+
+    public void WriteTo(Dictionary<string, string> metadata)
+    {
+        metadata[NatsKey] = Nats.ToString("R", CultureInfo.InvariantCulture);
+        metadata[StepKey] = Step.ToString(CultureInfo.InvariantCulture);
+        metadata[SinceKey] = Since.ToString(CultureInfo.InvariantCulture);
+    }
+}
 
 /// <summary>
 /// The loop of <c>charrnn train</c> once the trainer is set up: steps, progress, validation, checkpoints and samples on
-/// their schedule, the closing validation, save and sample, and stopping on Ctrl+C (<see cref="StopRequest"/>).
+/// their schedule, early stopping, the closing validation, test, save and sample, and stopping on Ctrl+C
+/// (<see cref="StopRequest"/>). Validation and test run on the trainer's threads and workspaces, B streams at a time.
 /// </summary>
 internal sealed class TrainingRun(
     Trainer trainer,
-    int[] validation,                       // the held-out tokens; fewer than 2 = no validation
+    HeldOut heldOut,
     CheckpointTarget checkpoint,
-    IReadOnlyDictionary<string, string> metadata,
+    CheckpointTarget? best,                 // --keep-best: where the best validation's checkpoint goes
+    Dictionary<string, string> metadata,
+    BestValidation? bestSoFar,              // from the checkpoint a resumed run started from
     Rng sampleRng,
     Func<ulong, string> sample,             // a sample from the current model, given its seed
     RunSchedule schedule,
@@ -24,6 +60,13 @@ internal sealed class TrainingRun(
 {
     private readonly TrainingClock _clock = new((long)trainer.Options.SequenceLength * trainer.Options.BatchSize);
     private readonly long _firstStep = trainer.Step;
+    private BestValidation? _best = bestSoFar;
+    private Evaluation? _last;              // the last validation, and its step
+    private long _lastStep = -1;
+    private BatchedEvaluator? _batched, _single; // on the trainer's threads and workspaces; one stream on one thread (no threads to stop)
+
+    /// <summary>Predictions one validation pass reads (0 without validation).</summary>
+    public long ValidationPredictions => heldOut.Validation is { } v ? Predictions(v, schedule.ValidationLength) : 0;
 
     /// <summary>Runs to the end (exit code 0) or to a Ctrl+C (130); a non-finite loss is a <see cref="CommandError"/>.</summary>
     public int Execute(TrainStart start, IEnumerable<string> warnings)
@@ -38,16 +81,22 @@ internal sealed class TrainingRun(
             Loop(stop);
             report.Finish();
             if (stop.IsRequested) return Interrupted();
-            var final = Validate(trainer.Step, stop.Token);
+            var final = _lastStep == trainer.Step ? _last : Validate(trainer.Step, stop.Token); // an early stop has just validated
             if (stop.IsRequested) return Interrupted(); // during the closing validation
+            var test = Test(stop.Token);
+            if (stop.IsRequested) return Interrupted();
             Save(periodic: false);
             stop.Dispose(); // saved: from here a Ctrl+C loses nothing and ends the process as usual
             double seconds = wall.Elapsed.TotalSeconds;
             string? finalSample = schedule.SampleLength > 0 ? sample(sampleRng.NextUInt64()) : null;
-            report.Done(trainer.Step, trainer.SmoothLoss, final, seconds, checkpoint.Path, finalSample);
+            report.Done(trainer.Step, trainer.SmoothLoss, final, test, seconds, checkpoint.Path, finalSample);
             return 0;
         }
         catch (NonFiniteTrainingException e)
+        {
+            throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}");
+        }
+        catch (TokenStoreFormatException e) // the store changed under the run (it is checked before step 1)
         {
             throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}");
         }
@@ -81,53 +130,98 @@ internal sealed class TrainingRun(
             if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total) Save(periodic: true);
             if (schedule.SampleEvery > 0 && schedule.SampleLength > 0 && step % schedule.SampleEvery == 0)
                 report.Sample(step, sample(sampleRng.NextUInt64()), final: false);
+            if (schedule.Patience > 0 && _lastStep == step && _best is { } b && b.Since >= schedule.Patience)
+            {
+                report.EarlyStop(step, schedule.Patience, b.Step, new Evaluation(b.Nats, 0));
+                return;
+            }
         }
     }
 
     /// <summary>Validation passes still to come after the report at <paramref name="step"/>: periodic ones in [step, total), and the closing one.</summary>
     private long ValidationsLeft(long step)
     {
-        if (validation.Length < 2) return 0;
+        if (heldOut.Validation is null) return 0;
         long every = schedule.EvalEvery, last = schedule.TotalSteps - 1;
         return (every > 0 ? last / every - (step - 1) / every : 0) + 1;
     }
 
-    /// <summary>Validation bits/char, reported; null without a validation set or when a Ctrl+C cut the pass short.</summary>
+    /// <summary>Validation bits/char, reported; null without a validation range or when a Ctrl+C cut the pass short.</summary>
     private Evaluation? Validate(long step, CancellationToken stop)
     {
-        if (validation.Length < 2) return null;
+        if (heldOut.Validation is not { } validation) return null;
         long begin = Stopwatch.GetTimestamp();
         Evaluation result;
-        try { result = Evaluator.Evaluate(trainer.Model, validation, policy: trainer.Policy, cancellation: stop); }
+        try { result = Evaluate(validation, schedule.ValidationLength, stop); }
         catch (OperationCanceledException) { return null; }
         double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
         _clock.ValidationTook(seconds);
-        report.Validation(step, result, seconds);
+        (_last, _lastStep) = (result, step);
+        bool improved = _best is null || result.NatsPerChar < _best.Nats;
+        _best = improved ? new BestValidation(result.NatsPerChar, step, 0) : _best! with { Since = _best.Since + 1 };
+        report.Validation(step, result, seconds, best is not null || schedule.Patience > 0 ? improved : null);
+        if (improved && best is not null)
+        {
+            _best.WriteTo(metadata);
+            best.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
+            report.Saved(step, best.Path, periodic: false, best: true);
+        }
+        return result;
+    }
+
+    /// <summary>Test bits/char over the whole test range, once; null without one or when a Ctrl+C cut it short.</summary>
+    private Evaluation? Test(CancellationToken stop)
+    {
+        if (heldOut.Test is not { } test) return null;
+        long begin = Stopwatch.GetTimestamp();
+        Evaluation result;
+        try { result = Evaluate(test, long.MaxValue, stop); }
+        catch (OperationCanceledException) { return null; }
+        report.Test(trainer.Step, result, Stopwatch.GetElapsedTime(begin).TotalSeconds);
         return result;
     }
 
     /// <summary>
+    /// A held-out range read as the batch's B streams on the trainer's threads, or as one stream when it has fewer than
+    /// B + 1 characters; at most <paramref name="streamLength"/> predictions per stream.
+    /// </summary>
+    private Evaluation Evaluate(ITokenSource range, long streamLength, CancellationToken stop)
+    {
+        var evaluator = Batched(range) ? _batched ??= trainer.CreateEvaluator() : _single ??= new BatchedEvaluator(trainer.Model, 1, trainer.Options.SequenceLength, 1, trainer.Policy);
+        return evaluator.Evaluate(range, streamLength, cancellation: stop);
+    }
+
+    private bool Batched(ITokenSource range) => range.Length >= trainer.Options.BatchSize + 1L;
+
+    private long Predictions(ITokenSource range, long streamLength)
+    {
+        long streams = Batched(range) ? trainer.Options.BatchSize : 1;
+        return streams * Math.Min((range.Length - 1) / streams, streamLength);
+    }
+
+    /// <summary>
     /// Prices a validation pass before the first one is measured (the ETA includes them): a short pass of about 2²⁵
-    /// multiply-adds is run twice (the first compiles the code) and the second, timed, is scaled to the whole text.
+    /// multiply-adds is run twice (the first compiles the code) and the second, timed, is scaled to the pass.
     /// </summary>
     private void EstimateValidation(CancellationToken stop)
     {
-        if (validation.Length < 2) return;
-        var model = trainer.Model;
-        long perToken = (long)model.HiddenSize * (model.HiddenSize + model.VocabularySize);
-        int probe = (int)Math.Min(validation.Length, Math.Max(512, (1L << 25) / perToken));
+        if (heldOut.Validation is not { } validation) return;
+        long pass = Predictions(validation, schedule.ValidationLength);
+        long streams = Batched(validation) ? trainer.Options.BatchSize : 1;
+        long probe = Math.Clamp((1L << 25) / trainer.Model.Parameters.All.Length / streams, 1, pass / streams);
         try
         {
-            Evaluator.Evaluate(model, validation.AsSpan(0, probe), policy: trainer.Policy, cancellation: stop);
+            Evaluate(validation, probe, stop);
             long begin = Stopwatch.GetTimestamp();
-            Evaluator.Evaluate(model, validation.AsSpan(0, probe), policy: trainer.Policy, cancellation: stop);
-            _clock.ValidationEstimate = Stopwatch.GetElapsedTime(begin).TotalSeconds * (validation.Length - 1) / (probe - 1);
+            Evaluate(validation, probe, stop);
+            _clock.ValidationEstimate = Stopwatch.GetElapsedTime(begin).TotalSeconds * pass / (probe * streams);
         }
         catch (OperationCanceledException) { }
     }
 
     private void Save(bool periodic)
     {
+        _best?.WriteTo(metadata);
         checkpoint.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
         report.Saved(trainer.Step, checkpoint.Path, periodic);
     }
@@ -145,6 +239,7 @@ internal sealed class TrainingRun(
     private void QuitWithoutSaving()
     {
         checkpoint.StopWriting();
+        best?.StopWriting();
         report.QuitWithoutSaving(trainer.Step, checkpoint.LastWrittenStep, checkpoint.DescribeWritten(), checkpoint.Path);
     }
 

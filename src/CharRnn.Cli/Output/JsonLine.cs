@@ -9,6 +9,16 @@ internal static class JsonLine
 
     public static void Write(Action<Utf8JsonWriter> fields)
     {
+        var line = Format(fields);
+        var stdout = Console.OpenStandardOutput();
+        stdout.Write(line);
+        stdout.Flush();
+    }
+
+    /// <summary>The object <paramref name="fields"/> write, as UTF-8 ending with a newline.</summary>
+    public static byte[] Format(Action<Utf8JsonWriter> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, Options))
         {
@@ -16,9 +26,7 @@ internal static class JsonLine
             fields(json);
             json.WriteEndObject();
         }
-        var stdout = Console.OpenStandardOutput();
         buffer.WriteByte((byte)'\n');
-        stdout.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
-        stdout.Flush();
+        return buffer.ToArray();
     }
 }

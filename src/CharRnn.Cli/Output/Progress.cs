@@ -3,8 +3,9 @@ using System.Globalization;
 namespace CharRnn.Cli.Output;
 
 /// <summary>
-/// Training progress on stderr: on a terminal one live line rewritten in place (step/total, loss, smoothed loss,
-/// chars/s, ETA); when stderr is a file or pipe, one plain line per report.
+/// Progress on stderr: on a terminal one live line rewritten in place (training: step/total, loss, smoothed loss,
+/// chars/s, ETA; tokenizing and evaluating: the fraction done); when stderr is a file or pipe, one plain line per
+/// training report and nothing for the others.
 /// </summary>
 internal sealed class Progress(bool live)
 {
@@ -18,23 +19,40 @@ internal sealed class Progress(bool live)
     {
         string line = string.Create(CultureInfo.InvariantCulture,
             $"step {step}/{total}  loss {loss:F4}  smooth {smoothLoss:F4}  {Rate(charsPerSecond)} chars/s  ETA {Format(eta)}");
-        if (Live)
-        {
-            Console.Error.Write("\r" + line.PadRight(_lastLength));
-            _lastLength = line.Length;
-        }
+        if (Live) Status(line);
         else Console.Error.WriteLine(line);
+    }
+
+    /// <summary>
+    /// How far a long task is (tokenizing, evaluating), on a terminal only: "what: 42%  12.3 MB/s  ETA 5s" rewritten in
+    /// place; <paramref name="unit"/> names what <paramref name="ratePerSecond"/> counts.
+    /// </summary>
+    public void Fraction(string what, double fraction, double ratePerSecond, string unit, TimeSpan eta)
+    {
+        if (Live) Status(string.Create(CultureInfo.InvariantCulture, $"{what}: {fraction * 100:F0}%  {Rate(ratePerSecond)} {unit}  ETA {Format(eta)}"));
+    }
+
+    private void Status(string line)
+    {
+        Console.Error.Write("\r" + line.PadRight(_lastLength));
+        _lastLength = line.Length;
     }
 
     /// <summary>A whole line (validation result, checkpoint saved …) above the live line.</summary>
     public void Line(string text)
+    {
+        Clear();
+        Console.Error.WriteLine(text);
+    }
+
+    /// <summary>Erases the live line, if any.</summary>
+    public void Clear()
     {
         if (Live && _lastLength > 0)
         {
             Console.Error.Write("\r" + new string(' ', _lastLength) + "\r");
             _lastLength = 0;
         }
-        Console.Error.WriteLine(text);
     }
 
     public void Finish()

@@ -11,8 +11,9 @@ public static class CorpusFiles
     /// <summary>
     /// Full paths of the files named by <paramref name="inputs"/>, in order: a file stands for itself; a directory
     /// for every regular file below it, recursively, sorted by relative path ('/'-separated) in ordinal (byte) order,
-    /// skipping hidden entries (names starting with '.'), symbolic links and token stores (*.charrnn-tokens).
-    /// A missing input or a directory without such files throws <see cref="TextInputException"/>.
+    /// skipping hidden entries (names starting with '.'), symbolic links, token stores (*.charrnn-tokens) and anything
+    /// that is not a regular file (pipes, devices, sockets). A missing input, a dangling link, a named input that is not
+    /// a regular file or a directory without such files throws <see cref="TextInputException"/>.
     /// </summary>
     public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
     {
@@ -21,12 +22,19 @@ public static class CorpusFiles
         foreach (var input in inputs)
         {
             string full = Path.GetFullPath(input);
-            if (File.Exists(full)) files.Add(full);
+            if (IsDanglingLink(full)) throw new TextInputException($"cannot read '{input}': it is a symbolic link to nothing");
+            if (File.Exists(full))
+            {
+                var kind = FileKinds.Of(full);
+                if (kind != FileKind.Regular)
+                    throw new TextInputException($"input '{input}' is {FileKinds.Describe(kind)}, not a regular file (a corpus is read twice, so pipes and devices cannot be used; --input - reads standard input)");
+                files.Add(full);
+            }
             else if (Directory.Exists(full))
             {
                 var found = new List<string>();
                 try { Walk(new DirectoryInfo(full), found); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot list input directory '{input}': {e.Message}"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot list input directory '{input}': {FileErrors.Reason(e, full)}"); }
                 if (found.Count == 0) throw new TextInputException($"input directory '{input}' has no text files (hidden files, links and {StoreExtension} files are skipped)");
                 int prefix = Path.TrimEndingDirectorySeparator(full).Length + 1;
                 found.Sort((a, b) => string.CompareOrdinal(Relative(a, prefix), Relative(b, prefix)));
@@ -38,6 +46,14 @@ public static class CorpusFiles
         return files;
     }
 
+    private static bool IsDanglingLink(string path)
+    {
+        var link = new FileInfo(path);
+        if (link.LinkTarget is null) return false;
+        try { return link.ResolveLinkTarget(returnFinalTarget: true) is { Exists: false } target && !Directory.Exists(target.FullName); }
+        catch (IOException) { return true; } // a loop of links
+    }
+
     private static string Relative(string path, int prefix) => path[prefix..].Replace(Path.DirectorySeparatorChar, '/');
 
     private static void Walk(DirectoryInfo directory, List<string> found)
@@ -46,7 +62,7 @@ public static class CorpusFiles
         {
             if (entry.Name.StartsWith('.') || entry.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
             if (entry is DirectoryInfo sub) Walk(sub, found);
-            else if (!entry.Name.EndsWith(StoreExtension, StringComparison.Ordinal)) found.Add(entry.FullName);
+            else if (!entry.Name.EndsWith(StoreExtension, StringComparison.Ordinal) && FileKinds.Of(entry.FullName) == FileKind.Regular) found.Add(entry.FullName);
         }
     }
 

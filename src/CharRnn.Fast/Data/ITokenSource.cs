@@ -2,7 +2,7 @@ namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// A read-only sequence of token ids addressed by 64-bit positions: what training, validation and evaluation read
-/// through. Implementations: <see cref="TokenStore"/> (a memory-mapped file), <see cref="ArrayTokenSource"/> (an
+/// through. Implementations: <see cref="TokenStore"/> (a file, read with positioned reads), <see cref="ArrayTokenSource"/> (an
 /// in-memory array) and <see cref="TokenSourceRange"/> (a window of another source, so splits are views, not copies).
 /// <see cref="Read"/> may be called from several threads at once.
 /// </summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using CharRnn.Fast.Text;
 
@@ -14,16 +16,33 @@ internal sealed class SymbolCollector : TextChunkSink
 
     public override void Write(ReadOnlySpan<char> text)
     {
-        var seen = _bmp;
-        int pairs = 0;
-        for (int i = 0; i < text.Length; i++)
+        Count += text.Length;
+        while (!text.IsEmpty)
         {
-            char c = text[i];
-            if (!char.IsSurrogate(c)) { seen[c] = true; continue; }
-            _supplementary.Add(char.ConvertToUtf32(c, text[++i])); // the decoder emits whole pairs only
-            pairs++;
+            // runs between surrogate pairs (rare) are marked in a tight loop; the search for the next pair is vectorized
+            int pair = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+            Mark(pair < 0 ? text : text[..pair], _bmp);
+            if (pair < 0) break;
+            _supplementary.Add(char.ConvertToUtf32(text[pair], text[pair + 1])); // the decoder emits whole pairs only
+            Count--;
+            text = text[(pair + 2)..];
         }
-        Count += text.Length - pairs;
+    }
+
+    // seen[c] = true for every c of a run without surrogates; c < 65,536 = seen.Length, so no bounds checks are needed
+    private static void Mark(ReadOnlySpan<char> run, bool[] seen)
+    {
+        ref bool seen0 = ref MemoryMarshal.GetArrayDataReference(seen);
+        ref char c0 = ref MemoryMarshal.GetReference(run);
+        int i = 0;
+        for (; i <= run.Length - 4; i += 4)
+        {
+            Unsafe.Add(ref seen0, Unsafe.Add(ref c0, i)) = true;
+            Unsafe.Add(ref seen0, Unsafe.Add(ref c0, i + 1)) = true;
+            Unsafe.Add(ref seen0, Unsafe.Add(ref c0, i + 2)) = true;
+            Unsafe.Add(ref seen0, Unsafe.Add(ref c0, i + 3)) = true;
+        }
+        for (; i < run.Length; i++) Unsafe.Add(ref seen0, Unsafe.Add(ref c0, i)) = true;
     }
 
     /// <summary>The vocabulary of everything seen (the contract's: distinct scalars in ordinal order).</summary>

@@ -1,28 +1,33 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using CharRnn.Fast.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// A token store file opened for reading: its header (vocabulary, the inputs it was made from) checked, its tokens
-/// memory-mapped and addressed by 64-bit positions, so a corpus of any length costs only the pages that are read.
+/// addressed by 64-bit positions and read with positioned reads (pread) into the caller's buffer, so a corpus of any
+/// length costs only the buffers its readers hold: unlike a memory mapping, the pages read never count in the process's
+/// memory (sequential readers such as <see cref="Training.TokenStream"/> read ahead in blocks, so the calls are few).
 /// <see cref="Read"/> is safe from several threads; <see cref="Dispose"/> must not race with it. Make stores with
 /// <see cref="TokenStoreCache.Prepare"/>.
 /// </summary>
-public sealed unsafe class TokenStore : ITokenSource, IDisposable
+public sealed class TokenStore : ITokenSource, IDisposable
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly byte* _tokens; // [N × BytesPerToken] little-endian
+    private readonly SafeFileHandle _file;
+    private readonly long _headerLength; // the file offset of token 0
+    private readonly string _tokensSha256;
     private bool _disposed;
 
-    private TokenStore(string path, TokenStoreHeader header, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* tokens)
+    private TokenStore(string path, TokenStoreHeader header, long headerLength, SafeFileHandle file)
     {
+        _headerLength = headerLength;
+        _tokensSha256 = header.TokensSha256;
         Path = path;
         Vocabulary = header.Vocabulary;
         Length = header.TokenCount;
@@ -30,9 +35,8 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
         Lines = header.Lines;
         ReplacedCount = header.ReplacedCount;
         Inputs = header.Inputs;
+        TextHash = TextFingerprint.Prefix + header.TextSha256;
         _file = file;
-        _view = view;
-        _tokens = tokens;
     }
 
     /// <summary>
@@ -44,24 +48,18 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
     {
         string full = System.IO.Path.GetFullPath(path);
         var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1);
-        MemoryMappedFile? file = null;
-        MemoryMappedViewAccessor? view = null;
         try
         {
             var (header, headerLength) = TokenStoreHeader.Read(stream, full);
-            file = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* start = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
-            return new TokenStore(full, header, file, view, start + view.PointerOffset + headerLength);
+            var file = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            if (RandomAccess.GetLength(file) != headerLength + header.TokenCount * header.BytesPerToken)
+            {
+                file.Dispose();
+                throw new TokenStoreFormatException($"token store '{full}' changed while it was opened");
+            }
+            return new TokenStore(full, header, headerLength, file);
         }
-        catch
-        {
-            view?.Dispose();
-            if (file is not null) file.Dispose();
-            else stream.Dispose();
-            throw;
-        }
+        finally { stream.Dispose(); }
     }
 
     /// <summary>The store's full path.</summary>
@@ -89,6 +87,14 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
     public IReadOnlyList<CorpusFileFingerprint> Inputs { get; }
 
     /// <summary>
+    /// The <see cref="TextFingerprint"/> of the text the tokens spell (<c>sha256:</c> and the SHA-256 of its UTF-8,
+    /// after BOM removal, replacement of invalid bytes and lines framing), computed when the store was written: what a
+    /// checkpoint records as <c>text_hash</c>, known without decoding the corpus again. For one UTF-8 file without a
+    /// BOM in stream mode it is what <c>sha256sum</c> prints for the file.
+    /// </summary>
+    public string TextHash { get; }
+
+    /// <summary>
     /// SHA-256 (lowercase hex) identifying the token sequence by what it was made from: the framing and each input's
     /// content hash, in order (not paths or times, so a moved or touched corpus keeps its identity).
     /// </summary>
@@ -103,49 +109,74 @@ public sealed unsafe class TokenStore : ITokenSource, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the token bytes back from the file, a block at a time (memory does not grow with the store)
+    /// and throws <see cref="TokenStoreFormatException"/> unless their SHA-256 is the one the header recorded: damage
+    /// that keeps every id inside the vocabulary, which <see cref="Read"/> cannot see. Costs one read of the file.
+    /// </summary>
+    public void VerifyTokens()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        byte[] actual;
+        using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20, FileOptions.SequentialScan))
+        {
+            stream.Position = _headerLength;
+            actual = SHA256.HashData(stream);
+        }
+        if (!Convert.ToHexStringLower(actual).Equals(_tokensSha256, StringComparison.Ordinal))
+            throw new TokenStoreFormatException($"token store '{Path}' is corrupt: its tokens do not match the hash in its header");
+    }
+
     /// <inheritdoc/>
     /// <remarks>
     /// A stored id outside the vocabulary (a damaged token region) throws <see cref="TokenStoreFormatException"/>
-    /// instead of reaching the model.
+    /// instead of reaching the model, as does a file that has become shorter.
     /// </remarks>
     public void Read(long position, Span<int> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         new TokenRange(position, destination.Length).CheckInside(Length, nameof(position));
-        byte* at = _tokens + position * BytesPerToken;
-        int n = destination.Length;
-        int bad = BytesPerToken switch
+        int n = destination.Length, width = BytesPerToken;
+        // the stored bytes go to the front of the destination's own memory (w·n ≤ 4·n bytes), then are widened in place
+        var raw = MemoryMarshal.AsBytes(destination)[..(n * width)];
+        for (int done = 0; done < raw.Length;)
         {
-            1 => Widen(new ReadOnlySpan<byte>(at, n), destination, VocabularySize),
-            2 => Widen(new ReadOnlySpan<ushort>(at, n), destination, VocabularySize),
-            _ => Widen(new ReadOnlySpan<uint>(at, n), destination, VocabularySize),
+            int got = RandomAccess.Read(_file, raw[done..], _headerLength + position * width + done);
+            if (got == 0) throw new TokenStoreFormatException($"token store '{Path}' is truncated: it ended while tokens were read; delete the file to have it rebuilt");
+            done += got;
+        }
+        int bad = width switch
+        {
+            1 => Widen<byte>(destination, VocabularySize),
+            2 => Widen<ushort>(destination, VocabularySize),
+            _ => Widen<uint>(destination, VocabularySize),
         };
         if (bad >= 0)
             throw new TokenStoreFormatException($"token store '{Path}' is corrupt: token {(uint)destination[bad]} at position {position + bad} is outside its vocabulary of {VocabularySize}; delete the file to have it rebuilt");
     }
 
-    // Stored ids → int, checked against V; returns the index of the first bad id, or −1.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Widen<T>(ReadOnlySpan<T> stored, Span<int> destination, int vocabularySize) where T : unmanaged, IBinaryInteger<T>
+    // The n stored little-endian ids of type T at the front of tokens' memory → ints, last first (token i's int covers
+    // stored ids ≥ i only, all already read), each checked against V; returns the index of the first bad id, or −1.
+    private static int Widen<T>(Span<int> tokens, int vocabularySize) where T : unmanaged, IBinaryInteger<T>
     {
+        var stored = MemoryMarshal.Cast<int, T>(tokens)[..tokens.Length];
         uint limit = (uint)vocabularySize;
-        for (int i = 0; i < stored.Length; i++)
+        int bad = -1;
+        for (int i = tokens.Length - 1; i >= 0; i--)
         {
             uint id = uint.CreateTruncating(stored[i]);
             if (!BitConverter.IsLittleEndian) id = Unsafe.SizeOf<T>() == 2 ? BinaryPrimitives.ReverseEndianness((ushort)id) : Unsafe.SizeOf<T>() == 4 ? BinaryPrimitives.ReverseEndianness(id) : id;
-            destination[i] = (int)id;
-            if (id >= limit) return i;
+            tokens[i] = (int)id;
+            if (id >= limit) bad = i;
         }
-        return -1;
+        return bad;
     }
 
-    /// <summary>Unmaps the file.</summary>
+    /// <summary>Closes the file.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
         _file.Dispose();
     }
 }

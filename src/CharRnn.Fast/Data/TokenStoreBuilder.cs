@@ -6,8 +6,10 @@ namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// Writes a token store by streaming the corpus twice: pass 1 collects the vocabulary and counts the tokens, pass 2
-/// encodes them (hashing the bytes as they go by). The file is written atomically: a temporary file beside the
-/// target, preallocated to its exact size (a full disk fails before any work), flushed to disk and renamed.
+/// encodes them (hashing each file's bytes, the text they make and the token bytes as they go by). The file is written
+/// as a temporary file beside the target, preallocated to its exact size (a full disk fails before any work), then
+/// renamed over it, so no reader sees a partial store. It is not synced to disk: a store is a cache, and one that a
+/// crash left torn fails its header or token hash and is rebuilt.
 /// </summary>
 internal static class TokenStoreBuilder
 {
@@ -31,7 +33,7 @@ internal static class TokenStoreBuilder
         var endsAt = new long[files.Count];
         for (int i = 0; i < files.Count; i++)
         {
-            replaced += reader.Read(files[i], sink, hash: null, progress);
+            replaced += reader.Read(files[i], sink, hash: null, bytesRead: progress);
             endsAt[i] = symbols.Count;
         }
         if (symbols.Count == 0)
@@ -48,14 +50,20 @@ internal static class TokenStoreBuilder
             var output = wrapOutput?.Invoke(file) ?? file;
             output.Write(headerBytes);
 
-            // Pass 2: encode, hashing each file's bytes on the way.
+            // Pass 2: encode, hashing each file's bytes, the token bytes and the text on the way. Without framing and
+            // replacement the text's UTF-8 is the files' bytes without their BOMs, hashed as read (one file without a
+            // BOM: its own hash); otherwise the decoded text is encoded back to UTF-8 and hashed.
             var encoder = new TokenEncoder(vocabulary, output);
-            sink = options.Lines ? new LinesFraming(encoder) : encoder;
+            bool textIsBytes = !options.Lines && replaced == 0;
+            bool textIsFile = textIsBytes && files.Count == 1 && !Utf8ChunkReader.StartsWithBom(files[0].Path);
+            using var textBytes = textIsBytes && !textIsFile ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            var text = textIsBytes ? null : new Utf8HashSink(encoder);
+            sink = text is null ? encoder : options.Lines ? new LinesFraming(text) : text;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long replacedAgain = 0;
             for (int i = 0; i < files.Count; i++)
             {
-                try { replacedAgain += reader.Read(files[i], sink, hash, progress); }
+                try { replacedAgain += reader.Read(files[i], sink, hash, textBytes, progress); }
                 catch (UnknownCharactersException) { throw Utf8ChunkReader.ChangedWhileRead(files[i].Path); }
                 if (encoder.Count != endsAt[i]) throw Utf8ChunkReader.ChangedWhileRead(files[i].Path);
                 fingerprints[i] = fingerprints[i] with { Sha256 = Convert.ToHexStringLower(hash.GetHashAndReset()) };
@@ -65,17 +73,17 @@ internal static class TokenStoreBuilder
 
             output.Flush();
             file.Position = 0;
-            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints).ToBytes());
+            string textSha256 = textIsFile ? fingerprints[0].Sha256 : textBytes is not null ? Convert.ToHexStringLower(textBytes.GetHashAndReset()) : text!.TakeSha256();
+            file.Write(new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints, textSha256, encoder.TakeSha256()).ToBytes());
             if (file.Length != total) throw new InvalidOperationException($"wrote {file.Length} bytes of a {total}-byte token store");
-            file.Flush(flushToDisk: true);
-            file.Dispose();
+            file.Dispose(); // not synced to disk: a store torn by a crash fails its hashes when next opened, and is rebuilt
             File.Move(temp, target, overwrite: true);
         }
         catch (Exception e)
         {
             try { file.Dispose(); } catch (IOException) { } // flushing what is left fails again on a full disk
             TryDelete(temp);
-            if (e is IOException) throw new IOException($"cannot write the token store '{target}' ({total:N0} bytes): {e.Message}", e);
+            if (e is IOException) throw new IOException($"cannot write the token store '{target}' ({total:N0} bytes): {Reason(e, temp)}", e);
             throw;
         }
         options.Progress?.Invoke(1);
@@ -102,11 +110,15 @@ internal static class TokenStoreBuilder
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 TryDelete(temp);
-                failures.Add($"'{target}': {e.Message}");
+                failures.Add($"'{target}': {Reason(e, temp)}");
             }
         }
         throw new IOException($"cannot write the token store ({size:N0} bytes) in any of its places: {string.Join("; ", failures)}");
     }
+
+    // .NET reports a preallocation that does not fit as "Failed to create '<path>' with allocation size N because the disk was full."
+    private static string Reason(Exception e, string path)
+        => e.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase) ? "no space left on device" : FileErrors.Reason(e, path);
 
     private static void TryDelete(string path)
     {

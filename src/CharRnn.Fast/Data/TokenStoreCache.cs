@@ -8,9 +8,10 @@ namespace CharRnn.Fast.Data;
 /// Where a corpus's token store lives and when it is reused. The store is kept beside the corpus —
 /// <c>&lt;input&gt;.charrnn-tokens</c> for one file or directory, <c>&lt;first input&gt;.&lt;key&gt;.charrnn-tokens</c>
 /// for several (<c>.lines.charrnn-tokens</c> for lines framing) — or in the cache directory when that place cannot be
-/// written. A store is reused when it opens cleanly and lists the same files with the same sizes and last-write times
-/// (and, with <see cref="CorpusOptions.VerifyContent"/>, the same SHA-256); a store that is corrupt, truncated, of
-/// another format or stale is rebuilt, never used.
+/// written. A store is reused when it opens cleanly, lists the same files with the same sizes and last-write times
+/// (and, with <see cref="CorpusOptions.VerifyContent"/>, the same SHA-256), and its tokens still have the SHA-256 its
+/// header recorded (one read of the store, <see cref="TokenStore.VerifyTokens"/>); a store that is corrupt, truncated,
+/// of another format or stale is rebuilt, never used.
 /// </summary>
 public static class TokenStoreCache
 {
@@ -57,7 +58,18 @@ public static class TokenStoreCache
                     continue;
                 }
                 string? stale = Stale(store, files, options);
-                if (stale is null) return new PreparedCorpus(store, Reused: true, RebuildReason: null);
+                if (stale is null)
+                {
+                    try
+                    {
+                        store.VerifyTokens();
+                        return new PreparedCorpus(store, Reused: true, RebuildReason: null);
+                    }
+                    catch (Exception e) when (e is TokenStoreFormatException or IOException or UnauthorizedAccessException) { stale = e.Message; }
+                    store.Dispose();
+                    reason ??= stale;
+                    continue;
+                }
                 store.Dispose();
                 reason ??= $"token store '{location}' is stale: {stale}";
             }
@@ -82,7 +94,7 @@ public static class TokenStoreCache
             {
                 string sha;
                 try { using var stream = File.OpenRead(input.Path); sha = Convert.ToHexStringLower(SHA256.HashData(stream)); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{input.Path}': {e.Message}"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{input.Path}': {FileErrors.Reason(e, input.Path)}"); }
                 if (sha != input.Sha256) return $"'{input.Path}' changed content (same size and time)";
             }
         return null;

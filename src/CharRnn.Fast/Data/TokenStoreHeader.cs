@@ -13,18 +13,22 @@ namespace CharRnn.Fast.Data;
 ///   i64 invalid UTF-8 sequences replaced by U+FFFD · u32 flags (bit 0: lines framing)
 ///   u32 V · V × u32 the vocabulary's scalars, ascending
 ///   u32 input count · per input: u32 n, n bytes UTF-8 full path, i64 size, i64 last-write time (UTC ticks), 32 bytes SHA-256
+///   32 bytes SHA-256 of the text the tokens spell, as UTF-8 (after BOM removal, replacement and lines framing)
+///   32 bytes SHA-256 of the token bytes (the N × width bytes after the header)
 ///   32 bytes SHA-256 of every header byte before it · zero padding to L
 /// </code>
 /// then N tokens of the stated width; the file is exactly L + N × width bytes long.
 /// </summary>
 internal sealed class TokenStoreHeader
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
     private const int Alignment = 64, HashBytes = 32, MaxPathBytes = 1 << 16;
     private static ReadOnlySpan<byte> Magic => "CHRNTOKS"u8;
 
-    public TokenStoreHeader(Vocabulary vocabulary, long tokenCount, long replacedCount, bool lines, IReadOnlyList<CorpusFileFingerprint> inputs)
+    public TokenStoreHeader(Vocabulary vocabulary, long tokenCount, long replacedCount, bool lines, IReadOnlyList<CorpusFileFingerprint> inputs, string textSha256 = "", string tokensSha256 = "")
     {
+        TextSha256 = textSha256;
+        TokensSha256 = tokensSha256;
         Vocabulary = vocabulary;
         TokenCount = tokenCount;
         ReplacedCount = replacedCount;
@@ -38,6 +42,12 @@ internal sealed class TokenStoreHeader
     public long ReplacedCount { get; }
     public bool Lines { get; }
     public IReadOnlyList<CorpusFileFingerprint> Inputs { get; }
+
+    /// <summary>SHA-256 (lowercase hex) of the token sequence's text as UTF-8; empty until the tokens are written.</summary>
+    public string TextSha256 { get; }
+
+    /// <summary>SHA-256 (lowercase hex) of the token bytes; empty until they are written.</summary>
+    public string TokensSha256 { get; }
     public int BytesPerToken { get; }
 
     /// <summary>1 byte a token for V ≤ 256, 2 for V ≤ 65,536, else 4.</summary>
@@ -68,6 +78,8 @@ internal sealed class TokenStoreHeader
                 w.Write(input.LastWriteTimeUtc.Ticks);
                 w.Write(input.Sha256.Length == 0 ? new byte[HashBytes] : Convert.FromHexString(input.Sha256));
             }
+            w.Write(TextSha256.Length == 0 ? new byte[HashBytes] : Convert.FromHexString(TextSha256));
+            w.Write(TokensSha256.Length == 0 ? new byte[HashBytes] : Convert.FromHexString(TokensSha256));
         }
         int hashAt = (int)buffer.Length;
         int length = (hashAt + HashBytes + Alignment - 1) / Alignment * Alignment;
@@ -135,12 +147,16 @@ internal sealed class TokenStoreHeader
             r.Bytes(sha);
             inputs.Add(new CorpusFileFingerprint(inputPath, size, new DateTime(ticks, DateTimeKind.Utc), Convert.ToHexStringLower(sha)));
         }
+        r.Bytes(sha);
+        string textSha256 = Convert.ToHexStringLower(sha);
+        r.Bytes(sha);
+        string tokensSha256 = Convert.ToHexStringLower(sha);
         var expected = hash.GetCurrentHash();
         r.Bytes(sha);
         if (!sha.SequenceEqual(expected)) throw Corrupt("has a header that is corrupt (its hash does not match)");
         if ((r.Position + Alignment - 1) / Alignment * Alignment != length) throw Corrupt("has a header that is corrupt: wrong header length");
         if (replaced < 0 || (flags & ~1u) != 0) throw Corrupt("has a header that is corrupt: unknown flags");
-        var header = new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & 1) != 0, inputs);
+        var header = new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & 1) != 0, inputs, textSha256, tokensSha256);
         if (header.BytesPerToken != width) throw Corrupt($"has a header that is corrupt: {width} bytes per token for a vocabulary of {v}");
         return (header, length);
     }

@@ -32,10 +32,11 @@ internal sealed class Utf8ChunkReader
 
     /// <summary>
     /// Reads <paramref name="file"/> into <paramref name="sink"/> (then calls its <see cref="TextChunkSink.EndOfFile"/>);
-    /// <paramref name="hash"/> sees every byte, BOM included. Returns the number of invalid sequences replaced. A file
-    /// whose length differs from the stamp's, or that grows while read, throws <see cref="TextInputException"/>.
+    /// <paramref name="hash"/> sees every byte, BOM included; <paramref name="decoded"/> every byte decoded (all but a
+    /// leading BOM: the text's own UTF-8 when nothing was replaced). Returns the number of invalid sequences replaced. A
+    /// file whose length differs from the stamp's, or that grows while read, throws <see cref="TextInputException"/>.
     /// </summary>
-    public long Read(CorpusFileStamp file, TextChunkSink sink, IncrementalHash? hash, Action<int>? bytesRead = null)
+    public long Read(CorpusFileStamp file, TextChunkSink sink, IncrementalHash? hash, IncrementalHash? decoded = null, Action<int>? bytesRead = null)
     {
         using var stream = Open(file.Path);
         long total = 0, replaced = 0;
@@ -46,7 +47,7 @@ internal sealed class Utf8ChunkReader
         {
             int n;
             try { n = stream.Read(_bytes, carry, _chunkBytes); }
-            catch (IOException e) { throw new TextInputException($"cannot read '{file.Path}': {e.Message}"); }
+            catch (IOException e) { throw new TextInputException($"cannot read '{file.Path}': {FileErrors.Reason(e, file.Path)}"); }
             hash?.AppendData(_bytes, carry, n);
             total += n;
             if (total > file.Size) throw ChangedWhileRead(file.Path);
@@ -60,6 +61,7 @@ internal sealed class Utf8ChunkReader
                 if (_bytes.AsSpan(0, filled).StartsWith(Bom)) start = Bom.Length;
             }
             int consumed = Decode(_bytes.AsSpan(start, filled - start), final, offset + start, file.Path, ref replaced, out int written);
+            decoded?.AppendData(_bytes, start, consumed);
             if (written > 0) sink.Write(_chars.AsSpan(0, written));
             int end = start + consumed;
             carry = filled - end;
@@ -72,6 +74,14 @@ internal sealed class Utf8ChunkReader
         return replaced;
     }
 
+    /// <summary>Whether the file starts with a UTF-8 byte-order mark (which is not part of its text).</summary>
+    public static bool StartsWithBom(string path)
+    {
+        using var stream = Open(path);
+        Span<byte> head = stackalloc byte[3];
+        return stream.ReadAtLeast(head, 3, throwOnEndOfStream: false) == 3 && head.SequenceEqual(Bom);
+    }
+
     internal static TextInputException ChangedWhileRead(string path) =>
         new($"input file '{path}' changed while it was being read; run again once it no longer changes");
 
@@ -80,7 +90,7 @@ internal sealed class Utf8ChunkReader
         FileStream stream;
         try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan); }
         catch (FileNotFoundException) { throw new TextInputException($"input file '{path}' does not exist"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{path}': {FileErrors.Reason(e, path)}"); }
         if (!stream.CanSeek)
         {
             stream.Dispose();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 using CharRnn.Fast.Training;
@@ -347,6 +348,13 @@ public sealed class TrainingResume
     /// <paramref name="threads"/> overrides the saved thread count (results then differ in rounding only).
     /// </summary>
     public Trainer CreateTrainer(int[] tokens, int? threads = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return CreateTrainer(new ArrayTokenSource(tokens, _model.VocabularySize), threads);
+    }
+
+    /// <summary>As above, reading the text through <paramref name="tokens"/>.</summary>
+    public Trainer CreateTrainer(ITokenSource tokens, int? threads = null)
     {
         var options = threads is { } t ? Options with { Threads = t } : Options;
         var trainer = new Trainer(_model, tokens, options, _optimizer);

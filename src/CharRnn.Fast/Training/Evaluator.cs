@@ -1,3 +1,4 @@
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Training;
@@ -11,30 +12,20 @@ public readonly record struct Evaluation(double NatsPerChar, long Predictions)
     public double Perplexity => Math.Exp(NatsPerChar);
 }
 
-/// <summary>Evaluates a model on every next-character prediction of a token sequence.</summary>
+/// <summary>Evaluates a model on every next-character prediction of an in-memory token sequence.</summary>
 public static class Evaluator
 {
     /// <summary>
     /// Mean −ln p(token_{i+1} | token_0..i) over i = 0..N−2, the hidden state starting at zero and carried across the
-    /// whole sequence (reset at boundary tokens in sequence models). Processed in chunks of <paramref name="chunk"/>;
-    /// <paramref name="cancellation"/> is checked before each one (a long pass stops within a chunk of a request), and
-    /// throws <see cref="OperationCanceledException"/>.
+    /// whole sequence (reset at boundary tokens in sequence models): <see cref="BatchedEvaluator"/> with one stream.
+    /// Processed in chunks of <paramref name="chunk"/>; <paramref name="cancellation"/> is checked before each one (a
+    /// long pass stops within a chunk of a request), and throws <see cref="OperationCanceledException"/>.
     /// </summary>
     public static Evaluation Evaluate(CharRnnModel model, ReadOnlySpan<int> tokens, int chunk = 512, Kernels.KernelPolicy? policy = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (tokens.Length < 2) throw new ArgumentException($"evaluation needs at least 2 characters (got {tokens.Length})");
-        int predictions = tokens.Length - 1;
-        int steps = Math.Min(chunk, predictions);
-        var bptt = new TruncatedBptt(model.Parameters.Shape, steps, 1, policy ?? Kernels.KernelPolicy.Default, model.Nonlinearity);
-        var state = new float[model.Parameters.Shape.StateSize(1)];
-        double total = 0;
-        for (int start = 0; start < predictions; start += steps)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            int n = Math.Min(steps, predictions - start);
-            total += bptt.Loss(model.Parameters, tokens.Slice(start, n), tokens.Slice(start + 1, n), state, model.BoundaryToken);
-        }
-        return new Evaluation(total / predictions, predictions);
+        using var evaluator = new BatchedEvaluator(model, streams: 1, Math.Min(chunk, tokens.Length - 1), threads: 1, policy);
+        return evaluator.Evaluate(new ArrayTokenSource(tokens.ToArray(), model.VocabularySize), cancellation: cancellation);
     }
 }

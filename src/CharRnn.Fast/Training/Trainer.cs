@@ -1,3 +1,4 @@
+using CharRnn.Fast.Data;
 using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
@@ -32,10 +33,17 @@ public sealed class Trainer : IDisposable
     /// if given; kernels run on <paramref name="policy"/> (default <see cref="KernelPolicy.Default"/>).
     /// </summary>
     public Trainer(CharRnnModel model, int[] tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
+        : this(model, InMemory(model, tokens), options, optimizer, policy) { }
+
+    /// <summary>As above, reading the training text through <paramref name="tokens"/> (e.g. a token store on disk).</summary>
+    public Trainer(CharRnnModel model, ITokenSource tokens, TrainingOptions options, Optimizer? optimizer = null, KernelPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (tokens.VocabularySize > model.VocabularySize)
+            throw new ArgumentException($"the training text's token ids go up to {tokens.VocabularySize - 1}; the model's vocabulary has {model.VocabularySize}");
         Policy = policy ?? KernelPolicy.Default;
         Model = model;
         Options = options;
@@ -43,11 +51,7 @@ public sealed class Trainer : IDisposable
         Optimizer = optimizer ?? new Optimizer(options.Optimizer, model.Parameters.Shape);
         if (Optimizer.Kind != options.Optimizer) throw new ArgumentException("the optimizer state is for a different optimizer");
         int workers = Math.Min(options.Threads, options.BatchSize);
-        // Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at
-        // least two column units (H ≥ 256) to give out and no sequence resets.
-        int columnUnits = (model.HiddenSize + Policy.ColumnSplitUnit - 1) / Policy.ColumnSplitUnit;
-        if (options.BatchSize == 1 && options.Threads > 1 && columnUnits > 1 && !model.SequenceMode)
-            _recurrenceTeam = new WorkerTeam(Math.Min(options.Threads, columnUnits));
+        _recurrenceTeam = ColumnTeam(model, Policy, options.BatchSize, options.Threads);
         _bptt = new TruncatedBptt[workers];
         _states = new float[workers][];
         var shape = model.Parameters.Shape;
@@ -72,6 +76,29 @@ public sealed class Trainer : IDisposable
         _workerStep = WorkerStep;
         if (workers > 1) _team = new WorkerTeam(workers);
         SmoothLoss = Math.Log(model.VocabularySize);
+    }
+
+    /// <summary>
+    /// Batch 1 has no streams to split: its threads split the recurrences by columns instead, when there are at least
+    /// two column units (H ≥ 256) to give out and no sequence resets. Null: no such team.
+    /// </summary>
+    internal static WorkerTeam? ColumnTeam(CharRnnModel model, KernelPolicy policy, int batch, int threads)
+    {
+        int columnUnits = (model.HiddenSize + policy.ColumnSplitUnit - 1) / policy.ColumnSplitUnit;
+        return batch == 1 && threads > 1 && columnUnits > 1 && !model.SequenceMode ? new WorkerTeam(Math.Min(threads, columnUnits)) : null;
+    }
+
+    /// <summary>
+    /// An evaluator of the batch's B streams that runs on this trainer's threads and workspaces (forward only, with its
+    /// own carried state): validation at training speed. Use it between steps, never during one.
+    /// </summary>
+    public BatchedEvaluator CreateEvaluator() => new(Model, _bptt, _firstStream, _streamCount, _team, Options.SequenceLength);
+
+    private static ArrayTokenSource InMemory(CharRnnModel model, int[] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
+        return new ArrayTokenSource(tokens, model.VocabularySize);
     }
 
     /// <summary>Threads actually used: streams split across up to B threads, or at batch 1 the recurrences split by columns.</summary>

@@ -161,6 +161,26 @@ public sealed class TokenStoreCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_damaged_token_that_stays_in_the_vocabulary_is_caught_by_the_token_hash_and_rebuilt()
+    {
+        string path = _corpus.Write("c.txt", "abcabc");
+        string store;
+        using (var built = TokenStoreCache.Prepare([path], _corpus.Options())) store = built.Store.Path;
+        var bytes = File.ReadAllBytes(store);
+        bytes[^1] = 0; // 'c' → 'a': every id still valid, the text another
+        File.WriteAllBytes(store, bytes);
+        File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path)); // the corpus itself is unchanged
+
+        using (var opened = TokenStore.Open(store))
+            Assert.Contains("its tokens do not match the hash in its header", Assert.Throws<TokenStoreFormatException>(opened.VerifyTokens).Message);
+        using var rebuilt = TokenStoreCache.Prepare([path], _corpus.Options());
+        Assert.False(rebuilt.Reused);
+        Assert.Contains("its tokens do not match", rebuilt.RebuildReason);
+        Assert.Equal("abcabc", Decode(rebuilt));
+        rebuilt.Store.VerifyTokens();
+    }
+
+    [Fact]
     public void The_store_goes_to_the_cache_directory_when_the_corpus_folder_cannot_be_written()
     {
         string path = _corpus.Write("c.txt", "cached");
@@ -200,7 +220,7 @@ public sealed class TokenStoreCacheTests : IDisposable
         var stamps = new[] { CorpusFiles.Stamp(path) };
         var e = Assert.Throws<IOException>(() => TokenStoreCache.PrepareAt(stamps, _corpus.Options(chunkBytes: 256), [target], s => new DiskFullAfter(s, 2000)));
         Assert.Contains($"cannot write the token store '{target}'", e.Message);
-        Assert.Contains("No space left on device", e.Message);
+        Assert.Contains("no space left on device", e.Message);
         Assert.Equal(["c.txt"], Directory.GetFiles(_corpus.Dir).Select(Path.GetFileName));
     }
 

@@ -75,6 +75,30 @@ public sealed class TokenizationTests : IDisposable
             Assert.Equal(Vocabulary.FromText(text).Encode(text), TempCorpus.ReadAll(prepared.Store));
         });
 
+    /// <summary>
+    /// The store records the fingerprint of the text its tokens spell (what checkpoints call text_hash), whatever the
+    /// files, chunking, BOMs, framing or replaced bytes that produced it.
+    /// </summary>
+    [Fact]
+    public void The_text_hash_is_the_fingerprint_of_the_text_the_tokens_spell() => TempCorpus.Property(
+        from seed in Gen.Choose(0, int.MaxValue) from files in Gen.Choose(1, 3) from chunk in Gen.Choose(1, 16)
+        from bom in Gen.Elements(false, true) from lines in Gen.Elements(false, true) from invalid in Gen.Elements(false, true)
+        select (seed, files, chunk, bom, lines, invalid), c =>
+        {
+            var paths = Enumerable.Range(0, c.files).Select(i =>
+            {
+                var bytes = Encoding.UTF8.GetBytes(TempCorpus.RandomText(c.seed + i) + "x");
+                if (c.invalid) bytes = [.. bytes, 0xC3, (byte)'y', 0xFF];
+                if (c.bom) bytes = [0xEF, 0xBB, 0xBF, .. bytes];
+                return _corpus.WriteBytes(_corpus.NextName(), bytes);
+            }).ToArray();
+            using var prepared = TokenStoreCache.Prepare(paths, _corpus.Options(lines: c.lines, replaceInvalid: true, chunkBytes: c.chunk));
+            string text = prepared.Store.Vocabulary.Decode(TempCorpus.ReadAll(prepared.Store));
+            Assert.Equal(TextFingerprint.Of(text), prepared.Store.TextHash);
+            if (c.files == 1 && !c.lines && !c.invalid && !File.ReadAllBytes(paths[0]).AsSpan().StartsWith((byte[])[0xEF, 0xBB, 0xBF])) // one valid file without a BOM: what sha256sum prints
+                Assert.Equal(TextFingerprint.Prefix + prepared.Store.Inputs[0].Sha256, prepared.Store.TextHash);
+        });
+
     [Fact]
     public void Invalid_utf8_names_the_byte_offset_in_the_file()
     {

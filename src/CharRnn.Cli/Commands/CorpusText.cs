@@ -1,0 +1,132 @@
+using CharRnn.Cli.Output;
+using CharRnn.Fast.Data;
+using CharRnn.Fast.IO;
+using CharRnn.Fast.Text;
+
+namespace CharRnn.Cli.Commands;
+
+/// <summary>
+/// The text a command trains on or evaluates, as tokens in the text's own vocabulary, never as one string: files and
+/// directories through their token store (reused while they are unchanged, else built: <see cref="TokenStoreCache"/>),
+/// standard input copied to a temporary file and tokenized into a temporary store (both deleted once the store is
+/// opened), the embedded default corpus (small) in memory.
+/// </summary>
+internal sealed class CorpusText : IDisposable
+{
+    private readonly PreparedCorpus? _prepared;
+
+    private CorpusText(ITokenSource tokens, Vocabulary vocabulary, string textHash, string name, PreparedCorpus? prepared, string? store)
+        => (Tokens, Vocabulary, TextHash, Name, _prepared, StorePath) = (tokens, vocabulary, textHash, name, prepared, store);
+
+    /// <summary>The tokens, ids in <see cref="Vocabulary"/>.</summary>
+    public ITokenSource Tokens { get; }
+
+    /// <summary>The text's own vocabulary (its distinct characters).</summary>
+    public Vocabulary Vocabulary { get; }
+
+    /// <summary>The text's <see cref="TextFingerprint"/> (checkpoints' <c>text_hash</c>), after framing.</summary>
+    public string TextHash { get; }
+
+    /// <summary>How messages name the text: "the embedded corpus", "standard input", "'a.txt'", "'a.txt' and 2 more inputs".</summary>
+    public string Name { get; }
+
+    /// <summary>The token store kept for the inputs, or null (embedded corpus, standard input).</summary>
+    public string? StorePath { get; }
+
+    /// <summary>The token store (the inputs' own, or standard input's temporary one), or null for the embedded corpus.</summary>
+    public PreparedCorpus? Prepared => _prepared;
+
+    /// <summary>Why an existing store was not used (it was rebuilt), or null.</summary>
+    public string? RebuildReason => _prepared?.RebuildReason;
+
+    public long Length => Tokens.Length;
+
+    /// <summary>
+    /// The tokens in <paramref name="vocabulary"/> (a model's, which must hold every character of the text);
+    /// otherwise a <see cref="CommandError"/> starting with <paramref name="what"/>.
+    /// </summary>
+    public ITokenSource In(Vocabulary vocabulary, string what)
+    {
+        try { return VocabularyMappedSource.Map(Tokens, Vocabulary, vocabulary); }
+        catch (UnknownCharactersException e) { throw new CommandError($"{what}: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// Opens the text of <paramref name="inputs"/>: files and directories (in the order given, a directory's files in
+    /// <see cref="CorpusFiles.Expand"/>'s order), or <c>-</c> alone for standard input, or none for the embedded corpus;
+    /// <paramref name="lines"/> frames every non-empty line. <paramref name="progress"/> makes the live line of a
+    /// tokenization (null: none). Problems are <see cref="CommandError"/>s (exit 1), or <see cref="Arguments.UsageException"/>
+    /// for <c>-</c> among other inputs.
+    /// </summary>
+    public static CorpusText Open(IReadOnlyList<string> inputs, bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress = null, bool verify = false, bool rebuild = false)
+    {
+        if (inputs.Count == 0) return Embedded(lines);
+        if (inputs.Contains(Inputs.StandardInput))
+        {
+            if (inputs.Count > 1) throw new Arguments.UsageException("--input - (standard input) cannot be combined with other inputs");
+            return StandardInput(lines, replaceInvalid, progress);
+        }
+        long bytes;
+        try { bytes = CorpusFiles.Expand(inputs).Sum(f => new FileInfo(f).Length); }
+        catch (TextInputException e) { throw new CommandError(e.Message); }
+        var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, VerifyContent = verify, Rebuild = rebuild };
+        var prepared = Prepare(inputs, options, progress?.Invoke(bytes / 1e6), rename: null);
+        string name = inputs.Count == 1 ? $"'{inputs[0]}'" : $"'{inputs[0]}' and {inputs.Count - 1} more input(s)";
+        return new CorpusText(prepared.Store, prepared.Store.Vocabulary, prepared.Store.TextHash, name, prepared, prepared.Store.Path);
+    }
+
+    private static PreparedCorpus Prepare(IReadOnlyList<string> inputs, CorpusOptions options, TaskProgress? progress, Func<string, string>? rename)
+    {
+        try { return TokenStoreCache.Prepare(inputs, options with { Progress = progress is null ? null : progress.Report }); }
+        catch (TextInputException e) { throw new CommandError(rename?.Invoke(e.Message) ?? e.Message); }
+        catch (TokenStoreFormatException e) { throw new CommandError(e.Message); }
+        catch (IOException e) { throw new CommandError(rename?.Invoke(e.Message) ?? e.Message); }
+        finally { progress?.Finish(); }
+    }
+
+    private static CorpusText Embedded(bool lines)
+    {
+        string text = Inputs.DefaultCorpus();
+        if (lines) text = Inputs.FrameLines(text);
+        var vocabulary = Vocabulary.FromText(text);
+        return new CorpusText(new ArrayTokenSource(vocabulary.Encode(text), vocabulary.Count), vocabulary, TextFingerprint.Of(text), "the embedded corpus", null, null);
+    }
+
+    /// <summary>
+    /// Standard input can be read once only, and a store is made in two passes: it is copied to a temporary file in
+    /// $TMPDIR first. The file and its store are deleted as soon as the store is open (the open file keeps its data).
+    /// </summary>
+    private static CorpusText StandardInput(bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"charrnn-stdin-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        string copy = Path.Combine(folder, "stdin.txt");
+        try
+        {
+            long bytes;
+            try
+            {
+                Directory.CreateDirectory(folder);
+                using var file = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+                using (var stdin = Console.OpenStandardInput()) stdin.CopyTo(file, 1 << 16);
+                file.Flush(flushToDisk: false);
+                bytes = file.Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CommandError($"cannot copy standard input to a temporary file in '{Path.GetTempPath()}' ({FileErrors.Reason(e, copy)}); set TMPDIR to a folder with room for it");
+            }
+            if (bytes == 0) throw new CommandError("standard input is empty");
+            var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, CacheDirectory = folder };
+            var prepared = Prepare([copy], options, progress?.Invoke(bytes / 1e6), m => m.Replace($"'{copy}'", "standard input", StringComparison.Ordinal).Replace(copy, "standard input", StringComparison.Ordinal));
+            return new CorpusText(prepared.Store, prepared.Store.Vocabulary, prepared.Store.TextHash, "standard input", prepared, null);
+        }
+        finally
+        {
+            try { Directory.Delete(folder, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a temporary folder: the system cleans it
+        }
+    }
+
+    /// <summary>Unmaps the store.</summary>
+    public void Dispose() => _prepared?.Dispose();
+}

@@ -1,0 +1,180 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using CharRnn.Fast.IO;
+using Xunit;
+using static CharRnn.Cli.Tests.CliRunner;
+
+namespace CharRnn.Cli.Tests;
+
+/// <summary>Managing long runs end to end: validation sample, test split, best checkpoint, patience, the log and its plot, eval streams.</summary>
+public sealed class LongRunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("charrnn-long-").FullName;
+    private readonly string _text;
+
+    public LongRunTests()
+    {
+        string[] words = ["the", "cat", "sat", "on", "mat", "dog", "ate", "log", "a", "big", "red", "fox", "jumped", "over", "lazy"];
+        var rng = new Random(2);
+        _text = Path.Combine(_dir, "words.txt");
+        File.WriteAllText(_text, string.Join(' ', Enumerable.Range(0, 12_000).Select(_ => words[rng.Next(words.Length)]))); // 51,995 characters
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_dir, name);
+    private Result Charrnn(string args) => Run(_dir, args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    private static void AssertOk(Result r) => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\nstdout: {r.Stdout}\nstderr: {r.Stderr}");
+
+    private static List<JsonElement> Records(string jsonLines)
+        => jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+    private static List<JsonElement> Events(List<JsonElement> records, string name) => records.Where(r => r.GetProperty("event").GetString() == name).ToList();
+
+    [Fact]
+    public void Validation_reads_a_sample_of_a_tenth_of_the_training_between_passes_and_val_full_reads_the_whole_range()
+    {
+        // T 10, B 4, K 30: each stream reads ⌈30·10/10⌉ = 30 predictions; the range [⌊0.9N⌋, N−1] has 5,200 characters
+        const string run = "--hidden 16 --seq-len 10 --batch 4 --val-frac 0.1 --steps 60 --eval-every 30 --sample-length 0 --json";
+        var sampled = Records(Charrnn($"train --input {_text} {run} --checkpoint s.safetensors").Stdout);
+        Assert.Equal(4 * 30, Events(sampled, "start")[0].GetProperty("validation_predictions").GetInt64());
+        Assert.All(Events(sampled, "validation"), v => Assert.Equal(120, v.GetProperty("predictions").GetInt64()));
+
+        var full = Records(Charrnn($"train --input {_text} {run} --val-full --checkpoint f.safetensors").Stdout);
+        long range = Events(full, "start")[0].GetProperty("validation_characters").GetInt64();
+        Assert.Equal(4 * ((range - 1) / 4), Events(full, "validation")[0].GetProperty("predictions").GetInt64());
+        Assert.Equal([30L, 60], Events(full, "validation").Select(v => v.GetProperty("step").GetInt64()));
+
+        var help = Charrnn("train --help").Stdout;
+        Assert.Contains("a tenth of the characters trained between passes", help);
+        Assert.Contains("--val-full", help);
+    }
+
+    [Fact]
+    public void A_test_range_is_reported_once_at_the_end_and_a_resume_keeps_it()
+    {
+        var r = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --json --checkpoint t.safetensors");
+        AssertOk(r);
+        var records = Records(r.Stdout);
+        var start = records[0];
+        long characters = start.GetProperty("characters").GetInt64(), test = start.GetProperty("test_characters").GetInt64();
+        Assert.Equal(characters, start.GetProperty("train_characters").GetInt64() + start.GetProperty("validation_characters").GetInt64() + test);
+        Assert.Equal(characters - (long)(characters * 0.9), test);
+        var report = Assert.Single(Events(records, "test"));
+        Assert.Equal(40, report.GetProperty("step").GetInt64());
+        Assert.Equal(4 * ((test - 1) / 4), report.GetProperty("predictions").GetInt64()); // the whole range, B streams
+        Assert.Equal("done", records[^1].GetProperty("event").GetString());
+        Assert.Equal(report.GetProperty("test_bits_per_char").GetDouble(), records[^1].GetProperty("test_bits_per_char").GetDouble());
+        Assert.True(records.IndexOf(report) > records.FindLastIndex(o => o.GetProperty("event").GetString() == "validation"));
+
+        var plain = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --checkpoint p.safetensors");
+        Assert.Single(plain.Stderr.Split('\n'), l => l.StartsWith("step 40: test ", StringComparison.Ordinal));
+        Assert.Equal(2, Charrnn("train --resume t.safetensors --test-frac 0.2 --steps 50").ExitCode);
+        AssertOk(Charrnn("train --resume t.safetensors --test-frac 0.1 --steps 50"));
+    }
+
+    [Fact]
+    public void Keep_best_saves_the_best_validation_beside_the_latest_and_patience_stops_when_it_no_longer_improves()
+    {
+        // learning rate 1e-30: the weights never change, so the first validation stays the best and every later one ties
+        const string still = "--hidden 16 --seq-len 10 --batch 2 --optimizer sgd --lr 1e-30 --steps 1000 --eval-every 10 --sample-length 0 --json";
+        var r = Charrnn($"train --input {_text} {still} --keep-best --patience 3 --checkpoint run.safetensors");
+        AssertOk(r);
+        var records = Records(r.Stdout);
+        Assert.Equal([10L, 20, 30, 40], Events(records, "validation").Select(v => v.GetProperty("step").GetInt64()));
+        Assert.Equal([true, false, false, false], Events(records, "validation").Select(v => v.GetProperty("best").GetBoolean()));
+        var stop = Assert.Single(Events(records, "early_stop"));
+        Assert.Equal(40, stop.GetProperty("step").GetInt64());
+        Assert.Equal(10, stop.GetProperty("best_step").GetInt64());
+        Assert.Equal(40, records[^1].GetProperty("step").GetInt64());
+        Assert.Equal([(10L, true), (40L, false)], Events(records, "checkpoint").Select(c => (c.GetProperty("step").GetInt64(), c.GetProperty("best").GetBoolean())));
+        Assert.Equal(PathOf("run.best.safetensors"), Path.GetFullPath(Events(records, "checkpoint")[0].GetProperty("path").GetString()!, _dir));
+        Assert.Equal(10, Checkpoint.Load(PathOf("run.best.safetensors")).Training!.Step);
+        Assert.Equal(40, Checkpoint.Load(PathOf("run.safetensors")).Training!.Step);
+
+        // the count carries over a resume: the next validation without improvement stops at once
+        var resumed = Records(Charrnn("train --resume run.safetensors --patience 3 --keep-best --steps 1000 --eval-every 10 --sample-length 0 --json").Stdout);
+        Assert.Equal(50, Assert.Single(Events(resumed, "early_stop")).GetProperty("step").GetInt64());
+        Assert.Equal(10, Checkpoint.Load(PathOf("run.best.safetensors")).Training!.Step);
+
+        Assert.Equal(2, Charrnn($"train --input {_text} --patience 2 --eval-every 0").ExitCode);
+        Assert.Equal(2, Charrnn($"train --input {_text} --keep-best --val-frac 0").ExitCode);
+    }
+
+    [Fact]
+    public void The_log_holds_the_json_records_of_every_run_appended_and_plot_draws_them()
+    {
+        const string run = "--hidden 16 --seq-len 10 --batch 2 --eval-every 20 --print-every 10 --checkpoint-every 20 --sample-every 20 --sample-length 20";
+        var json = Charrnn($"train --input {_text} {run} --steps 40 --json --log run.log --checkpoint l.safetensors");
+        AssertOk(json);
+        Assert.Equal(json.Stdout, File.ReadAllText(PathOf("run.log"))); // the same records, line for line
+        File.Copy(PathOf("l.safetensors"), PathOf("at40.safetensors"));
+        var plain = Charrnn($"train --resume l.safetensors {run} --steps 60 --log run.log");
+        AssertOk(plain);
+        Assert.DoesNotContain("{", plain.Stderr);
+        var log = Records(File.ReadAllText(PathOf("run.log")));
+        Assert.Equal([0L, 40], Events(log, "start").Select(s => s.GetProperty("step").GetInt64()));
+        Assert.Equal([10L, 20, 30, 40, 50, 60], Events(log, "progress").Select(p => p.GetProperty("step").GetInt64()));
+        Assert.All(Events(log, "progress"), p => Assert.True(p.GetProperty("elapsed_s").GetDouble() >= 0 && p.TryGetProperty("lr", out _) && p.TryGetProperty("chars_per_s", out _)));
+        Assert.Equal([20L, 40, 60], Events(log, "validation").Select(p => p.GetProperty("step").GetInt64()));
+        Assert.Equal(2, Events(log, "done").Count);
+
+        // a torn last line (a crash while writing) is skipped with a warning
+        File.AppendAllText(PathOf("run.log"), "{\"event\":\"progr");
+        var plot = Charrnn("plot run.log -o loss.svg --json");
+        AssertOk(plot);
+        Assert.Contains("skipped 1 line(s)", plot.Stderr);
+        var svg = XDocument.Load(PathOf("loss.svg"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", svg.Root!.Name);
+        int Points(string id) => svg.Descendants(ns + "polyline").Single(p => (string?)p.Attribute("id") == id).Attribute("points")!.Value.Split(' ').Length;
+        Assert.Equal(6, Points("train"));
+        Assert.Equal(3, Points("validation"));
+        var texts = svg.Descendants(ns + "text").ToList();
+        Assert.Contains(texts, t => (string?)t.Attribute("class") == "x-label" && t.Value == "step");
+        Assert.Contains(texts, t => (string?)t.Attribute("class") == "y-label" && t.Value == "bits per character");
+        Assert.True(texts.Count(t => (string?)t.Attribute("class") == "tick") >= 6);
+        Assert.Equal(["training (loss of the step)", "validation"], texts.Where(t => (string?)t.Attribute("class") == "legend-label").Select(t => t.Value));
+        Assert.Equal(6, Records(plot.Stdout)[0].GetProperty("train_points").GetInt32());
+
+        // a resume from an earlier checkpoint (step 40) replaces what the log held past its step (50, 60)
+        AssertOk(Charrnn($"train --resume at40.safetensors {run} --steps 50 --log run.log"));
+        AssertOk(Charrnn("plot run.log"));
+        svg = XDocument.Load(PathOf("run.svg"));
+        Assert.Equal(5, Points("train"));
+        Assert.Equal(3, Points("validation"));
+
+        File.WriteAllText(PathOf("none.log"), "{\"event\":\"start\",\"step\":0}\n");
+        Assert.Contains("has no progress or validation records", Charrnn("plot none.log").Stderr);
+        Assert.Equal(2, Charrnn("plot").ExitCode);
+        Assert.Equal(1, Charrnn("train --log . --steps 1").ExitCode);
+    }
+
+    [Fact]
+    public void Eval_reads_b_streams_on_threads_and_one_stream_by_default()
+    {
+        AssertOk(Charrnn($"train --input {_text} --hidden 32 --seq-len 10 --batch 4 --steps 30 --sample-length 0 --checkpoint m.safetensors"));
+        JsonElement Eval(string flags)
+        {
+            var r = Charrnn($"eval --model m.safetensors --input {_text} --json {flags}");
+            AssertOk(r);
+            return Records(r.Stdout)[0];
+        }
+        long n = new FileInfo(_text).Length;
+        var one = Eval("");
+        Assert.Equal(n - 1, one.GetProperty("predictions").GetInt64());
+        Assert.Equal(1, one.GetProperty("streams").GetInt32());
+        Assert.Equal(one.GetProperty("nats_per_char").GetDouble(), Eval("--threads 2").GetProperty("nats_per_char").GetDouble());
+        var seven = Eval("--streams 7");
+        Assert.Equal(7 * ((n - 1) / 7), seven.GetProperty("predictions").GetInt64());
+        Assert.Equal(seven.GetProperty("nats_per_char").GetDouble(), Eval("--streams 7 --threads 3").GetProperty("nats_per_char").GetDouble(), 6);
+        Assert.Equal(one.GetProperty("nats_per_char").GetDouble(), seven.GetProperty("nats_per_char").GetDouble(), 1); // the same text, 6 more zero starts
+        Assert.Contains("evaluation of 9 streams needs at least 10", Charrnn($"eval --model m.safetensors --input {WriteShort()} --streams 9").Stderr);
+    }
+
+    private string WriteShort()
+    {
+        File.WriteAllText(PathOf("short.txt"), "the cat");
+        return "short.txt";
+    }
+}
