@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Benchmarks;
 
@@ -43,12 +44,12 @@ public class CompactWeights
         _y = new float[n];
         _f32 = new PackedMatrix(_policy, h, n, panels: false);
         _f32.PackTransposeOf(w);
-        _bf16 = new CompactMatrix(CompactFormat.Bf16, h, n);
+        _bf16 = new CompactMatrix(WeightFormat.Bf16, h, n);
         _bf16.PackTransposeOf(w);
-        _int8 = new CompactMatrix(CompactFormat.Int8, h, n);
+        _int8 = new CompactMatrix(WeightFormat.Int8, h, n);
         _int8.PackTransposeOf(w);
-        _xBf16 = new CompactActivations(CompactFormat.Bf16, 1, h);
-        _xInt8 = new CompactActivations(CompactFormat.Int8, 1, h);
+        _xBf16 = new CompactActivations(WeightFormat.Bf16, 1, h);
+        _xInt8 = new CompactActivations(WeightFormat.Int8, 1, h);
     }
 
     [Benchmark(Baseline = true, Description = "f32")]

@@ -150,7 +150,7 @@ public static class Checkpoint
 
         TrainingResume? training = null;
         if (meta.ContainsKey(CheckpointKeys.Optimizer)) training = ReadTraining(file, model, source);
-        return new LoadedCheckpoint(model, meta, training);
+        return new LoadedCheckpoint(model, meta, training) { StoredWeights = ModelTensors.StoredFormat(file, parameters) };
     }
 
     private static TrainingResume ReadTraining(SafetensorsContents file, CharRnnModel model, string source)
@@ -310,6 +310,12 @@ public sealed class LoadedCheckpoint(CharRnnModel model, IReadOnlyDictionary<str
 
     /// <summary>Null for a weights-only model file.</summary>
     public TrainingResume? Training { get; } = training;
+
+    /// <summary>
+    /// The format the file holds the weights generation streams in (int8 if any is I8, else bf16 if any is BF16, else
+    /// f32): the format to generate with unless the caller chooses another (<see cref="Inference.InferenceModel"/>).
+    /// </summary>
+    public WeightFormat StoredWeights { get; init; }
 }
 
 /// <summary>The state of an interrupted training run: options, optimizer moments, step, data cursor, hidden state.</summary>

@@ -93,6 +93,22 @@ internal static class ModelTensors
         tensors.Add(new SafetensorsTensor(name + ScaleSuffix, [rows], scales));
     }
 
+    /// <summary>
+    /// The format the file stores the matrices generation streams in: int8 when any of them is I8, else bf16 when any is
+    /// BF16, else f32 (F32, F64 and F16 files, format 1).
+    /// </summary>
+    public static WeightFormat StoredFormat(SafetensorsContents file, RnnParameters p)
+    {
+        var format = WeightFormat.F32;
+        foreach (var t in p.Table.Tensors)
+        {
+            if (!IsCompactable(t) || !file.TryGet(t.Name, out var stored)) continue;
+            if (stored.DType == "I8") return WeightFormat.Int8;
+            if (stored.DType == "BF16") format = WeightFormat.Bf16;
+        }
+        return format;
+    }
+
     /// <summary>The suffix of an I8 tensor's scales: <c>fc.weight.scale</c>.</summary>
     public const string ScaleSuffix = ".scale";
 

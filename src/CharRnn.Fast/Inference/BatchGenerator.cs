@@ -7,16 +7,20 @@ namespace CharRnn.Fast.Inference;
 /// Many independent generation streams advanced together (a server's users, <c>sample --count N</c>): one step feeds
 /// every stream's token through each layer as GEMMs over the streams' rows, so a weight is read once per step for all of
 /// them instead of once per stream. Each stream has its own state, seed and sampling options, and computes exactly what
-/// a <see cref="Generator"/> started with the same seed computes, bit for bit: the columns a single row's GEMV covers
-/// with its 8-vector tiles run here as a GEMM over packed panels, whose tiles give every element the same sequence of
-/// FMAs, and the few columns past them (and the logits, V rarely filling a tile) run row by row on the same kernels as
-/// the single stream. Buffers are allocated once; a step allocates nothing. Not thread-safe.
+/// a <see cref="Generator"/> started with the same seed computes, bit for bit, in every weight format: each gate block
+/// of the weights (and the output layer's) is laid out once for the batch (<see cref="GenerationMatrix.Block"/>: in f32
+/// the columns a single row's GEMV covers with its 8-vector tiles become a GEMM over packed panels, whose tiles give every
+/// element the same sequence of FMAs, and the few columns past them run row by row on the same kernels as the single
+/// stream; bf16 and int8 products give a row the same result alone or with others). Buffers are allocated once; a step
+/// allocates nothing. Not thread-safe.
 /// </summary>
 public sealed class BatchGenerator
 {
     private readonly InferenceModel _model;
-    private readonly int _streams, _bulk;
-    private readonly PackedMatrix[][] _recurrent, _input;   // [layer][gate]: columns [0, bulk) of the gate's block of W_hhᵀ / W_ihᵀ, in panels
+    private readonly int _streams;
+    private readonly GemvBlock[][] _recurrent, _input;      // [layer][gate]: the gate's block of W_hhᵀ / W_ihᵀ (none for layer 0's input) laid out for the batch
+    private readonly GemvBlock _output;                     // the output layer's Wᵀ, all its columns
+    private readonly GemvScratch _scratch;                  // the streams' inputs to one product, prepared
     private AlignedBuffer _h, _next;                        // h [L, M, H]
     private readonly AlignedBuffer _c;                      // c [L, M, H] (LSTM)
     private readonly AlignedBuffer _x, _gates, _rec, _nh;   // [M, G·H] each (nh: [M, H]): one layer's step
@@ -34,23 +38,21 @@ public sealed class BatchGenerator
         ArgumentOutOfRangeException.ThrowIfLessThan(streams, 1);
         _model = model;
         _streams = streams;
-        var policy = model.Policy;
-        int h = model.HiddenSize, gh = model.Shape.GateWidth, layers = model.Layers, v = model.VocabularySize;
-        // a single row's GEMV covers whole 8-vector tiles from each gate block's start; the rest is its tail
-        int tile = 8 * policy.Width;
-        _bulk = h - h % tile;
-        _recurrent = new PackedMatrix[layers][];
-        _input = new PackedMatrix[layers][];
+        int h = model.HiddenSize, gh = model.Shape.GateWidth, layers = model.Layers, v = model.VocabularySize, gates = model.Shape.Gates;
+        _recurrent = new GemvBlock[layers][];
+        _input = new GemvBlock[layers][];
         for (int l = 0; l < layers; l++)
         {
-            _recurrent[l] = new PackedMatrix[model.Shape.Gates];
-            _input[l] = new PackedMatrix[model.Shape.Gates];
-            for (int g = 0; g < model.Shape.Gates; g++)
+            _recurrent[l] = new GemvBlock[gates];
+            _input[l] = new GemvBlock[l == 0 ? 0 : gates];
+            for (int g = 0; g < gates; g++)
             {
-                _recurrent[l][g] = Panels(model.RecurrentT(l), g * h);
-                _input[l][g] = l == 0 ? new PackedMatrix(policy, 0, _bulk) : Panels(model.InputT(l), g * h);
+                _recurrent[l][g] = model.RecurrentT(l).Block(g * h, h);
+                if (l > 0) _input[l][g] = model.InputT(l).Block(g * h, h);
             }
         }
+        _output = model.OutputT.Block(0, model.OutputColumns);
+        _scratch = model.NewScratch(streams);
         _h = new AlignedBuffer(layers * streams * h);
         _next = new AlignedBuffer(layers * streams * h);
         _c = new AlignedBuffer(model.Cell == CellKind.Lstm ? layers * streams * h : 0);
@@ -67,14 +69,6 @@ public sealed class BatchGenerator
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
-    }
-
-    // columns [first, first + bulk) of a row-major [K, G·H] matrix, in the policy's panels
-    private PackedMatrix Panels(PackedMatrix rowMajor, int first)
-    {
-        var panels = new PackedMatrix(_model.Policy, rowMajor.Rows, _bulk);
-        panels.PackColumns(rowMajor.Data, rowMajor.Cols, first);
-        return panels;
     }
 
     public InferenceModel Model => _model;
@@ -169,7 +163,6 @@ public sealed class BatchGenerator
             var prev = _h.AsSpan((l * m + r0) * h, rows * h);
             var next = _next.AsSpan((l * m + r0) * h, rows * h);
             var x = _x.AsSpan(r0 * gh, rows * gh);
-            var a = StridedMatrix.RowMajor(prev, rows, h);
             // the input term: a row of layer 0's table, or the layer below's new state times W_ihᵀ (bias as the init)
             if (l == 0)
                 for (int r = 0; r < rows; r++)
@@ -178,20 +171,19 @@ public sealed class BatchGenerator
             else
             {
                 for (int r = 0; r < rows; r++) bias.CopyTo(x.Slice(r * gh, gh));
-                var below = StridedMatrix.RowMajor(_next.AsSpan(((l - 1) * m + r0) * h, rows * h), rows, h);
-                for (int g = 0; g < gh; g += h)
-                    Columns<NoEpilogue>(x, x, below, _input[l][g / h], _model.InputT(l), g, gh);
+                var below = _model.InputT(l).Prepare(_next.AsSpan(((l - 1) * m + r0) * h, rows * h), rows, _scratch);
+                for (int g = 0; g < gh; g += h) _input[l][g / h].Run(GemvEpilogue.None, x, x, below);
             }
+            var a = _model.RecurrentT(l).Prepare(prev, rows, _scratch); // after the input products: they share the scratch
             switch (_model.Cell)
             {
                 case CellKind.Rnn:
-                    if (_model.Nonlinearity == Nonlinearity.Tanh) Columns<TanhEpilogue>(next, x, a, _recurrent[l][0], _model.RecurrentT(l), 0, h);
-                    else Columns<ReluEpilogue>(next, x, a, _recurrent[l][0], _model.RecurrentT(l), 0, h);
+                    _recurrent[l][0].Run(_model.Nonlinearity == Nonlinearity.Tanh ? GemvEpilogue.Tanh : GemvEpilogue.Relu, next, x, a);
                     break;
                 case CellKind.Lstm:
                 {
                     var gates = _gates.AsSpan(r0 * gh, rows * gh);
-                    for (int g = 0; g < gh; g += h) Columns<NoEpilogue>(gates, x, a, _recurrent[l][g / h], _model.RecurrentT(l), g, gh);
+                    for (int g = 0; g < gh; g += h) _recurrent[l][g / h].Run(GemvEpilogue.None, gates, x, a);
                     var c = _c.AsSpan((l * m + r0) * h, rows * h);
                     for (int r = 0; r < rows; r++)
                         CellKernels.LstmForward(policy, gates.Slice(r * gh), h, c.Slice(r * h, h), c.Slice(r * h, h), next.Slice(r * h, h), h);
@@ -200,7 +192,7 @@ public sealed class BatchGenerator
                 default:
                 {
                     var rec = _rec.AsSpan(r0 * gh, rows * gh);
-                    for (int g = 0; g < gh; g += h) Columns<NoEpilogue>(rec, default, a, _recurrent[l][g / h], _model.RecurrentT(l), g, gh);
+                    for (int g = 0; g < gh; g += h) _recurrent[l][g / h].Run(GemvEpilogue.None, rec, default, a);
                     var gates = _gates.AsSpan(r0 * gh, rows * gh);
                     var bhn = _model.NewGateBias(l);
                     for (int r = 0; r < rows; r++)
@@ -209,36 +201,15 @@ public sealed class BatchGenerator
                 }
             }
         }
-        // logits, row by row like the single stream: V rarely fills an 8-vector tile
+        // logits ← W·h_top + b
         int v = _model.OutputColumns;
-        for (int r = r0; r < r1; r++)
-        {
-            var logits = _logits.AsSpan(r * v, v);
-            _model.OutputBias.CopyTo(logits);
-            var top = _next.AsSpan(((_model.Layers - 1) * m + r) * h, h);
-            Gemm.Run<NoEpilogue>(policy, logits, logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT.View(), default);
-            _hasLogits[r] = true;
-        }
+        var logits = _logits.AsSpan(r0 * v, rows * v);
+        for (int r = 0; r < rows; r++) _model.OutputBias.CopyTo(logits.Slice(r * v, v));
+        _output.Run(GemvEpilogue.None, logits, logits, _model.OutputT.Prepare(_next.AsSpan(((_model.Layers - 1) * m + r0) * h, rows * h), rows, _scratch));
+        for (int r = r0; r < r1; r++) _hasLogits[r] = true;
         // the new states become the current ones (rows outside [r0, r1) are copied along, unchanged)
         if (rows == m) (_h, _next) = (_next, _h);
         else
             for (int l = 0; l < _model.Layers; l++) _next.AsSpan((l * m + r0) * h, rows * h).CopyTo(_h.AsSpan((l * m + r0) * h, rows * h));
-    }
-
-    // Columns [block, block + H) of a product with the rows of a (c and init: [rows, ld], ld = the row-major weights'
-    // width): the columns a single row's GEMV covers with whole 8-vector tiles as one GEMM over the packed panels, the
-    // rest row by row on the row-major weights, exactly as that GEMV computes them.
-    private void Columns<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, PackedMatrix panels, PackedMatrix rowMajor, int block, int ld)
-        where TEpilogue : IEpilogue
-    {
-        int h = _model.HiddenSize;
-        if (_bulk > 0) Gemm.RunColumns<TEpilogue>(_model.Policy, c.Slice(block), init.IsEmpty ? default : init.Slice(block), a, panels.View(), default, 0, _bulk, ld);
-        if (_bulk == h) return;
-        for (int r = 0; r < a.Rows; r++)
-        {
-            // the single stream's call covers [block, block + H) of the row-major weights; its tail starts past the bulk
-            var row = StridedMatrix.RowMajor(a.Data.Slice(r * a.RowStride, a.Cols), 1, a.Cols);
-            Gemm.RunColumns<TEpilogue>(_model.Policy, c.Slice(r * ld, ld), init.IsEmpty ? default : init.Slice(r * ld, ld), row, rowMajor.View(), default, block + _bulk, block + h);
-        }
     }
 }

@@ -33,6 +33,7 @@ public sealed class Generator : IDisposable
     private readonly TeamBarrier? _barrier;
     private readonly SplitChooser? _split;
     private readonly int[] _unitStart; // [team size + 1]: member m computes units [start[m], start[m+1]) of every gate
+    private readonly GemvScratch[] _scratch; // [team size]: where each member prepares the inputs of its products
     private readonly Action<int> _stepUnits;
     private int _token;
     private bool _ended;          // a lines model drew its boundary: the sample is over until Start, Reset or Feed
@@ -58,7 +59,9 @@ public sealed class Generator : IDisposable
         Threads = Math.Min(threads, units);
         _unitStart = new int[Threads + 1];
         for (int m = 0; m <= Threads; m++) _unitStart[m] = Math.Min(h, units * m / Threads * unit);
-        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1], _barrier);
+        _scratch = new GemvScratch[Threads];
+        for (int m = 0; m < Threads; m++) _scratch[m] = model.NewScratch(1);
+        _stepUnits = member => Step(_unitStart[member], _unitStart[member + 1], _barrier, _scratch[member]);
         if (Threads > 1)
         {
             _team = new WorkerTeam(Threads);
@@ -225,19 +228,20 @@ public sealed class Generator : IDisposable
         int h = _model.HiddenSize;
         _token = token;
         _ended = false;
-        if (_team is null || !_split!.Begin(1)) Step(0, h, null);
+        if (_team is null || !_split!.Begin(1)) Step(0, h, null, _scratch[0]);
         else _team.Run(_stepUnits);
         _split?.End();
         (_h, _next) = (_next, _h);
         _model.OutputBias.CopyTo(_logits);
-        var top = _h.AsSpan((_model.Layers - 1) * h, h);
-        Gemm.Run<NoEpilogue>(_model.Policy, _logits, _logits, StridedMatrix.RowMajor(top, 1, h), _model.OutputT.View(), default);
+        var output = _model.OutputT;
+        var top = output.Prepare(_h.AsSpan((_model.Layers - 1) * h, h), 1, _scratch[0]);
+        output.RunColumns(GemvEpilogue.None, _logits, _logits, top, 0, output.Cols);
         _hasLogits = true;
     }
 
     // Units [first, end) of every layer's step: the input term, the recurrent GEMV of every gate, the cell. A team's
     // members meet after each layer but the last, since the next layer reads all of this one's new state.
-    private void Step(int first, int end, TeamBarrier? barrier)
+    private void Step(int first, int end, TeamBarrier? barrier, GemvScratch scratch)
     {
         var policy = _model.Policy;
         int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
@@ -248,26 +252,27 @@ public sealed class Generator : IDisposable
             var prev = _h.AsSpan(l * h, h);
             var next = _next.AsSpan(l * h, h);
             // the input term x = W_ih·input + b: a row of layer 0's table, a GEMV with the layer below's new state above it
+            var input = _model.InputT(l);
+            var below = l == 0 ? default : input.Prepare(_next.AsSpan((l - 1) * h, h), 1, scratch);
             for (int g = 0; g < gh; g += h)
             {
                 if (l == 0)
                     Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, count),
                         MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, count)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, count)));
                 else
-                    Gemm.RunColumns<NoEpilogue>(policy, x, bias, StridedMatrix.RowMajor(_next.AsSpan((l - 1) * h, h), 1, h), _model.InputT(l).View(), default, g + first, g + end);
+                    input.RunColumns(GemvEpilogue.None, x, bias, below, g + first, g + end);
             }
-            var a = StridedMatrix.RowMajor(prev, 1, h);
             var w = _model.RecurrentT(l);
+            var a = w.Prepare(prev, 1, scratch); // after the input products: they share the scratch
             switch (_model.Cell)
             {
                 case CellKind.Rnn:
-                    if (_model.Nonlinearity == Nonlinearity.Tanh) Gemm.RunColumns<TanhEpilogue>(policy, next, x, a, w.View(), default, first, end);
-                    else Gemm.RunColumns<ReluEpilogue>(policy, next, x, a, w.View(), default, first, end);
+                    w.RunColumns(_model.Nonlinearity == Nonlinearity.Tanh ? GemvEpilogue.Tanh : GemvEpilogue.Relu, next, x, a, first, end);
                     break;
                 case CellKind.Lstm:
                 {
                     var gates = _gates.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, gates, x, a, w.View(), default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) w.RunColumns(GemvEpilogue.None, gates, x, a, g + first, g + end);
                     var c = _c.AsSpan(l * h + first, count); // updated in place: each unit reads its old c before writing the new one
                     CellKernels.LstmForward(policy, gates.Slice(first), h, c, c, next.Slice(first), count);
                     break;
@@ -275,7 +280,7 @@ public sealed class Generator : IDisposable
                 default:
                 {
                     var rec = _rec.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) Gemm.RunColumns<NoEpilogue>(policy, rec, default, a, w.View(), default, g + first, g + end);
+                    for (int g = 0; g < gh; g += h) w.RunColumns(GemvEpilogue.None, rec, default, a, g + first, g + end);
                     CellKernels.GruForward(policy, x.Slice(first), rec.Slice(first), h, _model.NewGateBias(l).Slice(first), prev.Slice(first),
                         _gates.AsSpan(first, gh - first), _nh.AsSpan(first, count), next.Slice(first), count);
                     break;

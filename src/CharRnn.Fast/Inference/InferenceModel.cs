@@ -6,22 +6,32 @@ namespace CharRnn.Fast.Inference;
 
 /// <summary>
 /// An immutable snapshot of a <see cref="CharRnnModel"/> in the layouts generation reads: per layer the input table
-/// (layer 0: W_ihᵀ rows gathered by token) or W_ihᵀ, W_hhᵀ, the bias (and GRU's b_hn), then the output layer's Wᵀ —
-/// row-major, which the single-row GEMVs of generation stream. Thread-safe: share one across threads and give each
-/// caller its own <see cref="Generator"/>. Later changes to the source model's parameters do not affect it.
+/// (layer 0: W_ihᵀ rows gathered by token) or W_ihᵀ, W_hhᵀ, the bias (and GRU's b_hn), then the output layer's Wᵀ.
+/// The matrices a generated character streams — every W_hhᵀ, W_ihᵀ above layer 0 and the output Wᵀ — are held in the
+/// <see cref="Weights"/> format: f32 row-major, or bf16 or int8 (one symmetric scale per output unit), which read a
+/// half or a quarter of f32's bytes per character; biases and layer 0's gathered table stay f32. Thread-safe: share one
+/// across threads and give each caller its own <see cref="Generator"/>. Later changes to the source model's parameters
+/// do not affect it.
 /// </summary>
 public sealed class InferenceModel
 {
     private readonly float[][] _inputTable, _bias, _newGateBias;
-    private readonly PackedMatrix[] _inputT, _recurrentT;
-    private readonly PackedMatrix _outputT;
+    private readonly GenerationMatrix[] _inputT, _recurrentT;
+    private readonly GenerationMatrix _outputT;
     private readonly float[] _outputBias;
 
-    /// <summary>Copies and packs the weights of <paramref name="model"/>; kernels run on <paramref name="policy"/> (default <see cref="KernelPolicy.Default"/>).</summary>
-    public InferenceModel(CharRnnModel model, KernelPolicy? policy = null)
+    /// <summary>
+    /// Copies and packs the weights of <paramref name="model"/> in the <paramref name="weights"/> format (rounded to
+    /// bf16, or to int8 per output unit, from the model's floats); kernels run on <paramref name="policy"/> (default
+    /// <see cref="KernelPolicy.Default"/>). A model read from a compact file (<see cref="IO.LoadedCheckpoint.StoredWeights"/>)
+    /// packs back to the values the file stores.
+    /// </summary>
+    public InferenceModel(CharRnnModel model, KernelPolicy? policy = null, WeightFormat weights = WeightFormat.F32)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (!Enum.IsDefined(weights)) throw new ArgumentOutOfRangeException(nameof(weights), weights, "weights are f32, bf16 or int8");
         Policy = policy ?? KernelPolicy.Default;
+        Weights = weights;
         var p = model.Parameters;
         Shape = p.Shape;
         Vocabulary = model.Vocabulary;
@@ -32,17 +42,17 @@ public sealed class InferenceModel
         _inputTable = new float[layers][];
         _bias = new float[layers][];
         _newGateBias = new float[layers][];
-        _inputT = new PackedMatrix[layers];
-        _recurrentT = new PackedMatrix[layers];
+        _inputT = new GenerationMatrix[layers];
+        _recurrentT = new GenerationMatrix[layers];
         for (int l = 0; l < layers; l++)
         {
             _bias[l] = p.Bias(l).ToArray();
             _newGateBias[l] = p.NewGateHiddenBias(l).ToArray();
             // layer 0: its one-hot input selects a row of W_ihᵀ; above it a GEMV with W_ihᵀ
             _inputTable[l] = l == 0 ? p.InputWeights(0).ToArray() : [];
-            _inputT[l] = new PackedMatrix(Policy, l == 0 ? 0 : h, gh, panels: false);
+            _inputT[l] = GenerationMatrix.Create(l == 0 ? WeightFormat.F32 : weights, Policy, l == 0 ? 0 : h, gh);
             if (l > 0) _inputT[l].Pack(p.InputWeights(l));
-            _recurrentT[l] = new PackedMatrix(Policy, h, gh, panels: false);
+            _recurrentT[l] = GenerationMatrix.Create(weights, Policy, h, gh);
             _recurrentT[l].PackTransposeOf(p.RecurrentWeights(l));
         }
         // the logits' columns padded with zeros to whole vectors: the GEMV then runs vector tiles to the end instead of
@@ -51,7 +61,7 @@ public sealed class InferenceModel
         OutputColumns = (v + Policy.Width - 1) / Policy.Width * Policy.Width;
         var paddedW = new float[OutputColumns * h];
         p.OutputWeights.CopyTo(paddedW);
-        _outputT = new PackedMatrix(Policy, h, OutputColumns, panels: false);
+        _outputT = GenerationMatrix.Create(weights, Policy, h, OutputColumns);
         _outputT.PackTransposeOf(paddedW);
         _outputBias = new float[OutputColumns];
         p.OutputBias.CopyTo(_outputBias);
@@ -61,6 +71,9 @@ public sealed class InferenceModel
 
     /// <summary>The kernels generation runs on, chosen when the model was made.</summary>
     public KernelPolicy Policy { get; }
+
+    /// <summary>How the streamed weight matrices are held: f32, bf16 or int8.</summary>
+    public WeightFormat Weights { get; }
 
     /// <summary>Sizes, cell and layers.</summary>
     public RnnShape Shape { get; }
@@ -77,10 +90,10 @@ public sealed class InferenceModel
     internal ReadOnlySpan<float> InputTable => _inputTable[0];
 
     /// <summary>W_ihᵀ of layer l ≥ 1: [H, G·H].</summary>
-    internal PackedMatrix InputT(int layer) => _inputT[layer];
+    internal GenerationMatrix InputT(int layer) => _inputT[layer];
 
     /// <summary>W_hhᵀ of layer l: [H, G·H].</summary>
-    internal PackedMatrix RecurrentT(int layer) => _recurrentT[layer];
+    internal GenerationMatrix RecurrentT(int layer) => _recurrentT[layer];
 
     /// <summary>The bias of layer l: [G·H].</summary>
     internal ReadOnlySpan<float> Bias(int layer) => _bias[layer];
@@ -92,7 +105,10 @@ public sealed class InferenceModel
     internal int OutputColumns { get; }
 
     /// <summary>The output layer's Wᵀ: [H, <see cref="OutputColumns"/>], zero past V.</summary>
-    internal PackedMatrix OutputT => _outputT;
+    internal GenerationMatrix OutputT => _outputT;
+
+    /// <summary>Room for one thread to prepare <paramref name="rows"/> rows of H activations for this model's products (every one has K = H).</summary>
+    internal GemvScratch NewScratch(int rows) => new(Weights, rows, HiddenSize);
 
     /// <summary>The output bias: [<see cref="OutputColumns"/>], zero past V.</summary>
     internal ReadOnlySpan<float> OutputBias => _outputBias;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Kernels;
 
@@ -16,21 +17,21 @@ internal sealed class CompactActivations
     private readonly float[] _scales;       // [MaxRows] int8 row scales
 
     /// <summary>Room for up to <paramref name="maxRows"/> rows of <paramref name="columns"/> (K) activations.</summary>
-    public CompactActivations(CompactFormat format, int maxRows, int columns)
+    public CompactActivations(WeightFormat format, int maxRows, int columns)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxRows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        if (!Enum.IsDefined(format)) throw new ArgumentOutOfRangeException(nameof(format));
+        if (format is not (WeightFormat.Bf16 or WeightFormat.Int8)) throw new ArgumentOutOfRangeException(nameof(format), format, "compact weights are bf16 or int8");
         Format = format;
         MaxRows = maxRows;
         Columns = columns;
-        Groups = format == CompactFormat.Int8 ? (columns + 3) / 4 : (columns + 1) / 2;
-        RowBytes = Groups * (format == CompactFormat.Int8 ? 4 : 8);
+        Groups = format == WeightFormat.Int8 ? (columns + 3) / 4 : (columns + 1) / 2;
+        RowBytes = Groups * (format == WeightFormat.Int8 ? 4 : 8);
         _data = new AlignedBuffer(checked(maxRows * RowBytes / sizeof(float)));
         _scales = new float[maxRows];
     }
 
-    public CompactFormat Format { get; }
+    public WeightFormat Format { get; }
 
     public int MaxRows { get; }
 
@@ -61,7 +62,7 @@ internal sealed class CompactActivations
         {
             var row = x.Slice(r * Columns, Columns);
             var target = bytes.Slice(r * RowBytes, RowBytes);
-            if (Format == CompactFormat.Bf16)
+            if (Format == WeightFormat.Bf16)
             {
                 row.CopyTo(MemoryMarshal.Cast<byte, float>(target));
                 continue;
@@ -129,7 +130,7 @@ internal sealed class CompactActivations
     internal int Code(int row, int k) => (sbyte)MemoryMarshal.AsBytes(_data.Span)[row * RowBytes + k];
 
     /// <summary>x(r,k) as the kernels multiply it, exact in double: s_x·q, or the float itself.</summary>
-    internal double Value(int row, int k) => Format == CompactFormat.Int8
+    internal double Value(int row, int k) => Format == WeightFormat.Int8
         ? (double)_scales[row] * Code(row, k)
         : MemoryMarshal.Cast<byte, float>(MemoryMarshal.AsBytes(_data.Span).Slice(row * RowBytes))[k];
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Kernels;
 
@@ -37,7 +38,7 @@ internal static class CompactGemv
         Check<TE>(c, init, x, b, first, end);
         if (x.Rows == 0 || first == end) return;
         bool wide = policy.Tiles == TileFamily.Registers32;
-        if (b.Format == CompactFormat.Int8)
+        if (b.Format == WeightFormat.Int8)
         {
             Int8<TE>(Int8Paths.For(policy), wide, c, init, x, b, first, end);
             return;
@@ -58,7 +59,7 @@ internal static class CompactGemv
         where TE : IEpilogue
     {
         Check<TE>(c, init, x, b, first, end);
-        if (b.Format != CompactFormat.Int8) throw new ArgumentException("an int8 path needs int8 weights", nameof(b));
+        if (b.Format != WeightFormat.Int8) throw new ArgumentException("an int8 path needs int8 weights", nameof(b));
         if (!Int8Paths.Available.Contains(path)) throw new PlatformNotSupportedException($"this CPU has no {path} path");
         if (x.Rows == 0 || first == end) return;
         Int8<TE>(path, wide, c, init, x, b, first, end);

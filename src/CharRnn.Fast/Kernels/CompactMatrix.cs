@@ -1,20 +1,12 @@
 using System.Runtime.InteropServices;
+using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Kernels;
 
-/// <summary>The compact weight formats of generation.</summary>
-internal enum CompactFormat
-{
-    /// <summary>bfloat16: 2 bytes a weight, rounded to nearest even (8 significant bits), no scales.</summary>
-    Bf16,
-
-    /// <summary>Symmetric int8 with one scale per column of B (per output unit): 1 byte a weight.</summary>
-    Int8,
-}
-
 /// <summary>
 /// The B operand [K,N] of generation's GEMVs (B = Wᵀ, one column per output unit) in a compact format, for
-/// <see cref="CompactGemv"/>. K is cut into groups (4 k for int8, 2 for bf16) so every column holds 4 bytes per group:
+/// <see cref="CompactGemv"/>: <see cref="WeightFormat.Bf16"/> (2 bytes a weight, no scales) or <see cref="WeightFormat.Int8"/>
+/// (1 byte a weight, one symmetric scale per column of B, that is per output unit = per row of W). K is cut into groups (4 k for int8, 2 for bf16) so every column holds 4 bytes per group:
 /// group g is one row of 4-byte cells, cell j holding column j's weights for k = 4g..4g+3 (int8) or 2g, 2g+1 (bf16, the
 /// even k in the low half), zero past K. A vector of cells is then one group of consecutive columns, which an int8 dot
 /// instruction (vpmaddubsw + vpmaddwd, vpdpbusd) or a bf16 widening (shift or mask, then FMA) consumes whole, against
@@ -34,24 +26,24 @@ internal sealed class CompactMatrix
     public const int MaxInt8Rows = int.MaxValue / (127 * 127);
 
     /// <summary>Room for a [<paramref name="rows"/>, <paramref name="cols"/>] matrix, all zero.</summary>
-    public CompactMatrix(CompactFormat format, int rows, int cols)
+    public CompactMatrix(WeightFormat format, int rows, int cols)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
-        if (!Enum.IsDefined(format)) throw new ArgumentOutOfRangeException(nameof(format));
-        if (format == CompactFormat.Int8 && rows > MaxInt8Rows)
+        if (format is not (WeightFormat.Bf16 or WeightFormat.Int8)) throw new ArgumentOutOfRangeException(nameof(format), format, "compact weights are bf16 or int8");
+        if (format == WeightFormat.Int8 && rows > MaxInt8Rows)
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"int8 sums overflow beyond K = {MaxInt8Rows}");
         Format = format;
         Rows = rows;
         Cols = cols;
-        KPerGroup = format == CompactFormat.Int8 ? 4 : 2;
+        KPerGroup = format == WeightFormat.Int8 ? 4 : 2;
         Groups = (rows + KPerGroup - 1) / KPerGroup;
         Stride = (cols + Slack - 1) / Slack * Slack;
         _cells = new AlignedBuffer(checked(Groups * Stride + Slack));
-        _scales = new AlignedBuffer(format == CompactFormat.Int8 ? Stride + Slack : 0);
+        _scales = new AlignedBuffer(format == WeightFormat.Int8 ? Stride + Slack : 0);
     }
 
-    public CompactFormat Format { get; }
+    public WeightFormat Format { get; }
 
     /// <summary>K.</summary>
     public int Rows { get; }
@@ -82,7 +74,7 @@ internal sealed class CompactMatrix
         var scales = _scales.Span;
         for (int j = 0; j < Cols; j++)
         {
-            if (Format == CompactFormat.Bf16)
+            if (Format == WeightFormat.Bf16)
             {
                 for (int k = 0; k < Rows; k++)
                     MemoryMarshal.Write(bytes.Slice(CellByte(k, j)), BFloat16.Round(source[k * kStride + j * jStride]));
@@ -108,14 +100,14 @@ internal sealed class CompactMatrix
     internal int Code(int k, int j)
     {
         var bytes = MemoryMarshal.AsBytes(_cells.Span);
-        return Format == CompactFormat.Int8 ? (sbyte)bytes[CellByte(k, j)] : MemoryMarshal.Read<ushort>(bytes.Slice(CellByte(k, j)));
+        return Format == WeightFormat.Int8 ? (sbyte)bytes[CellByte(k, j)] : MemoryMarshal.Read<ushort>(bytes.Slice(CellByte(k, j)));
     }
 
     /// <summary>Column j's int8 scale s_j.</summary>
-    internal float Scale(int j) => Format == CompactFormat.Int8 ? _scales.Span[j] : throw new InvalidOperationException("bf16 weights have no scales");
+    internal float Scale(int j) => Format == WeightFormat.Int8 ? _scales.Span[j] : throw new InvalidOperationException("bf16 weights have no scales");
 
     /// <summary>The weight the kernels multiply by, B(k,j) dequantized (exact in double): s_j·q or the bf16 value.</summary>
-    internal double Value(int k, int j) => Format == CompactFormat.Int8 ? (double)_scales.Span[j] * Code(k, j) : BFloat16.Widen((ushort)Code(k, j));
+    internal double Value(int k, int j) => Format == WeightFormat.Int8 ? (double)_scales.Span[j] * Code(k, j) : BFloat16.Widen((ushort)Code(k, j));
 
     /// <summary>Group 0's cell of column 0; group rows are <see cref="Stride"/>·4 bytes apart.</summary>
     internal ref byte Cells => ref MemoryMarshal.GetReference(MemoryMarshal.AsBytes(_cells.Span));

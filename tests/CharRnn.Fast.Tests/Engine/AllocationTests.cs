@@ -1,4 +1,5 @@
 using CharRnn.Fast.Inference;
+using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Tests.Kernels;
 using CharRnn.Fast.Text;
@@ -7,7 +8,7 @@ using Xunit;
 
 namespace CharRnn.Fast.Tests.Engine;
 
-/// <summary>After set-up, a training step and a generated character allocate exactly 0 bytes, on every vector path.</summary>
+/// <summary>After set-up, a training step and a generated character allocate exactly 0 bytes, on every vector path and in every weight format.</summary>
 [Collection(AllocationCollection.Name)]
 public class AllocationTests
 {
@@ -40,8 +41,15 @@ public class AllocationTests
     [InlineData(0.0, 0, 1.0)]
     public void Generated_characters_allocate_nothing(double temperature, int topK, double topP) => PolicySweep.ForEachPolicy(policy =>
     {
+        foreach (var weights in Formats) GeneratedCharactersAllocateNothing(policy, weights, temperature, topK, topP);
+    });
+
+    private static readonly WeightFormat[] Formats = [WeightFormat.F32, WeightFormat.Bf16, WeightFormat.Int8];
+
+    private static void GeneratedCharactersAllocateNothing(KernelPolicy policy, WeightFormat weights, double temperature, int topK, double topP)
+    {
         var (model, _) = Corpus(false);
-        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
+        var generator = new Generator(new InferenceModel(model, policy, weights), seed: 5);
         var options = new SamplingOptions(temperature, topK, topP);
         generator.Prime("abc");
         generator.Next(options);
@@ -50,15 +58,20 @@ public class AllocationTests
             for (int i = 0; i < 2000; i++) generator.Next(options);
             for (int i = 0; i < 100; i++) { generator.Reset(); generator.Prime("bad cafe"); }
         }));
-    });
+    }
 
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Samples_by_the_protocol_allocate_nothing(bool lines) => PolicySweep.ForEachPolicy(policy =>
     {
+        foreach (var weights in Formats) SamplesByTheProtocolAllocateNothing(policy, weights, lines);
+    });
+
+    private static void SamplesByTheProtocolAllocateNothing(KernelPolicy policy, WeightFormat weights, bool lines)
+    {
         var (model, _) = Corpus(lines);
-        var generator = new Generator(new InferenceModel(model, policy), seed: 5);
+        var generator = new Generator(new InferenceModel(model, policy, weights), seed: 5);
         var options = new SamplingOptions(0.9, TopK: 4);
         var fits = new byte[(int)generator.MaxUtf8ByteCount(300)];
         var tooSmall = new byte[3];
@@ -77,13 +90,16 @@ public class AllocationTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         Samples();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-    });
+    }
 
-    [Fact]
-    public void A_threaded_generator_allocates_nothing_on_any_thread()
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.Bf16)]
+    [InlineData(WeightFormat.Int8)]
+    public void A_threaded_generator_allocates_nothing_on_any_thread(WeightFormat weights)
     {
-        var model = Trainer.NewModel(Text.Vocabulary.FromText("abcdef "), 256, new TrainingOptions());
-        using var generator = new Generator(new InferenceModel(model), seed: 5, threads: 2);
+        var model = Trainer.NewModel(Text.Vocabulary.FromText("abcdef "), 256, new TrainingOptions(), cell: CellKind.Lstm, layers: 2);
+        using var generator = new Generator(new InferenceModel(model, weights: weights), seed: 5, threads: 2);
         Assert.Equal(2, generator.Threads);
         var options = new SamplingOptions();
         for (int i = 0; i < 200; i++) generator.Next(options);

@@ -1,4 +1,5 @@
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 using CharRnn.Fast.Tests.Engine;
 using Xunit;
 
@@ -13,7 +14,7 @@ public class CompactGemvAllocationTests
     [InlineData(true)]
     public void Products_allocate_nothing_per_call(bool int8) => PolicySweep.ForEachPolicy(policy =>
     {
-        var format = int8 ? CompactFormat.Int8 : CompactFormat.Bf16;
+        var format = int8 ? WeightFormat.Int8 : WeightFormat.Bf16;
         // N = 203 leaves a partial vector on every width; M = 1 (the GEMV) and M = 6 (a 4-row block and a 2-row one)
         const int k = 77, n = 203;
         var rng = new Random(1);

@@ -1,4 +1,5 @@
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
@@ -10,12 +11,12 @@ namespace CharRnn.Fast.Tests.Kernels;
 public class CompactGemvTests
 {
     /// <summary>One product: format, x [M,K], B [K,N] (packed from W = Bᵀ when <c>Transposed</c>), init none (0), separate (1) or aliasing c (2), epilogue none (0), tanh (1), relu (2).</summary>
-    internal sealed record Case(CompactFormat Format, int M, int K, int N, int Seed, bool Transposed, int Init, int Epilogue);
+    internal sealed record Case(WeightFormat Format, int M, int K, int N, int Seed, bool Transposed, int Init, int Epilogue);
 
     private static Gen<int> Depth => Gen.Frequency((9, Gen.Choose(0, 70)), (1, Gen.Choose(71, 300)));
 
     private static Gen<Case> Cases =>
-        from format in Gen.Elements(CompactFormat.Bf16, CompactFormat.Int8) from m in Gen.Choose(1, 8) from k in Depth from n in Size
+        from format in Gen.Elements(WeightFormat.Bf16, WeightFormat.Int8) from m in Gen.Choose(1, 8) from k in Depth from n in Size
         from seed in Gen.Choose(0, int.MaxValue) from transposed in Gen.Elements(false, true) from init in Gen.Choose(0, 2) from epilogue in Gen.Choose(0, 2)
         select new Case(format, m, k, n, seed, transposed, init, epilogue);
 
@@ -27,7 +28,7 @@ public class CompactGemvTests
     /// epilogues are 1-Lipschitz, so the error passes through them; tanh's approximation adds its 1e-6.
     /// </summary>
     private static (double Rel, double Abs) Tolerance(Case s)
-        => (s.Format == CompactFormat.Int8 ? 4 * Math.Pow(2, -24) : (s.K + 2) * Math.Pow(2, -24), s.Epilogue == 1 ? 1e-6 : 1e-37);
+        => (s.Format == WeightFormat.Int8 ? 4 * Math.Pow(2, -24) : (s.K + 2) * Math.Pow(2, -24), s.Epilogue == 1 ? 1e-6 : 1e-37);
 
     private sealed record Operands(CompactMatrix B, float[] X, float[] Init);
 
@@ -128,7 +129,7 @@ public class CompactGemvTests
     {
         // exhaustive over N = 1..140 (every partial vector of 4, 8 and 16 lanes after 8-, 4-, 2- and 1-vector tiles) for
         // one row and for five (a 4-row block and a leftover row), K = 7 (a partial group of either format) and 37
-        foreach (var format in (CompactFormat[])[CompactFormat.Bf16, CompactFormat.Int8])
+        foreach (var format in (WeightFormat[])[WeightFormat.Bf16, WeightFormat.Int8])
             for (int n = 1; n <= 140; n++)
                 foreach (int m in (int[])[1, 5])
                     foreach (int k in (int[])[7, 37])
@@ -144,7 +145,7 @@ public class CompactGemvTests
 
     [Fact]
     public void Int8_matches_the_reference_on_every_instruction_path_bit_for_bit() => Prop.ForAll(
-        Cases.Where(s => s.Format == CompactFormat.Int8).ToArbitrary(), s =>
+        Cases.Where(s => s.Format == WeightFormat.Int8).ToArbitrary(), s =>
     {
         // every path this CPU has (also those no policy here picks, such as the portable 128-bit one), with 16- and 32-register
         // tiles: exact integer sums and the same per-lane float steps, so the same bits as the scalar path
@@ -218,7 +219,7 @@ public class CompactGemvTests
     [Fact]
     public void A_row_with_nan_gives_nan_outputs_in_its_row_only() => ForEachPolicy(policy =>
     {
-        foreach (var format in (CompactFormat[])[CompactFormat.Bf16, CompactFormat.Int8])
+        foreach (var format in (WeightFormat[])[WeightFormat.Bf16, WeightFormat.Int8])
         {
             var s = new Case(format, 3, 40, 50, 7, false, 1, 1);
             var (b, xs, init) = Make(s);
@@ -238,8 +239,8 @@ public class CompactGemvTests
     public void Shapes_that_do_not_fit_are_rejected()
     {
         var policy = KernelPolicy.Best;
-        var b = new CompactMatrix(CompactFormat.Int8, 6, 5);
-        var x = new CompactActivations(CompactFormat.Int8, 2, 6);
+        var b = new CompactMatrix(WeightFormat.Int8, 6, 5);
+        var x = new CompactActivations(WeightFormat.Int8, 2, 6);
         x.Prepare(policy, new float[12], 2);
         var c = new float[10];
         CompactGemv.Run<TanhEpilogue>(policy, c, c, x, b); // fits
@@ -247,10 +248,10 @@ public class CompactGemvTests
         Assert.Throws<ArgumentException>(() => CompactGemv.Run<NoEpilogue>(policy, c, new float[9], x, b)); // init short
         Assert.Throws<ArgumentOutOfRangeException>(() => CompactGemv.RunColumns<NoEpilogue>(policy, c, default, x, b, 3, 6)); // past N
         Assert.Throws<ArgumentOutOfRangeException>(() => CompactGemv.RunColumns<NoEpilogue>(policy, c, default, x, b, 3, 2)); // reversed
-        var bf16 = new CompactActivations(CompactFormat.Bf16, 2, 6);
+        var bf16 = new CompactActivations(WeightFormat.Bf16, 2, 6);
         bf16.Prepare(policy, new float[12], 2);
         Assert.Throws<ArgumentException>(() => CompactGemv.Run<NoEpilogue>(policy, c, default, bf16, b)); // another format
-        var deeper = new CompactActivations(CompactFormat.Int8, 2, 7);
+        var deeper = new CompactActivations(WeightFormat.Int8, 2, 7);
         deeper.Prepare(policy, new float[14], 2);
         Assert.Throws<ArgumentException>(() => CompactGemv.Run<NoEpilogue>(policy, c, default, deeper, b)); // K differs
         Assert.Throws<NotSupportedException>(() => CompactGemv.Run<TanhGradientEpilogue>(policy, c, default, x, b)); // reads aux

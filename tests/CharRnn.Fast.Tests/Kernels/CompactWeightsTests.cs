@@ -1,4 +1,5 @@
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
@@ -80,7 +81,7 @@ public class CompactWeightsTests
         return t;
     }
 
-    private static CompactMatrix Packed(CompactFormat format, float[] b, int k, int n, bool transposed)
+    private static CompactMatrix Packed(WeightFormat format, float[] b, int k, int n, bool transposed)
     {
         var matrix = new CompactMatrix(format, k, n);
         if (transposed) matrix.PackTransposeOf(Transpose(b, k, n));
@@ -93,7 +94,7 @@ public class CompactWeightsTests
     {
         var rng = new Random(s.Seed);
         var b = Weights(rng, s.K, s.N);
-        var matrix = Packed(CompactFormat.Int8, b, s.K, s.N, s.Transposed);
+        var matrix = Packed(WeightFormat.Int8, b, s.K, s.N, s.Transposed);
         for (int j = 0; j < s.N; j++)
         {
             float max = 0;
@@ -119,7 +120,7 @@ public class CompactWeightsTests
     {
         // a column whose largest magnitude is 127 has the scale 1 exactly: v/s = v, so 2.5 → 2, 3.5 → 4, −2.5 → −2, −0.5 → 0
         float[] column = [127f, 2.5f, 3.5f, -2.5f, -0.5f, 1.5f, -126.5f];
-        var matrix = new CompactMatrix(CompactFormat.Int8, column.Length, 1);
+        var matrix = new CompactMatrix(WeightFormat.Int8, column.Length, 1);
         matrix.Pack(column);
         Assert.Equal(1f, matrix.Scale(0));
         Assert.Equal([127, 2, 4, -2, 0, 2, -126], Enumerable.Range(0, column.Length).Select(r => matrix.Code(r, 0)));
@@ -130,7 +131,7 @@ public class CompactWeightsTests
     {
         var rng = new Random(s.Seed);
         var b = Weights(rng, s.K, s.N);
-        var matrix = Packed(CompactFormat.Bf16, b, s.K, s.N, s.Transposed);
+        var matrix = Packed(WeightFormat.Bf16, b, s.K, s.N, s.Transposed);
         for (int r = 0; r < s.K; r++)
             for (int j = 0; j < s.N; j++)
             {
@@ -142,13 +143,13 @@ public class CompactWeightsTests
     [Fact]
     public void Int8_weights_must_be_finite_and_not_too_deep()
     {
-        var matrix = new CompactMatrix(CompactFormat.Int8, 3, 2);
+        var matrix = new CompactMatrix(WeightFormat.Int8, 3, 2);
         Assert.Throws<ArgumentException>(() => matrix.Pack([1, 2, 3, float.NaN, 5, 6]));
         Assert.Throws<ArgumentException>(() => matrix.PackTransposeOf([1, 2, float.PositiveInfinity, 4, 5, 6]));
         Assert.Throws<ArgumentException>(() => matrix.Pack([1, 2, 3])); // too short
         // deeper than the 32-bit integer sums hold (K·127² ≥ 2³¹); bf16 has no such limit
-        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactMatrix(CompactFormat.Int8, CompactMatrix.MaxInt8Rows + 1, 1));
-        Assert.Equal(CompactMatrix.MaxInt8Rows + 1, new CompactMatrix(CompactFormat.Bf16, CompactMatrix.MaxInt8Rows + 1, 1).Rows);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactMatrix(WeightFormat.Int8, CompactMatrix.MaxInt8Rows + 1, 1));
+        Assert.Equal(CompactMatrix.MaxInt8Rows + 1, new CompactMatrix(WeightFormat.Bf16, CompactMatrix.MaxInt8Rows + 1, 1).Rows);
     }
 
     private static Gen<(int M, int K, int Seed)> RowShapes =>
@@ -168,9 +169,9 @@ public class CompactWeightsTests
             double magnitude = Math.Pow(10, rng.Next(-3, 4));
             for (int i = 0; i < s.K; i++) x[r * s.K + i] = (float)((rng.NextDouble() * 2 - 1) * magnitude);
         }
-        var prepared = new CompactActivations(CompactFormat.Int8, 8, s.K);
+        var prepared = new CompactActivations(WeightFormat.Int8, 8, s.K);
         prepared.Prepare(policy, x, s.M);
-        var scalar = new CompactActivations(CompactFormat.Int8, 8, s.K);
+        var scalar = new CompactActivations(WeightFormat.Int8, 8, s.K);
         scalar.Prepare(KernelPolicy.Scalar, x, s.M);
         Assert.Equal(s.M, prepared.Rows);
         for (int r = 0; r < s.M; r++)
@@ -200,7 +201,7 @@ public class CompactWeightsTests
             var x = new float[k];
             for (int i = 0; i < k; i++) x[i] = (i % 4 - 1.5f) + (i % 2 == 0 ? -1 : 1); // −2.5, 0.5, −0.5, 2.5, …
             x[k - 1] = -127f;
-            var prepared = new CompactActivations(CompactFormat.Int8, 1, k);
+            var prepared = new CompactActivations(WeightFormat.Int8, 1, k);
             prepared.Prepare(policy, x, 1);
             Assert.Equal(1f, prepared.Scale(0));
             for (int i = 0; i < k; i++) Assert.Equal((int)Math.Round(x[i], MidpointRounding.ToEven), prepared.Code(0, i));
@@ -214,7 +215,7 @@ public class CompactWeightsTests
         for (int i = 0; i < x.Length; i++) x[i] = i % 7 - 3;
         x[5] = float.NaN;
         x[20 + 19] = float.NegativeInfinity;
-        var prepared = new CompactActivations(CompactFormat.Int8, 3, 20);
+        var prepared = new CompactActivations(WeightFormat.Int8, 3, 20);
         prepared.Prepare(policy, x, 3);
         Assert.True(float.IsNaN(prepared.Scale(0)));
         Assert.True(float.IsNaN(prepared.Scale(1)));
@@ -224,7 +225,7 @@ public class CompactWeightsTests
     [Fact]
     public void Activations_reject_more_rows_than_they_hold_and_short_input()
     {
-        var prepared = new CompactActivations(CompactFormat.Int8, 2, 5);
+        var prepared = new CompactActivations(WeightFormat.Int8, 2, 5);
         Assert.Throws<ArgumentOutOfRangeException>(() => prepared.Prepare(KernelPolicy.Best, new float[15], 3));
         Assert.Throws<ArgumentException>(() => prepared.Prepare(KernelPolicy.Best, new float[9], 2));
     }
