@@ -23,8 +23,9 @@ public sealed class InferenceModel
     /// <summary>
     /// Copies and packs the weights of <paramref name="model"/> in the <paramref name="weights"/> format (rounded to
     /// bf16, or to int8 per output unit, from the model's floats); kernels run on <paramref name="policy"/> (default
-    /// <see cref="KernelPolicy.Default"/>). A model read from a compact file (<see cref="IO.LoadedCheckpoint.StoredWeights"/>)
-    /// packs back to the values the file stores.
+    /// <see cref="KernelPolicy.Default"/>). A model read from a compact file packs back, in the format the file stores
+    /// (<see cref="IO.LoadedCheckpoint.StoredWeights"/>), to the file's values: bf16 exactly, int8 the same codes with each
+    /// row's scale within a float rounding.
     /// </summary>
     public InferenceModel(CharRnnModel model, KernelPolicy? policy = null, WeightFormat weights = WeightFormat.F32)
     {

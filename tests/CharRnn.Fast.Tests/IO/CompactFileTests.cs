@@ -1,4 +1,5 @@
 using CharRnn.Fast.IO;
+using CharRnn.Fast.Inference;
 using CharRnn.Fast.Kernels;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
@@ -77,6 +78,41 @@ public sealed class CompactFileTests : IDisposable
         }
         SafetensorsWriter.Write(path, tensors, file.Metadata);
         Assert.Contains(message, Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    /// <summary>
+    /// A file names the format it stores, and an inference model in that format holds the file's weights: bf16 exactly;
+    /// int8 the same codes, each row's scale found again from the read floats (code × scale, rounded) as max|row| / 127,
+    /// within a float rounding of the stored one: 2⁻²² relative with the rounding of the read value.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightFormat.F32)]
+    [InlineData(WeightFormat.Bf16)]
+    [InlineData(WeightFormat.Int8)]
+    public void A_loaded_file_generates_with_the_weights_it_stores(WeightFormat format)
+    {
+        var path = Path.Combine(_dir, $"{format}.safetensors");
+        if (format == WeightFormat.F32) Checkpoint.Save(path, Model());
+        else Checkpoint.SaveCompact(path, Model(), format);
+        var loaded = Checkpoint.Load(path);
+        Assert.Equal(format, loaded.StoredWeights);
+        var inference = new InferenceModel(loaded.Model, weights: loaded.StoredWeights);
+        Assert.Equal(format, inference.Weights);
+        var p = loaded.Model.Parameters;
+        int h = p.Shape.HiddenSize, gh = p.Shape.GateWidth;
+        void Same(float stored, double packed, string what)
+        {
+            if (format == WeightFormat.Int8) Assert.True(Math.Abs(packed - stored) <= Math.Abs(stored) * Math.Pow(2, -22), $"{what}: {packed} vs {stored}");
+            else Assert.Equal(stored, packed);
+        }
+        for (int k = 0; k < h; k++)
+            for (int j = 0; j < gh; j++)
+            {
+                Same(p.RecurrentWeights(1)[j * h + k], inference.RecurrentT(1).Value(k, j), $"W_hh l1 ({j},{k})");
+                Same(p.InputWeights(1)[k * gh + j], inference.InputT(1).Value(k, j), $"W_ih l1 ({j},{k})");
+            }
+        for (int k = 0; k < h; k++)
+            for (int j = 0; j < p.Shape.OutputSize; j++) Same(p.OutputWeights[j * h + k], inference.OutputT.Value(k, j), $"fc ({j},{k})");
     }
 
     [Fact]
