@@ -4,6 +4,7 @@ using System.Text;
 using CharRnn.Fast.Inference;
 using CharRnn.Fast.IO;
 using CharRnn.Fast.Kernels;
+using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 
 namespace CharRnn.Native;
@@ -27,7 +28,7 @@ internal struct NativeSampling
 internal static unsafe class Exports
 {
     // charrnn.h: CHARRNN_ABI_VERSION_MAJOR / _MINOR, CHARRNN_GENERATE_MAX_LENGTH
-    private const uint AbiMajor = 1, AbiMinor = 0;
+    private const uint AbiMajor = 1, AbiMinor = 1;
     private const int GenerateMaxLength = 1 << 28;
 
     private static readonly byte[] Version = "0.1.0\0"u8.ToArray();
@@ -73,32 +74,58 @@ internal static unsafe class Exports
 
     // ───────────────────────────── models
 
+    /// <summary>A model file in the weight format it stores (f32, or bf16 / int8 for a compact file).</summary>
     [UnmanagedCallersOnly(EntryPoint = "charrnn_model_load")]
-    public static int ModelLoad(byte* path, nint* model)
+    public static int ModelLoad(byte* path, nint* model) => LoadFile(path, WeightsStored, model);
+
+    /// <summary>A model file with its streamed weights held as <paramref name="weights"/> (charrnn_weights).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "charrnn_model_load_weights")]
+    public static int ModelLoadWeights(byte* path, int weights, nint* model) => LoadFile(path, weights, model);
+
+    [UnmanagedCallersOnly(EntryPoint = "charrnn_model_load_memory")]
+    public static int ModelLoadMemory(byte* data, nuint size, nint* model) => LoadMemory(data, size, WeightsStored, model);
+
+    [UnmanagedCallersOnly(EntryPoint = "charrnn_model_load_memory_weights")]
+    public static int ModelLoadMemoryWeights(byte* data, nuint size, int weights, nint* model) => LoadMemory(data, size, weights, model);
+
+    // charrnn.h's charrnn_weights: CHARRNN_WEIGHTS_STORED = 0, then F32, BF16, INT8
+    private const int WeightsStored = 0;
+    private static readonly WeightFormat[] WeightFormatsByCode = [WeightFormat.F32, WeightFormat.Bf16, WeightFormat.Int8];
+
+    private static int LoadFile(byte* path, int weights, nint* model)
     {
         try
         {
             if (model is not null) *model = 0;
             if (path is null || model is null) return Fail(Status.InvalidArgument, "path and model must not be NULL");
-            *model = HandleTable.Add(new InferenceModel(Checkpoint.Load(Marshal.PtrToStringUTF8((nint)path)!).Model));
+            if (!KnownWeights(weights)) return UnknownWeights(weights);
+            *model = HandleTable.Add(Inference(Checkpoint.Load(Marshal.PtrToStringUTF8((nint)path)!), weights));
             return Ok();
         }
         catch (Exception e) { return Fail(e); }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "charrnn_model_load_memory")]
-    public static int ModelLoadMemory(byte* data, nuint size, nint* model)
+    private static int LoadMemory(byte* data, nuint size, int weights, nint* model)
     {
         try
         {
             if (model is not null) *model = 0;
             if (data is null || model is null) return Fail(Status.InvalidArgument, "data and model must not be NULL");
             if (size > int.MaxValue) return Fail(Status.InvalidArgument, "a model buffer is at most 2 GiB");
-            *model = HandleTable.Add(new InferenceModel(Checkpoint.Load(new ReadOnlySpan<byte>(data, (int)size)).Model));
+            if (!KnownWeights(weights)) return UnknownWeights(weights);
+            *model = HandleTable.Add(Inference(Checkpoint.Load(new ReadOnlySpan<byte>(data, (int)size)), weights));
             return Ok();
         }
         catch (Exception e) { return Fail(e); }
     }
+
+    private static bool KnownWeights(int weights) => (uint)weights <= (uint)WeightFormatsByCode.Length;
+
+    private static int UnknownWeights(int weights)
+        => Fail(Status.InvalidArgument, $"weights must be CHARRNN_WEIGHTS_STORED (0), _F32 (1), _BF16 (2) or _INT8 (3), got {weights}");
+
+    private static InferenceModel Inference(LoadedCheckpoint loaded, int weights)
+        => new(loaded.Model, weights: weights == WeightsStored ? loaded.StoredWeights : WeightFormatsByCode[weights - 1]);
 
     [UnmanagedCallersOnly(EntryPoint = "charrnn_model_free")]
     public static int ModelFree(nint model)

@@ -32,7 +32,8 @@
  *            macros; it never changes the signature or the documented behaviour of an existing function, so a
  *            program built against 1.x runs on any 1.y with y >= x. A major version may change or remove anything.
  *            At start-up, check that the major versions are equal and that the library's minor is at least the
- *            header's (see CHARRNN_ABI_COMPATIBLE). Version 1.0 is the first versioned ABI.
+ *            header's (see CHARRNN_ABI_COMPATIBLE). Version 1.0 is the first versioned ABI; 1.1 adds the compact
+ *            weight formats (charrnn_weights, charrnn_model_load_weights and _load_memory_weights).
  */
 #ifndef CHARRNN_H
 #define CHARRNN_H
@@ -45,7 +46,7 @@ extern "C" {
 #endif
 
 #define CHARRNN_ABI_VERSION_MAJOR 1
-#define CHARRNN_ABI_VERSION_MINOR 0
+#define CHARRNN_ABI_VERSION_MINOR 1
 #define CHARRNN_ABI_VERSION ((uint32_t)CHARRNN_ABI_VERSION_MAJOR << 16 | (uint32_t)CHARRNN_ABI_VERSION_MINOR)
 /* True when a library reporting abi_version (from charrnn_abi_version()) serves a program built with this header. */
 #define CHARRNN_ABI_COMPATIBLE(abi_version) \
@@ -83,9 +84,23 @@ const char* charrnn_version(void);          /* the library's release, e.g. "0.1.
 const char* charrnn_vector_path(void);      /* "512-bit", "256-bit", "128-bit" or "scalar" */
 const char* charrnn_last_error(void);       /* NULL when the thread's last call succeeded */
 
-/* Models: load a .safetensors model (written by charrnn, or by numpy/PyTorch in the documented layout). */
+/* How a loaded model holds the weight matrices a generated character streams (every W_hh, the W_ih above layer 0,
+ * the output layer's W): bf16 reads half the bytes of f32 per character, int8 (one symmetric scale per row, and each
+ * product's input rounded to int8 too) a quarter. CHARRNN_WEIGHTS_STORED takes the format the file stores: f32 for
+ * an ordinary model, bf16 or int8 for a file written by `charrnn quantize` (a file with any I8 weight is int8). */
+typedef enum charrnn_weights {
+    CHARRNN_WEIGHTS_STORED = 0,
+    CHARRNN_WEIGHTS_F32 = 1,
+    CHARRNN_WEIGHTS_BF16 = 2,
+    CHARRNN_WEIGHTS_INT8 = 3
+} charrnn_weights;
+
+/* Models: load a .safetensors model (written by charrnn, or by numpy/PyTorch in the documented layout), in the weight
+ * format it stores; the _weights forms choose it (a charrnn_weights value; another is CHARRNN_INVALID_ARGUMENT). */
 int charrnn_model_load(const char* path, charrnn_model* model);
 int charrnn_model_load_memory(const void* data, size_t size, charrnn_model* model);  /* data is copied */
+int charrnn_model_load_weights(const char* path, int32_t weights, charrnn_model* model);
+int charrnn_model_load_memory_weights(const void* data, size_t size, int32_t weights, charrnn_model* model);
 int charrnn_model_free(charrnn_model model);                                         /* 0 is accepted */
 int charrnn_model_info(charrnn_model model, int32_t* vocab_size, int32_t* hidden_size, int32_t* lines_mode);
 int charrnn_model_token_text(charrnn_model model, int32_t token, char* buffer, size_t capacity, size_t* written);

@@ -153,6 +153,42 @@ int main(int argc, char** argv) {
     expect(charrnn_model_load("/nonexistent/model.safetensors", &none), CHARRNN_IO_ERROR, "load a missing file");
     expect(charrnn_model_load(argv[0], &none), CHARRNN_FORMAT_ERROR, "load a file that is not a model");
     expect(charrnn_model_load_memory("garbage", 7, &none), CHARRNN_FORMAT_ERROR, "load garbage from memory");
+    /* the weight formats: every one loads the model (from the file and from memory) and generates; others are refused */
+    const int32_t formats[] = { CHARRNN_WEIGHTS_STORED, CHARRNN_WEIGHTS_F32, CHARRNN_WEIGHTS_BF16, CHARRNN_WEIGHTS_INT8 };
+    const char* const format_names[] = { "stored", "f32", "bf16", "int8" };
+    FILE* file = fopen(path, "rb");
+    fseek(file, 0, SEEK_END);
+    long file_size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    char* bytes = malloc((size_t)file_size);
+    check(fread(bytes, 1, (size_t)file_size, file) == (size_t)file_size, "read the model file into memory");
+    fclose(file);
+    for (int i = 0; i < 4; i++) {
+        char what[80];
+        charrnn_model loaded = 0, from_memory = 0;
+        charrnn_generator g = 0;
+        snprintf(what, sizeof what, "load with %s weights", format_names[i]);
+        expect(charrnn_model_load_weights(path, formats[i], &loaded), CHARRNN_OK, what);
+        snprintf(what, sizeof what, "load from memory with %s weights", format_names[i]);
+        expect(charrnn_model_load_memory_weights(bytes, (size_t)file_size, formats[i], &from_memory), CHARRNN_OK, what);
+        snprintf(what, sizeof what, "generate with %s weights", format_names[i]);
+        expect(charrnn_generator_create(loaded, 3, &g), CHARRNN_OK, "create a generator on it");
+        expect(charrnn_generator_start(g, 3, NULL), CHARRNN_OK, "start");
+        expect(charrnn_generator_generate(g, &options, length < 20 ? length : 20, text, capacity, &written), CHARRNN_OK, what);
+        expect(charrnn_generator_free(g), CHARRNN_OK, "free that generator");
+        expect(charrnn_model_free(loaded), CHARRNN_OK, "free that model");
+        expect(charrnn_model_free(from_memory), CHARRNN_OK, "free the model from memory");
+    }
+    none = 7;
+    expect(charrnn_model_load_weights(path, 4, &none), CHARRNN_INVALID_ARGUMENT, "load with weights 4");
+    check(none == 0, "a refused load leaves *model = 0");
+    expect(charrnn_model_load_weights(path, -1, &none), CHARRNN_INVALID_ARGUMENT, "load with weights -1");
+    expect(charrnn_model_load_weights(NULL, CHARRNN_WEIGHTS_INT8, &none), CHARRNN_INVALID_ARGUMENT, "load_weights(NULL)");
+    expect(charrnn_model_load_weights(path, CHARRNN_WEIGHTS_INT8, NULL), CHARRNN_INVALID_ARGUMENT, "load_weights(model = NULL)");
+    expect(charrnn_model_load_weights("/nonexistent/model.safetensors", CHARRNN_WEIGHTS_BF16, &none), CHARRNN_IO_ERROR, "load_weights of a missing file");
+    expect(charrnn_model_load_memory_weights(bytes, (size_t)file_size, 9, &none), CHARRNN_INVALID_ARGUMENT, "load from memory with weights 9");
+    expect(charrnn_model_load_memory_weights("garbage", 7, CHARRNN_WEIGHTS_INT8, &none), CHARRNN_FORMAT_ERROR, "load garbage from memory as int8");
+    free(bytes);
     expect(charrnn_generator_prime(generator, "\xe2\x98\x83\xe2\x98\x83"), CHARRNN_UNKNOWN_CHARACTER, "prime with unknown characters");
     expect(charrnn_generator_feed(generator, vocab), CHARRNN_INVALID_ARGUMENT, "feed an out-of-range token");
     expect(charrnn_generator_logits(generator, p, 1), CHARRNN_BUFFER_TOO_SMALL, "logits into a short buffer");
