@@ -21,7 +21,7 @@ internal static class Program
         new("plot", "draw the training and validation curves of a train --log file as an SVG", PlotCommand.Options, () => PlotCommand.HelpText, PlotCommand.Run, Positional: 1),
         new("info", "describe a model file", InfoCommand.Options, () => InfoCommand.HelpText, InfoCommand.Run),
         new("bench", "measure training and generation speed", BenchCommand.Options, () => BenchCommand.HelpText, BenchCommand.Run),
-        new("quantize", "write a compact copy of a model for generation (bf16 or int8 weights)", QuantizeCommand.Options, () => QuantizeCommand.HelpText, QuantizeCommand.Run),
+        new("quantize", "write a compact copy of a model for generation (bf16 or int8 weights)", QuantizeCommand.Options, () => QuantizeCommand.HelpText, QuantizeCommand.Run, Positional: 1),
     ];
 
     public static int Main(string[] args)

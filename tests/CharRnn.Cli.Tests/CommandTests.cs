@@ -36,6 +36,7 @@ public sealed class CommandTests : IDisposable
     [InlineData("bench")]
     [InlineData("prepare")]
     [InlineData("plot")]
+    [InlineData("quantize")]
     public void Every_command_has_help_listing_its_options(string command)
     {
         var r = Charrnn($"{command} --help");
@@ -328,7 +329,7 @@ public sealed class CommandTests : IDisposable
         Assert.True(p50 <= p99 && p99 <= max, $"p50 {p50} p99 {p99} max {max}");
         Assert.InRange(o.GetProperty("mean_us").GetDouble(), 0, max);
         AssertHelpNamesEveryField("bench", o);
-        Assert.Matches(@"^p50 [0-9.]+ µs  p99 [0-9.]+ µs  max [0-9.]+ µs  mean [0-9.]+ µs over 1000 characters\n$", Charrnn("bench --latency lat.safetensors --chars 1000").Stdout);
+        Assert.Matches(@"^p50 [0-9.]+ µs  p99 [0-9.]+ µs  max [0-9.]+ µs  mean [0-9.]+ µs over 1000 characters \(f32 weights\)\n$", Charrnn("bench --latency lat.safetensors --chars 1000").Stdout);
         var tooFew = Charrnn("bench --latency lat.safetensors --chars 999");
         Assert.Equal(2, tooFew.ExitCode);
         Assert.Contains("--chars N", Charrnn("bench --help").Stdout);

@@ -23,6 +23,7 @@ internal static class BenchCommand
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
         new("threads", "N", "threads for training and for generation; generation uses at most one per 128 hidden units (default 1)"),
+        WeightsChoice.Option("f32; with --latency, " + WeightsChoice.StoredFormat),
         new("streams", "N", "also measure N generation streams advanced together (BatchGenerator): aggregate chars/s, GFLOP/s and its fraction of peak"),
         new("seconds", "S", "measuring time for training (generation gets half), or for --peak (default 3)"),
         new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy, the bound training figures are quoted against"),
@@ -43,14 +44,16 @@ internal static class BenchCommand
         "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
         "With --streams N, generation of N streams at once counts 2GH²(2L − 1) + 2HV flops per character.\n" +
         "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
-        "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…};\n" +
+        "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…,\"weights\":…};\n" +
         "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
-        "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…}.");
+        "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…,\"weights\":…}.\n" +
+        "--weights applies to generation only (and --streams): training always runs in f32.");
 
     public static int Run(ParsedArguments a)
     {
         if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
-        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), a.Has("json"));
+        var weights = WeightsChoice.Read(a);
+        if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), weights, a.Has("json"));
         int h = a.Int("hidden", 128, 1, 65536), b = a.Int("batch", 1, 1, 4096), t = a.Int("seq-len", 25, 1, 10_000);
         int v = a.Int("vocab", 65, 2, 100_000), threads = ThreadCount.Read(a), layers = a.Int("layers", 1, 1, 64);
         string cellName = a.String("cell", "rnn");
@@ -74,7 +77,8 @@ internal static class BenchCommand
             var (steps, elapsed) = Measure(() => trainer.TrainStep(), seconds, 3);
             trainRate = steps * (double)t * b / elapsed;
         }
-        using var generator = new Generator(new InferenceModel(model), 1, threads);
+        var format = weights ?? WeightFormat.F32;
+        using var generator = new Generator(new InferenceModel(model, policy, format), 1, threads);
         var sampling = new SamplingOptions();
         Measure(() => generator.Next(sampling), Math.Min(0.2, seconds / 8), 1000);
         var (chars, genElapsed) = Measure(() => generator.Next(sampling), seconds / 2, 10_000);
@@ -107,11 +111,12 @@ internal static class BenchCommand
                 }
                 w.WriteString("kernels", policy.Name); w.WriteString("vector_path", path); w.WriteString("cell", cell.Name()); w.WriteNumber("layers", layers);
                 w.WriteNumber("hidden", h); w.WriteNumber("batch", b); w.WriteNumber("threads", threads); w.WriteNumber("seq_len", t); w.WriteNumber("vocab", v);
+                w.WriteString("weights", format.Name());
             });
         else
         {
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char   ({policy.Name}, {path})"));
+                $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char ({format.Name()} weights)   ({policy.Name}, {path})"));
             if (streams > 0)
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{streams} streams: {streamRate:N0} chars/s in all ({streamRate * usPerChar / 1e6:F1}× one stream; {100 * streamRate * GenerationFlopsPerCharacter(model.Parameters.Shape) / 1e9 / peak:F0}% of peak)"));
@@ -151,9 +156,11 @@ internal static class BenchCommand
     /// p50 / p99 / max of one <see cref="Generator.Next"/> call, one timestamp per character after a warm-up: the .NET
     /// side of the native API's latency harness (bench/native/latency.c), which times charrnn_generator_next the same way.
     /// </summary>
-    private static int Latency(string modelPath, int chars, int threads, bool json)
+    private static int Latency(string modelPath, int chars, int threads, WeightFormat? weights, bool json)
     {
-        using var generator = new Generator(new InferenceModel(Inputs.LoadModel(modelPath).Model), 1, threads);
+        var loaded = Inputs.LoadModel(modelPath);
+        var format = weights ?? loaded.StoredWeights;
+        using var generator = new Generator(new InferenceModel(loaded.Model, weights: format), 1, threads);
         var options = new SamplingOptions();
         for (int i = 0; i < 20_000; i++) generator.Next(options);
         var us = new double[chars];
@@ -168,9 +175,9 @@ internal static class BenchCommand
         Array.Sort(us);
         double p50 = us[chars / 2], p99 = us[(int)(chars * 0.99)], max = us[^1], mean = total / chars;
         if (json)
-            JsonLine.Write(w => { w.WriteString("api", "dotnet"); w.WriteNumber("p50_us", p50); w.WriteNumber("p99_us", p99); w.WriteNumber("max_us", max); w.WriteNumber("mean_us", mean); w.WriteNumber("chars", chars); });
+            JsonLine.Write(w => { w.WriteString("api", "dotnet"); w.WriteNumber("p50_us", p50); w.WriteNumber("p99_us", p99); w.WriteNumber("max_us", max); w.WriteNumber("mean_us", mean); w.WriteNumber("chars", chars); w.WriteString("weights", format.Name()); });
         else
-            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p50 {p50:F3} µs  p99 {p99:F3} µs  max {max:F1} µs  mean {mean:F3} µs over {chars} characters"));
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p50 {p50:F3} µs  p99 {p99:F3} µs  max {max:F1} µs  mean {mean:F3} µs over {chars} characters ({format.Name()} weights)"));
         return 0;
     }
 

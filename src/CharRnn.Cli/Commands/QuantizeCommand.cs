@@ -10,23 +10,25 @@ internal static class QuantizeCommand
 {
     public static readonly Option[] Options =
     [
-        new("model", "FILE", "model or checkpoint to read (required)"),
-        new("out", "FILE", "the compact model file to write (required)"),
+        new("out", "FILE", "the compact model file to write (required)") { Short = 'o' },
         new("weights", "FORMAT", "bf16 (round to nearest even) or int8 (symmetric, one scale per row) (required)"),
-        new("json", null, "print {\"event\":\"quantized\",…} with the file sizes"),
+        new("json", null, "print {\"event\":\"quantized\",\"weights\":…,\"model\":…,\"input_bytes\":…,\"output_bytes\":…}"),
     ];
 
-    public static string HelpText => Help.For("charrnn quantize --model FILE --out OUT --weights bf16|int8",
-        "Writes a compact model file for generation: every W_hh, the W_ih of layers above 0 and the output layer's W\n" +
-        "(the matrices a generated character streams) as BF16, or as I8 with an F32 '<name>.scale' tensor (one scale per\n" +
-        "row); biases and layer 0's input table stay F32. sample, eval, bench --latency and the C library load it like any\n" +
-        "model (the weights read back as float); training state is not kept.", Options);
+    public static string HelpText => Help.For("charrnn quantize MODEL -o OUT --weights bf16|int8 [--json]",
+        "Writes a compact copy of the model file MODEL for generation: every W_hh, the W_ih of layers above 0 and the\n" +
+        "output layer's W (the matrices a generated character streams) as BF16, or as I8 with an F32 '<name>.scale' tensor\n" +
+        "(one symmetric scale per row: w = q·scale); biases and layer 0's input table stay F32; training state is not kept.\n" +
+        "sample, eval, bench --latency and the C library load it like any model and generate in the format it stores\n" +
+        "(their --weights chooses another; f32 then holds the values the file stands for).", Options);
 
     public static int Run(ParsedArguments a)
     {
-        string input = a.String("model") ?? throw new UsageException("--model FILE is required");
-        string output = a.String("out") ?? throw new UsageException("--out FILE is required");
+        if (a.Positional.Count != 1) throw new UsageException("give the model to quantize: charrnn quantize MODEL -o OUT --weights bf16|int8");
+        string input = a.Positional[0];
+        string output = a.String("out") ?? throw new UsageException("-o OUT is required: the compact model file to write");
         string name = a.String("weights") ?? throw new UsageException("--weights bf16|int8 is required");
+        if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("the output would replace the model: give -o another file");
         if (!WeightFormats.TryParse(name, out var format) || format == WeightFormat.F32)
             throw new UsageException($"--weights must be bf16 or int8, got '{name}'");
         var loaded = Inputs.LoadModel(input);

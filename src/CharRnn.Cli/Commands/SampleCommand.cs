@@ -21,6 +21,7 @@ internal static class SampleCommand
         new("seed", "S", "random seed; sample i uses seed S+i (default 1)"),
         new("count", "N", "independent samples, each from a fresh state with its own seed (default 1); a stream model prints the line '--- sample I (seed S) ---' before each sample after the first, a lines model one sample per line"),
         new("threads", "N", "threads per character, at most one per 128 hidden units; pays from H = 512 on, same output (default 1)"),
+        WeightsChoice.Option(WeightsChoice.StoredFormat),
         new("json", null, "print each sample as a JSON object {\"sample\": …} per line"),
     ];
 
@@ -37,8 +38,10 @@ internal static class SampleCommand
         ulong seed = a.ULong("seed", 1);
         string prime = a.String("prime", "");
         bool json = a.Has("json");
+        var weights = WeightsChoice.Read(a);
 
-        var model = new InferenceModel(Inputs.LoadModel(path).Model);
+        var loaded = Inputs.LoadModel(path);
+        var model = new InferenceModel(loaded.Model, weights: weights ?? loaded.StoredWeights);
         Inputs.Encode(model.Vocabulary, prime, "--prime"); // unknown characters: one clear error before any output
         using var generator = new Generator(model, 1, threads);
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 14);
