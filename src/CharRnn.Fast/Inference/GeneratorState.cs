@@ -12,7 +12,8 @@ namespace CharRnn.Fast.Inference;
 /// (nothing fed yet, or a lines sample ended). <see cref="Generator.SaveState"/> and
 /// <see cref="BatchGenerator.SaveState"/> write it, their <c>LoadState</c> read it: a state restored into any generator
 /// or batch stream of a model of the same shape and vocabulary continues with exactly the tokens the uninterrupted one
-/// gives. A server keeps one such buffer per conversation instead of a generator.
+/// gives (on the same kernel policy; on another, within its rounding). A server keeps one such buffer per conversation
+/// instead of a generator.
 /// <para>
 /// Layout (little-endian): 0 the signature "CRST"; 4 u32 format 1; 8 u8 cell (0 rnn, 1 lstm, 2 gru); 9 u8 nonlinearity
 /// (0 tanh, 1 relu); 10 u8 lines model (0 or 1); 11 u8 flags (1 has logits, 2 ended); 12 i32 layers L; 16 i32 hidden
