@@ -1,10 +1,10 @@
-"""End-to-end checks of the charrnn engine against PyTorch, for every cell and depth (issue 11's format 2).
+"""End-to-end checks of the charrnn engine against PyTorch, for every cell and depth (checkpoint format 2).
 
     /usr/bin/python3 interop/check_engine.py [--charrnn CMD] [--lib PATH] [--cells rnn,lstm,gru] [--layers 1,2,3]
                                               [--checks logits,sgd,torch,format1,embedding] [--keep DIR]
 
---charrnn is the command that runs the CLI (default: out/aot/charrnn, else `dotnet
-src/CharRnn.Cli/bin/Release/net10.0/charrnn.dll`); --lib is libcharrnn.so (default out/native/libcharrnn.so).
+--charrnn is the command that runs the CLI (default: out/release/charrnn, else `dotnet
+src/CharRnn.Cli/bin/Release/net10.0/charrnn.dll`); --lib is libcharrnn.so (default out/release/libcharrnn.so).
 
   logits     a model trained by `charrnn train` (dropout between layers, LSTM forget bias 1): libcharrnn's logits,
              fed the text token by token from a zero state, equal PyTorch's (float64) to 1e-4 relative at every step,
@@ -335,27 +335,17 @@ def readme_numpy_save(path, tensors, vocab):
 
 
 def default_charrnn():
-    aot = os.path.join(ROOT, "out", "aot", "charrnn")
+    aot = os.path.join(ROOT, "out", "release", "charrnn")
     if os.access(aot, os.X_OK):
         return [aot]
     dll = os.path.join(ROOT, "src", "CharRnn.Cli", "bin", "Release", "net10.0", "charrnn.dll")
     return ["dotnet", dll] if os.path.exists(dll) else None
 
 
-def engine_gap(cli):
-    """Why this charrnn cannot pass the format-2 cases, or None: `train --help` must offer issue 11's options."""
-    try:
-        text = cli.run("train", "--help")
-    except EngineError as e:
-        return f"`charrnn train --help` fails ({e})"
-    missing = [o for o in ("--cell", "--layers", "--dropout", "--forget-bias", "--init-from") if o not in text]
-    return f"`charrnn train --help` lacks {', '.join(missing)}" if missing else None
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--charrnn", help="the command that runs the CLI: 'out/aot/charrnn', 'dotnet …/charrnn.dll'")
-    parser.add_argument("--lib", default=os.path.join(ROOT, "out", "native", "libcharrnn.so"), help="libcharrnn.so")
+    parser.add_argument("--charrnn", help="the command that runs the CLI: 'out/release/charrnn', 'dotnet …/charrnn.dll'")
+    parser.add_argument("--lib", default=os.path.join(ROOT, "out", "release", "libcharrnn.so"), help="libcharrnn.so")
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--layers", default="1,2,3")
     parser.add_argument("--checks", default="logits,sgd,torch,format1,embedding")
@@ -363,14 +353,13 @@ def main():
     a = parser.parse_args()
     command = shlex.split(a.charrnn) if a.charrnn else default_charrnn()
     if command is None:
-        print("check_engine.py: error: no charrnn found; build it (dotnet publish src/CharRnn.Cli -f net9.0 "
-              "-r linux-x64 -c Release -o out/aot) or pass --charrnn CMD", file=sys.stderr)
+        print("check_engine.py: error: no charrnn found; build it (release/build, or dotnet build "
+              "src/CharRnn.Cli -c Release) or pass --charrnn CMD", file=sys.stderr)
         return 2
     try:
         library = Library(a.lib)
     except OSError as e:
-        print(f"check_engine.py: error: cannot load {a.lib}: {e}\n  build it with: dotnet publish src/CharRnn.Native "
-              "-r linux-x64 -c Release -o out/native, or pass --lib PATH", file=sys.stderr)
+        print(f"check_engine.py: error: cannot load {a.lib}: {e}\n  build it with release/build, or pass --lib PATH", file=sys.stderr)
         return 2
     cells, depths, wanted = a.cells.split(","), [int(x) for x in a.layers.split(",")], a.checks.split(",")
     work = a.keep or tempfile.mkdtemp(prefix="charrnn-interop-")
@@ -380,10 +369,6 @@ def main():
     checks = Checks(cli, library, work)
 
     print(f"charrnn: {shlex.join(command)}\nlibcharrnn: {a.lib}\nwork: {work}")
-    gap = engine_gap(cli)
-    if gap:
-        print(f"\nNOTE: {gap}: this engine does not support issue 11 (format 2, LSTM/GRU, layers) yet, so the "
-              "cases that need it fail below.")
     cases = []      # (check, cell, layers, run)
     for cell in cells:
         for layers in depths:
@@ -408,8 +393,6 @@ def main():
         failed += result != "PASS"
         print(f"{name:<10} {cell:<8} {layers:>2}  {result:<6}  {metric:<22} {detail}", flush=True)
     print(f"\n{len(cases) - failed} of {len(cases)} cases passed")
-    if failed and gap:
-        print("(expected while the engine lacks issue 11's format 2: see the NOTE above)")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0

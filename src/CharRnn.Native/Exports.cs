@@ -25,10 +25,10 @@ internal struct NativeSampling
 /// return a status and set the thread's last-error message. The sampling protocol and the checks of the sampling
 /// options are the library's (<see cref="Generator"/>); this layer maps their exceptions to statuses.
 /// </summary>
-internal static unsafe class Exports
+internal static unsafe partial class Exports
 {
     // charrnn.h: CHARRNN_ABI_VERSION_MAJOR / _MINOR, CHARRNN_GENERATE_MAX_LENGTH
-    private const uint AbiMajor = 1, AbiMinor = 1;
+    private const uint AbiMajor = 1, AbiMinor = 2;
     private const int GenerateMaxLength = 1 << 28;
 
     private static readonly byte[] Version = "0.1.0\0"u8.ToArray();
@@ -386,6 +386,7 @@ internal static unsafe class Exports
                 FileNotFoundException or IOException or UnauthorizedAccessException => Fail(Status.IoError, e.Message),
                 CheckpointFormatException => Fail(Status.FormatError, e.Message),
                 UnknownCharactersException => Fail(Status.UnknownCharacter, e.Message),
+                StateMismatchException => Fail(Status.StateMismatch, e.Message),
                 ArgumentException => Fail(Status.InvalidArgument, e.Message),
                 InvalidOperationException => Fail(Status.InvalidArgument, e.Message), // a call in the wrong order
                 _ => Fail(Status.Internal, "internal error: " + e.Message),

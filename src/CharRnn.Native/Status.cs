@@ -10,6 +10,7 @@ internal enum Status
     FormatError = 4,
     UnknownCharacter = 5,
     BufferTooSmall = 6,
+    StateMismatch = 7,
     Internal = 99,
 }
 

@@ -78,6 +78,21 @@ public sealed partial class SamplingTests : IDisposable
     }
 
     [Theory]
+    [InlineData("names.txt --lines", "--temperature 1.3 --length 30")]
+    [InlineData("prose.txt", "--prime the --length 25 --top-k 5")]
+    [InlineData("prose.txt", "--length 12 --json")]
+    public void Samples_generated_together_print_what_samples_generated_one_by_one_print(string input, string options)
+    {
+        Ok($"train --input {input} --hidden 32 --seq-len 8 --batch 2 --steps 200 --checkpoint m.safetensors");
+        // 70 samples: a group of 64 and one of 6; a lines model's samples end at different steps. --threads 2 generates
+        // them one by one on a generator (H = 32: on one thread, as no thread takes fewer than 128 units).
+        var together = Ok($"sample --model m.safetensors --count 70 --seed 9 {options}").Stdout;
+        Assert.Equal(Ok($"sample --model m.safetensors --count 70 --seed 9 --threads 2 {options}").Stdout, together);
+        if (input.Contains("--lines", StringComparison.Ordinal))
+            Assert.True(together.Split('\n').Select(l => l.Length).Distinct().Count() > 2, "the lines end at different lengths");
+    }
+
+    [Theory]
     [InlineData("--temperature -1", "--temperature must be")]
     [InlineData("--top-k -2", "--top-k must be")]
     [InlineData("--top-p 0", "--top-p must be")]

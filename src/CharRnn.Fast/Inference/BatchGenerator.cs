@@ -30,6 +30,7 @@ public sealed class BatchGenerator
     private readonly bool[] _hasLogits, _ended;
     private readonly float[] _work, _keys;
     private readonly int[] _order;
+    private readonly float[] _parked;                       // [M, L·H h, L·H c (LSTM), V logits]: a lines model's ended streams as they ended
 
     /// <summary><paramref name="streams"/> streams over <paramref name="model"/>, each at the zero state with seed 1 until <see cref="Start"/>.</summary>
     public BatchGenerator(InferenceModel model, int streams)
@@ -69,6 +70,7 @@ public sealed class BatchGenerator
         _work = new float[v];
         _keys = new float[v];
         _order = new int[v];
+        _parked = new float[model.SequenceMode ? streams * ParkedLength : 0];
     }
 
     public InferenceModel Model => _model;
@@ -135,6 +137,7 @@ public sealed class BatchGenerator
             if (token == _model.BoundaryToken && _model.SequenceMode)
             {
                 _ended[i] = true;
+                Park(i);
                 tokens[i] = -1;
                 _tokens[i] = 0; // an ended stream still steps with the rest; its state is not read again before Start
                 continue;
@@ -211,5 +214,71 @@ public sealed class BatchGenerator
         if (rows == m) (_h, _next) = (_next, _h);
         else
             for (int l = 0; l < _model.Layers; l++) _next.AsSpan((l * m + r0) * h, rows * h).CopyTo(_h.AsSpan((l * m + r0) * h, rows * h));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="stream"/>'s resumable state (see <see cref="GeneratorState"/>; the same bytes a
+    /// <see cref="Generator"/> in its place would write) into the first <see cref="GeneratorState.Size"/> bytes of
+    /// <paramref name="state"/> and returns that size; throws <see cref="ArgumentException"/> when the span is shorter.
+    /// A stream that has ended saves the state it ended in. Changes nothing; allocates nothing.
+    /// </summary>
+    public int SaveState(int stream, Span<byte> state)
+    {
+        CheckStream(stream);
+        if (_ended[stream]) return GeneratorState.Write(_model, state, Parked(stream), ParkedLogits(stream), _rngs[stream], ended: true);
+        return GeneratorState.Write(_model, state, Rows(stream), Logits(stream), _rngs[stream], ended: false);
+    }
+
+    /// <summary>
+    /// Puts a state saved by <see cref="SaveState"/> or <see cref="Generator.SaveState"/> (same model shape and
+    /// vocabulary) into <paramref name="stream"/>, which then continues exactly as the generator that saved it would
+    /// have; the other streams are untouched. A state it cannot take throws <see cref="StateMismatchException"/> and
+    /// changes nothing. Allocates nothing unless it throws.
+    /// </summary>
+    public void LoadState(int stream, ReadOnlySpan<byte> state)
+    {
+        CheckStream(stream);
+        var logits = _logits.AsSpan(stream * _model.OutputColumns, _model.VocabularySize);
+        (_hasLogits[stream], _ended[stream]) = GeneratorState.Read(_model, state, Rows(stream), logits, _rngs[stream]);
+        if (_ended[stream]) Park(stream);
+    }
+
+    private void CheckStream(int stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stream);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, _streams);
+    }
+
+    // stream i's rows of h [L, M, H] and c
+    private StateRows Rows(int stream)
+    {
+        int h = _model.HiddenSize;
+        return new(_h.Span[(stream * h)..], _c.Length == 0 ? default : _c.Span[(stream * h)..], _streams * h);
+    }
+
+    // An ended stream keeps stepping with the rest (on token 0), so its state as it ended is kept aside: h [L,H],
+    // c [L,H] (LSTM), logits [V].
+    private int ParkedLength => _model.Shape.StateSize(1) + _model.VocabularySize;
+
+    private StateRows Parked(int stream)
+    {
+        int lh = _model.Layers * _model.HiddenSize;
+        var parked = _parked.AsSpan(stream * ParkedLength, ParkedLength);
+        return new(parked[..lh], _c.Length == 0 ? default : parked.Slice(lh, lh), _model.HiddenSize);
+    }
+
+    private Span<float> ParkedLogits(int stream) => _parked.AsSpan((stream + 1) * ParkedLength - _model.VocabularySize, _model.VocabularySize);
+
+    private void Park(int stream)
+    {
+        var from = Rows(stream);
+        var to = Parked(stream);
+        int h = _model.HiddenSize;
+        for (int l = 0; l < _model.Layers; l++)
+        {
+            from.H.Slice(l * from.LayerStride, h).CopyTo(to.H.Slice(l * h, h));
+            if (_c.Length > 0) from.C.Slice(l * from.LayerStride, h).CopyTo(to.C.Slice(l * h, h));
+        }
+        _logits.AsSpan(stream * _model.OutputColumns, _model.VocabularySize).CopyTo(ParkedLogits(stream));
     }
 }

@@ -177,13 +177,13 @@ public sealed class Generator : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         options.Validate();
         bool mayOverflow = utf8.Length < MaxUtf8ByteCount(length);
-        if (mayOverflow) SaveState();
+        if (mayOverflow) SaveUndo();
         int written = 0;
         for (int n = 0; n < length && TryNext(options, out int token); n++)
         {
             if (!_model.Vocabulary[token].TryEncodeToUtf8(utf8[written..], out int size))
             {
-                RestoreState();
+                RestoreUndo();
                 bytesWritten = 0;
                 return false;
             }
@@ -200,9 +200,9 @@ public sealed class Generator : IDisposable
         return (long)characters * _maxUtf8Length;
     }
 
-    // What drawing and feeding change (every layer's h and c, logits, RNG, flags), kept so that RestoreState undoes a
+    // What drawing and feeding change (every layer's h and c, logits, RNG, flags), kept so that RestoreUndo undoes a
     // TryGenerateUtf8.
-    private void SaveState()
+    private void SaveUndo()
     {
         _h.Span.CopyTo(_saved);
         _c.Span.CopyTo(_saved.AsSpan(_h.Length));
@@ -211,7 +211,7 @@ public sealed class Generator : IDisposable
         (_savedHasLogits, _savedEnded) = (_hasLogits, _ended);
     }
 
-    private void RestoreState()
+    private void RestoreUndo()
     {
         _saved.AsSpan(0, _h.Length).CopyTo(_h.Span);
         _saved.AsSpan(_h.Length, _c.Length).CopyTo(_c.Span);
@@ -357,6 +357,30 @@ public sealed class Generator : IDisposable
         _logits.AsSpan(0, v).CopyTo(probabilities);
         Softmax.InPlace(_model.Policy, probabilities.Slice(0, v), SamplingOptions.InverseTemperature(temperature));
     }
+
+    /// <summary>
+    /// Writes this generator's resumable state (see <see cref="GeneratorState"/>) into the first
+    /// <see cref="GeneratorState.Size"/> bytes of <paramref name="state"/> and returns that size; throws
+    /// <see cref="ArgumentException"/> when the span is shorter. Changes nothing; allocates nothing.
+    /// </summary>
+    public int SaveState(Span<byte> state)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return GeneratorState.Write(_model, state, Rows, Logits, Rng, _ended);
+    }
+
+    /// <summary>
+    /// Takes over a state saved by <see cref="SaveState"/> or <see cref="BatchGenerator.SaveState"/> from a model of
+    /// the same shape and vocabulary: the generator then continues exactly as the one that saved it would have. A state
+    /// it cannot take throws <see cref="StateMismatchException"/> and changes nothing. Allocates nothing unless it throws.
+    /// </summary>
+    public void LoadState(ReadOnlySpan<byte> state)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        (_hasLogits, _ended) = GeneratorState.Read(_model, state, Rows, _logits, Rng);
+    }
+
+    private StateRows Rows => new(_h, _c, _model.HiddenSize);
 
     /// <summary>Stops the team's threads; feeding afterwards throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()

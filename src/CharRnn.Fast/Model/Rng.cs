@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 
@@ -24,6 +25,27 @@ public sealed class Rng
 
     /// <summary>Takes <paramref name="source"/>'s state: both then draw the same numbers (a snapshot to return to).</summary>
     internal void CopyFrom(Rng source) => (_s0, _s1, _s2, _s3) = (source._s0, source._s1, source._s2, source._s3);
+
+    /// <summary>Bytes of <see cref="WriteState"/>: the four words.</summary>
+    internal const int StateBytes = 32;
+
+    /// <summary>The four words, little-endian, into <paramref name="state"/> ([32] bytes); no allocation.</summary>
+    internal void WriteState(Span<byte> state)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(state, _s0);
+        BinaryPrimitives.WriteUInt64LittleEndian(state[8..], _s1);
+        BinaryPrimitives.WriteUInt64LittleEndian(state[16..], _s2);
+        BinaryPrimitives.WriteUInt64LittleEndian(state[24..], _s3);
+    }
+
+    /// <summary>Takes the words <see cref="WriteState"/> wrote (the caller has checked they are not all zero).</summary>
+    internal void ReadState(ReadOnlySpan<byte> state)
+    {
+        _s0 = BinaryPrimitives.ReadUInt64LittleEndian(state);
+        _s1 = BinaryPrimitives.ReadUInt64LittleEndian(state[8..]);
+        _s2 = BinaryPrimitives.ReadUInt64LittleEndian(state[16..]);
+        _s3 = BinaryPrimitives.ReadUInt64LittleEndian(state[24..]);
+    }
 
     private static ulong SplitMix(ref ulong x)
     {

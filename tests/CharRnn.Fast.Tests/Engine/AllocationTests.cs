@@ -93,6 +93,36 @@ public class AllocationTests
     }
 
     [Theory]
+    [InlineData(CellKind.Lstm, true)]
+    [InlineData(CellKind.Gru, false)]
+    public void Saving_and_loading_states_allocates_nothing(CellKind cell, bool lines)
+    {
+        var vocabulary = Vocabulary.FromText("abcdefgh \n");
+        var model = new InferenceModel(Trainer.NewModel(vocabulary, 37, new TrainingOptions(), sequenceMode: lines, cell: cell, layers: 2));
+        var generator = new Generator(model, seed: 5);
+        var batch = new BatchGenerator(model, 3);
+        var state = new byte[GeneratorState.Size(model)];
+        var tokens = new int[3];
+        SamplingOptions[] options = [new SamplingOptions(0.9, TopK: 4)];
+        generator.Start(1, "cab");
+        for (int i = 0; i < 3; i++) batch.Start(i, (ulong)i, "cab");
+        void Swaps()
+        {
+            for (int n = 0; n < 100; n++)
+            {
+                generator.TryNext(options[0], out _);
+                generator.SaveState(state);
+                batch.LoadState(n % 3, state);
+                batch.Next(options, tokens);
+                batch.SaveState((n + 1) % 3, state);
+                generator.LoadState(state);
+            }
+        }
+        Swaps(); // warm-up (JIT)
+        Assert.Equal(0, AllocationProbe.Steady(Swaps));
+    }
+
+    [Theory]
     [InlineData(WeightFormat.F32)]
     [InlineData(WeightFormat.Bf16)]
     [InlineData(WeightFormat.Int8)]
