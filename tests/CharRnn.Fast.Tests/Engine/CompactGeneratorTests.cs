@@ -106,6 +106,38 @@ public class CompactGeneratorTests
         return x;
     }
 
+    /// <summary>A state saved half-way through a compact sample continues in a new generator and in a batch stream as the uninterrupted one.</summary>
+    [Theory]
+    [InlineData(WeightFormat.Bf16, CellKind.Lstm)]
+    [InlineData(WeightFormat.Int8, CellKind.Gru)]
+    [InlineData(WeightFormat.Int8, CellKind.Rnn)]
+    public void A_saved_compact_state_continues_exactly(WeightFormat weights, CellKind cell)
+    {
+        var options = new TrainingOptions { Seed = 5, WeightInit = new InitScheme(InitKind.Uniform, 0.3) };
+        var model = new InferenceModel(Trainer.NewModel(Vocabulary.FromText("saved states of compact weights"), 40, options, cell: cell, layers: 2), weights: weights);
+        var sampling = new SamplingOptions(0.9);
+        using var uninterrupted = new Generator(model);
+        uninterrupted.Start(7, "sa");
+        for (int i = 0; i < 20; i++) uninterrupted.Next(sampling);
+        var state = new byte[GeneratorState.Size(model)];
+        uninterrupted.SaveState(state);
+        using var restored = new Generator(model, seed: 99);
+        restored.LoadState(state);
+        var batch = new BatchGenerator(model, 3);
+        for (int i = 0; i < 3; i++) batch.Start(i, (ulong)i, "co");
+        batch.LoadState(1, state);
+        var tokens = new int[3];
+        for (int i = 0; i < 30; i++)
+        {
+            int expected = uninterrupted.Next(sampling);
+            Assert.Equal(expected, restored.Next(sampling));
+            batch.Next([sampling], tokens);
+            Assert.Equal(expected, tokens[1]);
+            Assert.True(uninterrupted.Logits.SequenceEqual(restored.Logits), $"logits differ at {i}");
+            Assert.True(uninterrupted.Logits.SequenceEqual(batch.Logits(1)), $"batch logits differ at {i}");
+        }
+    }
+
     public static TheoryData<WeightFormat, CellKind, int, int> Threaded => new()
     {
         { WeightFormat.Int8, CellKind.Rnn, 256, 2 }, { WeightFormat.Int8, CellKind.Lstm, 300, 3 }, { WeightFormat.Int8, CellKind.Gru, 384, 2 },
