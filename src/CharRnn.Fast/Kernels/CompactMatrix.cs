@@ -5,12 +5,13 @@ namespace CharRnn.Fast.Kernels;
 
 /// <summary>
 /// The B operand [K,N] of generation's GEMVs (B = Wᵀ, one column per output unit) in a compact format, for
-/// <see cref="CompactGemv"/>: <see cref="WeightFormat.Bf16"/> (2 bytes a weight, no scales) or <see cref="WeightFormat.Int8"/>
-/// (1 byte a weight, one symmetric scale per column of B, that is per output unit = per row of W). K is cut into groups (4 k for int8, 2 for bf16) so every column holds 4 bytes per group:
-/// group g is one row of 4-byte cells, cell j holding column j's weights for k = 4g..4g+3 (int8) or 2g, 2g+1 (bf16, the
-/// even k in the low half), zero past K. A vector of cells is then one group of consecutive columns, which an int8 dot
-/// instruction (vpmaddubsw + vpmaddwd, vpdpbusd) or a bf16 widening (shift or mask, then FMA) consumes whole, against
-/// one row's activations for the group broadcast to every lane. Group rows are padded to a multiple of 16 columns (64
+/// <see cref="CompactGemv"/>: <see cref="WeightFormat.Bf16"/> (2 bytes a weight, no scales) or
+/// <see cref="WeightFormat.Int8"/> (1 byte a weight, one symmetric scale per column of B: per output unit, a row of W).
+/// K is cut into groups (4 k for int8, 2 for bf16) so every column holds 4 bytes per group: group g is one row of
+/// 4-byte cells, cell j holding column j's weights for k = 4g..4g+3 (int8) or 2g, 2g+1 (bf16, the even k in the low
+/// half), zero past K. A vector of cells is then one group of consecutive columns, which an int8 dot instruction
+/// (vpmaddubsw + vpmaddwd, vpdpbusd) or a bf16 widening (shift or mask, then FMA) consumes whole, against one row's
+/// activations for the group broadcast to every lane. Group rows are padded to a multiple of 16 columns (64
 /// bytes) and start on a cache line; one vector of zeros follows the last, so the last partial vector of any column range
 /// can be read whole. int8 scales are f32 per column: s_j = max_k |B(k,j)| / 127.
 /// </summary>
