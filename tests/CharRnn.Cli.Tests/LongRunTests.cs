@@ -45,9 +45,14 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(4 * ((range - 1) / 4), Events(full, "validation")[0].GetProperty("predictions").GetInt64());
         Assert.Equal([30L, 60], Events(full, "validation").Select(v => v.GetProperty("step").GetInt64()));
 
-        var help = Charrnn("train --help").Stdout;
+        // a run shorter than --eval-every (500 by default) has one pass, after its 20 steps: ⌈20·10/10⌉ = 20 per stream
+        var shortRun = Records(Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --val-frac 0.1 --steps 20 --sample-length 0 --json --checkpoint r.safetensors").Stdout);
+        Assert.Equal(4 * 20, Events(shortRun, "validation").Single().GetProperty("predictions").GetInt64());
+
+        var help = string.Join(' ', Charrnn("train --help").Stdout.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("the first ⌈K·T/10⌉ characters of each stream, K the smaller of --eval-every and the run's total steps", help);
         Assert.Contains("a tenth of the characters trained between passes", help);
-        Assert.Contains("--val-full", help);
+        Assert.Contains("--val-full reads the whole range each time", help);
     }
 
     [Fact]
