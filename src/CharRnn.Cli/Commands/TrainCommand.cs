@@ -73,10 +73,14 @@ internal static class TrainCommand
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
         "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
         "\n" +
-        "Input: files and directories are tokenized once into a token store beside them (FILE.charrnn-tokens; in\n" +
-        "$XDG_CACHE_HOME/charrnn/tokens when that folder is read-only), reused while the inputs keep their sizes and times\n" +
-        "and rebuilt (with a warning) when they change or the store is damaged; charrnn prepare builds it ahead. Standard\n" +
-        "input is copied to a temporary file in $TMPDIR and tokenized into a temporary store, deleted when the run ends.\n" +
+        CorpusText.InputOrderHelp + "\n" +
+        "\n" +
+        "Token store: the inputs are tokenized once into a token store beside the first (FILE.charrnn-tokens;\n" +
+        "FILE.<key>.charrnn-tokens for several inputs; .lines.charrnn-tokens instead with --lines), or in\n" +
+        "$XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when that folder cannot be written. It is reused\n" +
+        "while the inputs keep their sizes and last-write times and its tokens their SHA-256 (one read of the store), and\n" +
+        "rebuilt, with a warning, when they change or the store is damaged; charrnn prepare builds it ahead. Standard input\n" +
+        "is copied to a temporary file in $TMPDIR and tokenized into a temporary store, both removed once the store is open.\n" +
         "\n" +
         "Splits: training is the head of the text, then validation (--val-frac), then test (--test-frac), cut at line\n" +
         "boundaries with --lines. Validation reads the held-out range as B streams in the training data order, on the\n" +
