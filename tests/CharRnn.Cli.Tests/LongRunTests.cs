@@ -175,6 +175,14 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(seven.GetProperty("nats_per_char").GetDouble(), Eval("--streams 7 --threads 3").GetProperty("nats_per_char").GetDouble(), 6);
         Assert.Equal(one.GetProperty("nats_per_char").GetDouble(), seven.GetProperty("nats_per_char").GetDouble(), 1); // the same text, 6 more zero starts
         Assert.Contains("evaluation of 9 streams needs at least 10", Charrnn($"eval --model m.safetensors --input {WriteShort()} --streams 9").Stderr);
+
+        // on a terminal the evaluation's progress is a live line on stderr, erased before the result; piped, nothing
+        if (RunOnTerminal(_dir, "eval", "--model", "m.safetensors", "--input", _text) is { } terminal)
+        {
+            Assert.Matches(@"\revaluating: \d+%  [\d.]+[kM]? chars/s  ETA \d+", terminal);
+            Assert.Matches(@"\r +\r[\d.]+ nats/char", terminal);
+        }
+        Assert.DoesNotContain("evaluating", Charrnn($"eval --model m.safetensors --input {_text}").Stderr);
     }
 
     private string WriteShort()
