@@ -58,7 +58,7 @@ public sealed class LongRunTests : IDisposable
     [Fact]
     public void A_test_range_is_reported_once_at_the_end_and_a_resume_keeps_it()
     {
-        var r = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --json --checkpoint t.safetensors");
+        var r = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --json --checkpoint t.safetensors --log t.log");
         AssertOk(r);
         var records = Records(r.Stdout);
         var start = records[0];
@@ -75,7 +75,14 @@ public sealed class LongRunTests : IDisposable
         var plain = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --checkpoint p.safetensors");
         Assert.Single(plain.Stderr.Split('\n'), l => l.StartsWith("step 40: test ", StringComparison.Ordinal));
         Assert.Equal(2, Charrnn("train --resume t.safetensors --test-frac 0.2 --steps 50").ExitCode);
-        AssertOk(Charrnn("train --resume t.safetensors --test-frac 0.1 --steps 50"));
+        AssertOk(Charrnn("train --resume t.safetensors --test-frac 0.1 --steps 50 --log t.log"));
+
+        // each run's test is a point of its own in the plot, not joined to the other run's
+        AssertOk(Charrnn("plot t.log"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var svg = XDocument.Load(PathOf("t.svg"));
+        Assert.DoesNotContain(svg.Descendants(ns + "polyline"), p => (string?)p.Attribute("id") == "test");
+        Assert.Equal(2, svg.Descendants(ns + "g").Single(g => (string?)g.Attribute("id") == "test-markers").Elements(ns + "circle").Count());
     }
 
     [Fact]
@@ -141,6 +148,11 @@ public sealed class LongRunTests : IDisposable
         Assert.True(texts.Count(t => (string?)t.Attribute("class") == "tick") >= 6);
         Assert.Equal(["training (loss of the step)", "validation"], texts.Where(t => (string?)t.Attribute("class") == "legend-label").Select(t => t.Value));
         Assert.Equal(6, Records(plot.Stdout)[0].GetProperty("train_points").GetInt32());
+        // the resume is marked where it happened: a dashed vertical line at step 40, labelled
+        double XOf(string id, int point) => double.Parse(svg.Descendants(ns + "polyline").Single(p => (string?)p.Attribute("id") == id).Attribute("points")!.Value.Split(' ')[point].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var resumes = svg.Descendants(ns + "line").Where(l => (string?)l.Attribute("class") == "resume").ToList();
+        Assert.Equal(XOf("train", 3), (double)Assert.Single(resumes).Attribute("x1")!); // the 4th progress point is step 40
+        Assert.Contains(texts, t => (string?)t.Attribute("class") == "resume-label" && t.Value == "resumed at 40");
 
         // a resume from an earlier checkpoint (step 40) replaces what the log held past its step (50, 60)
         AssertOk(Charrnn($"train --resume at40.safetensors {run} --steps 50 --log run.log"));
@@ -148,6 +160,7 @@ public sealed class LongRunTests : IDisposable
         svg = XDocument.Load(PathOf("run.svg"));
         Assert.Equal(5, Points("train"));
         Assert.Equal(3, Points("validation"));
+        Assert.Single(svg.Descendants(ns + "line"), l => (string?)l.Attribute("class") == "resume"); // one resume at 40 left
 
         File.WriteAllText(PathOf("none.log"), "{\"event\":\"start\",\"step\":0}\n");
         Assert.Contains("has no progress or validation records", Charrnn("plot none.log").Stderr);
