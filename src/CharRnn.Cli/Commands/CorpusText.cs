@@ -133,6 +133,6 @@ internal sealed class CorpusText : IDisposable
         }
     }
 
-    /// <summary>Unmaps the store.</summary>
+    /// <summary>Closes the token store, if any.</summary>
     public void Dispose() => _prepared?.Dispose();
 }
