@@ -29,7 +29,8 @@ internal static class EvalCommand
         "parallel work; the result differs slightly from one stream's (B − 1 more starts from zero, up to B − 1 fewer\n" +
         "predictions at the end). Lines models see the text framed as in training (every non-empty line between \\n).", Options,
         "The text is tokenized into a token store beside it (reused later, as train does; standard input goes to a temporary\n" +
-        "store) and read in chunks, so memory does not grow with the text. A terminal shows progress on stderr.");
+        "store) and read in chunks, so memory does not grow with the text. A terminal shows progress on stderr.\n" +
+        "\n" + CorpusText.InputOrderHelp);
 
     public static int Run(ParsedArguments a)
     {
