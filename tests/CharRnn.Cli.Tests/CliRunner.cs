@@ -36,6 +36,23 @@ internal static class CliRunner
         return Run(info);
     }
 
+    /// <summary>
+    /// Runs the tool with stdin, stdout and stderr on a pseudo-terminal (util-linux's script(1)), as a user at a terminal
+    /// does; returns everything the terminal showed, or null where script(1) is not installed.
+    /// </summary>
+    public static string? RunOnTerminal(string workingDirectory, params string[] args)
+    {
+        if (!File.Exists("/usr/bin/script")) return null;
+        static string Quoted(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var info = new ProcessStartInfo("/usr/bin/script")
+        {
+            WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, StandardOutputEncoding = Encoding.UTF8, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-qec", string.Join(' ', new[] { "dotnet", ToolPath }.Concat(args).Select(Quoted)), "/dev/null" }) info.ArgumentList.Add(a);
+        var r = Run(info);
+        return r.ExitCode == 0 ? r.Stdout : throw new InvalidOperationException($"charrnn {string.Join(' ', args)} on a terminal: exit {r.ExitCode}\n{r.Stdout}{r.Stderr}");
+    }
+
     private static Result Run(ProcessStartInfo info)
     {
         var args = info.ArgumentList.Skip(1);

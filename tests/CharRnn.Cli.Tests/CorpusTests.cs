@@ -73,6 +73,14 @@ public sealed class CorpusTests : IDisposable
 
         // the resumed run reads the same inputs from the checkpoint
         AssertOk(Charrnn("train --resume m.safetensors --steps 5"));
+
+        // every command that reads a corpus states that order in its --help
+        foreach (var command in new[] { "train", "eval", "prepare" })
+        {
+            var help = string.Join(' ', Charrnn($"{command} --help").Stdout.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("a directory stands for the regular files below it, in ordinal (byte) order of their relative paths, skipping hidden entries, symbolic links and *.charrnn-tokens files", help);
+            Assert.Contains("several inputs are concatenated in the order given", help);
+        }
     }
 
     [Fact]

@@ -45,15 +45,20 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(4 * ((range - 1) / 4), Events(full, "validation")[0].GetProperty("predictions").GetInt64());
         Assert.Equal([30L, 60], Events(full, "validation").Select(v => v.GetProperty("step").GetInt64()));
 
-        var help = Charrnn("train --help").Stdout;
+        // a run shorter than --eval-every (500 by default) has one pass, after its 20 steps: ⌈20·10/10⌉ = 20 per stream
+        var shortRun = Records(Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --val-frac 0.1 --steps 20 --sample-length 0 --json --checkpoint r.safetensors").Stdout);
+        Assert.Equal(4 * 20, Events(shortRun, "validation").Single().GetProperty("predictions").GetInt64());
+
+        var help = string.Join(' ', Charrnn("train --help").Stdout.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("the first ⌈K·T/10⌉ characters of each stream, K the smaller of --eval-every and the run's total steps", help);
         Assert.Contains("a tenth of the characters trained between passes", help);
-        Assert.Contains("--val-full", help);
+        Assert.Contains("--val-full reads the whole range each time", help);
     }
 
     [Fact]
     public void A_test_range_is_reported_once_at_the_end_and_a_resume_keeps_it()
     {
-        var r = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --json --checkpoint t.safetensors");
+        var r = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --json --checkpoint t.safetensors --log t.log");
         AssertOk(r);
         var records = Records(r.Stdout);
         var start = records[0];
@@ -70,7 +75,14 @@ public sealed class LongRunTests : IDisposable
         var plain = Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 4 --test-frac 0.1 --steps 40 --eval-every 20 --sample-length 0 --checkpoint p.safetensors");
         Assert.Single(plain.Stderr.Split('\n'), l => l.StartsWith("step 40: test ", StringComparison.Ordinal));
         Assert.Equal(2, Charrnn("train --resume t.safetensors --test-frac 0.2 --steps 50").ExitCode);
-        AssertOk(Charrnn("train --resume t.safetensors --test-frac 0.1 --steps 50"));
+        AssertOk(Charrnn("train --resume t.safetensors --test-frac 0.1 --steps 50 --log t.log"));
+
+        // each run's test is a point of its own in the plot, not joined to the other run's
+        AssertOk(Charrnn("plot t.log"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var svg = XDocument.Load(PathOf("t.svg"));
+        Assert.DoesNotContain(svg.Descendants(ns + "polyline"), p => (string?)p.Attribute("id") == "test");
+        Assert.Equal(2, svg.Descendants(ns + "g").Single(g => (string?)g.Attribute("id") == "test-markers").Elements(ns + "circle").Count());
     }
 
     [Fact]
@@ -136,6 +148,11 @@ public sealed class LongRunTests : IDisposable
         Assert.True(texts.Count(t => (string?)t.Attribute("class") == "tick") >= 6);
         Assert.Equal(["training (loss of the step)", "validation"], texts.Where(t => (string?)t.Attribute("class") == "legend-label").Select(t => t.Value));
         Assert.Equal(6, Records(plot.Stdout)[0].GetProperty("train_points").GetInt32());
+        // the resume is marked where it happened: a dashed vertical line at step 40, labelled
+        double XOf(string id, int point) => double.Parse(svg.Descendants(ns + "polyline").Single(p => (string?)p.Attribute("id") == id).Attribute("points")!.Value.Split(' ')[point].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var resumes = svg.Descendants(ns + "line").Where(l => (string?)l.Attribute("class") == "resume").ToList();
+        Assert.Equal(XOf("train", 3), (double)Assert.Single(resumes).Attribute("x1")!); // the 4th progress point is step 40
+        Assert.Contains(texts, t => (string?)t.Attribute("class") == "resume-label" && t.Value == "resumed at 40");
 
         // a resume from an earlier checkpoint (step 40) replaces what the log held past its step (50, 60)
         AssertOk(Charrnn($"train --resume at40.safetensors {run} --steps 50 --log run.log"));
@@ -143,6 +160,7 @@ public sealed class LongRunTests : IDisposable
         svg = XDocument.Load(PathOf("run.svg"));
         Assert.Equal(5, Points("train"));
         Assert.Equal(3, Points("validation"));
+        Assert.Single(svg.Descendants(ns + "line"), l => (string?)l.Attribute("class") == "resume"); // one resume at 40 left
 
         File.WriteAllText(PathOf("none.log"), "{\"event\":\"start\",\"step\":0}\n");
         Assert.Contains("has no progress or validation records", Charrnn("plot none.log").Stderr);
@@ -170,6 +188,14 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(seven.GetProperty("nats_per_char").GetDouble(), Eval("--streams 7 --threads 3").GetProperty("nats_per_char").GetDouble(), 6);
         Assert.Equal(one.GetProperty("nats_per_char").GetDouble(), seven.GetProperty("nats_per_char").GetDouble(), 1); // the same text, 6 more zero starts
         Assert.Contains("evaluation of 9 streams needs at least 10", Charrnn($"eval --model m.safetensors --input {WriteShort()} --streams 9").Stderr);
+
+        // on a terminal the evaluation's progress is a live line on stderr, erased before the result; piped, nothing
+        if (RunOnTerminal(_dir, "eval", "--model", "m.safetensors", "--input", _text) is { } terminal)
+        {
+            Assert.Matches(@"\revaluating: \d+%  [\d.]+[kM]? chars/s  ETA \d+", terminal);
+            Assert.Matches(@"\r +\r[\d.]+ nats/char", terminal);
+        }
+        Assert.DoesNotContain("evaluating", Charrnn($"eval --model m.safetensors --input {_text}").Stderr);
     }
 
     private string WriteShort()

@@ -18,6 +18,12 @@ internal sealed class CorpusText : IDisposable
     private CorpusText(ITokenSource tokens, Vocabulary vocabulary, string textHash, string name, PreparedCorpus? prepared, string? store)
         => (Tokens, Vocabulary, TextHash, Name, _prepared, StorePath) = (tokens, vocabulary, textHash, name, prepared, store);
 
+    /// <summary>The order in which inputs are read (<see cref="CorpusFiles.Expand"/>), for the --help of every command that reads a corpus.</summary>
+    public const string InputOrderHelp =
+        "Inputs: a directory stands for the regular files below it, in ordinal (byte) order of their relative paths,\n" +
+        "skipping hidden entries, symbolic links and *.charrnn-tokens files; several inputs are concatenated in the order\n" +
+        "given, nothing between them (in lines mode each file ends a line).";
+
     /// <summary>The tokens, ids in <see cref="Vocabulary"/>.</summary>
     public ITokenSource Tokens { get; }
 
@@ -127,6 +133,6 @@ internal sealed class CorpusText : IDisposable
         }
     }
 
-    /// <summary>Unmaps the store.</summary>
+    /// <summary>Closes the token store, if any.</summary>
     public void Dispose() => _prepared?.Dispose();
 }

@@ -37,7 +37,8 @@ internal static class EvalCommand
         "values it stores) T positions per product. bf16 and int8 evaluate on the generation path: each prediction is the\n" +
         "logits charrnn sample computes after feeding the text so far, one character at a time with those weights (int8\n" +
         "also rounds each product's input to int8), so it runs at generation speed; with f32 weights the two agree to\n" +
-        "float rounding. A model file evaluates in the format it stores unless --weights says otherwise.");
+        "float rounding. A model file evaluates in the format it stores unless --weights says otherwise.\n" +
+        "\n" + CorpusText.InputOrderHelp);
 
     public static int Run(ParsedArguments a)
     {

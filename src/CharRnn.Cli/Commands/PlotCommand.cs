@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CharRnn.Cli.Arguments;
@@ -21,8 +22,8 @@ internal static class PlotCommand
         "loss of the step at each progress record, every --print-every steps) and validation loss, both in bits per\n" +
         "character against the step, and the test result as one point if the run had a test range. A log that holds\n" +
         "several runs is drawn as its last run: records after the last start at step 0, a resumed run replacing what the\n" +
-        "earlier one logged past the step it resumed from. Lines that are not JSON records (a line cut short by a crash)\n" +
-        "are skipped.", Options);
+        "earlier one logged past the step it resumed from; a dashed line marks each step a run was resumed at. Lines that\n" +
+        "are not JSON records (a line cut short by a crash) are skipped.", Options);
 
     public static int Run(ParsedArguments a)
     {
@@ -37,8 +38,8 @@ internal static class PlotCommand
         [
             new PlotSeries("train", "training (loss of the step)", "#1f77b4", curves.Train),
             new PlotSeries("validation", "validation", "#d62728", curves.Validation, Markers: curves.Validation.Count <= 60),
-            new PlotSeries("test", "test", "#2ca02c", curves.Test, Markers: true),
-        ]);
+            new PlotSeries("test", "test (each run's end)", "#2ca02c", curves.Test, Joined: false),
+        ], curves.Resumes.Select(step => new PlotMark("resume", step, string.Create(CultureInfo.InvariantCulture, $"resumed at {step:N0}"))).ToArray());
         try { File.WriteAllText(output, svg, new UTF8Encoding(false)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write '{output}': {FileErrors.Reason(e, output)}"); }
         if (curves.Skipped > 0) Console.Error.WriteLine($"charrnn: warning: skipped {curves.Skipped} line(s) of '{logPath}' that are not JSON records");
@@ -53,12 +54,12 @@ internal static class PlotCommand
     }
 }
 
-/// <summary>The curves of the last run in a training log, in bits per character by step.</summary>
-internal sealed record TrainingCurves(List<(double X, double Y)> Train, List<(double X, double Y)> Validation, List<(double X, double Y)> Test, int Skipped)
+/// <summary>The curves of the last run in a training log, in bits per character by step, and the steps it was resumed at.</summary>
+internal sealed record TrainingCurves(List<(double X, double Y)> Train, List<(double X, double Y)> Validation, List<(double X, double Y)> Test, List<long> Resumes, int Skipped)
 {
     public static TrainingCurves Read(string path)
     {
-        var curves = new TrainingCurves([], [], [], 0);
+        var curves = new TrainingCurves([], [], [], [], 0);
         int skipped = 0;
         try
         {
@@ -87,6 +88,8 @@ internal sealed record TrainingCurves(List<(double X, double Y)> Train, List<(do
             case "start":
                 long from = record.GetProperty("step").GetInt64(); // a new run (0), or a resume: what was logged past its step is gone
                 foreach (var list in new[] { Train, Validation, Test }) list.RemoveAll(p => from == 0 || p.X > from);
+                Resumes.RemoveAll(step => from == 0 || step >= from);
+                if (from > 0) Resumes.Add(from);
                 break;
             case "progress": Train.Add((record.GetProperty("step").GetInt64(), record.GetProperty("loss").GetDouble() / Math.Log(2))); break;
             case "validation": Validation.Add((record.GetProperty("step").GetInt64(), record.GetProperty("val_bits_per_char").GetDouble())); break;

@@ -25,7 +25,7 @@ internal static class PrepareCommand
         "(FILE.charrnn-tokens; FILE.<key>.charrnn-tokens for several inputs; .lines.charrnn-tokens for --lines), or to\n" +
         "$XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when that folder cannot be written. It is reused\n" +
         "while every input keeps its size and last-write time, and rebuilt when one changes or the store is damaged. A\n" +
-        "terminal shows progress on stderr.", Options);
+        "terminal shows progress on stderr.", Options, CorpusText.InputOrderHelp);
 
     public static int Run(ParsedArguments a)
     {

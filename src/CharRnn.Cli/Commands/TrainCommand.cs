@@ -73,17 +73,22 @@ internal static class TrainCommand
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
         "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
         "\n" +
-        "Input: files and directories are tokenized once into a token store beside them (FILE.charrnn-tokens; in\n" +
-        "$XDG_CACHE_HOME/charrnn/tokens when that folder is read-only), reused while the inputs keep their sizes and times\n" +
-        "and rebuilt (with a warning) when they change or the store is damaged; charrnn prepare builds it ahead. Standard\n" +
-        "input is copied to a temporary file in $TMPDIR and tokenized into a temporary store, deleted when the run ends.\n" +
+        CorpusText.InputOrderHelp + "\n" +
+        "\n" +
+        "Token store: the inputs are tokenized once into a token store beside the first (FILE.charrnn-tokens;\n" +
+        "FILE.<key>.charrnn-tokens for several inputs; .lines.charrnn-tokens instead with --lines), or in\n" +
+        "$XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when that folder cannot be written. It is reused\n" +
+        "while the inputs keep their sizes and last-write times and its tokens their SHA-256 (one read of the store), and\n" +
+        "rebuilt, with a warning, when they change or the store is damaged; charrnn prepare builds it ahead. Standard input\n" +
+        "is copied to a temporary file in $TMPDIR and tokenized into a temporary store, both removed once the store is open.\n" +
         "\n" +
         "Splits: training is the head of the text, then validation (--val-frac), then test (--test-frac), cut at line\n" +
         "boundaries with --lines. Validation reads the held-out range as B streams in the training data order, on the\n" +
-        "training threads; by default each pass reads a fixed sample: the first ⌈K·T/10⌉ characters of each stream (K =\n" +
-        "--eval-every, or the run's steps when it is 0), a tenth of the characters trained between passes, forward only, so\n" +
-        "validation takes a few percent of the run whatever the corpus size. --val-full reads the whole range each time.\n" +
-        "The test range is read whole, once, after the last step.\n" +
+        "training threads; by default each pass reads a fixed sample: the first ⌈K·T/10⌉ characters of each stream, K the\n" +
+        "smaller of --eval-every and the run's total steps (with --eval-every 0: the steps of this run), a tenth of the\n" +
+        "characters trained between passes (the whole range when it is shorter), forward only, so validation takes a few\n" +
+        "percent of the run whatever the corpus size. --val-full reads the whole range each time. The test range is read\n" +
+        "whole, once, after the last step.\n" +
         "\n" +
         "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
         "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
@@ -169,7 +174,9 @@ internal static class TrainCommand
             int evalEvery = a.Int("eval-every", 500, 0);
             var o = trainer.Options;
             // the default validation sample: a tenth of the characters trained between passes, spread over the B streams
-            long sampleSteps = evalEvery > 0 ? evalEvery : Math.Max(1, total - trainer.Step);
+            // (a run shorter than K has one pass, after all its steps; min with the whole run's steps keeps a resume's
+            // passes the same length as those before it)
+            long sampleSteps = evalEvery > 0 ? Math.Min(evalEvery, total) : Math.Max(1, total - trainer.Step);
             long validationLength = a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10);
             var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: evalEvery,
                 CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),

@@ -4,23 +4,35 @@ using System.Xml;
 
 namespace CharRnn.Cli.Output;
 
-/// <summary>One curve of a <see cref="LossPlot"/>: its element id, legend label, colour, points, and whether each point gets a marker.</summary>
-internal sealed record PlotSeries(string Id, string Label, string Color, IReadOnlyList<(double X, double Y)> Points, bool Markers = false);
+/// <summary>
+/// One curve of a <see cref="LossPlot"/>: its element id, legend label, colour, points, whether each point gets a marker,
+/// and whether the points are joined (false: separate measurements, markers only).
+/// </summary>
+internal sealed record PlotSeries(string Id, string Label, string Color, IReadOnlyList<(double X, double Y)> Points, bool Markers = false, bool Joined = true)
+{
+    /// <summary>Whether points are drawn as dots: asked for, or the only way to see them.</summary>
+    public bool Dotted => Markers || !Joined;
+}
+
+/// <summary>An event at one x (a resumed run): a dashed vertical line of class <c>Kind</c>, labelled along it (class <c>Kind-label</c>).</summary>
+internal sealed record PlotMark(string Kind, double X, string Label);
 
 /// <summary>
 /// Curves over a shared x axis as a standalone SVG document, written directly: a white page, a title, both axes with
-/// "nice" ticks (1, 2 or 5 × 10^k) and grid lines, axis labels, the curves clipped to the plot area, and a legend. Each
-/// curve is one <c>&lt;polyline id="…"&gt;</c>, so tools (and tests) can find it.
+/// "nice" ticks (1, 2 or 5 × 10^k) and grid lines, axis labels, marks (dashed vertical lines), the curves clipped to the
+/// plot area, and a legend. Each curve is one <c>&lt;polyline id="…"&gt;</c>, so tools (and tests) can find it.
 /// </summary>
 internal static class LossPlot
 {
     private const double Width = 900, Height = 560, Left = 78, Right = 24, Top = 46, Bottom = 64;
 
-    public static string Svg(string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series)
+    public static string Svg(string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series, IReadOnlyList<PlotMark>? marks = null)
     {
+        marks ??= [];
         var all = series.SelectMany(s => s.Points).ToArray();
         if (all.Length == 0) throw new ArgumentException("nothing to plot", nameof(series));
-        var (x0, x1, xStep) = Axis(all.Min(p => p.X), all.Max(p => p.X), 8, fromZero: true);
+        var xs = all.Select(p => p.X).Concat(marks.Select(m => m.X)).ToArray();
+        var (x0, x1, xStep) = Axis(xs.Min(), xs.Max(), 8, fromZero: true);
         var (y0, y1, yStep) = Axis(all.Min(p => p.Y), all.Max(p => p.Y), 7, fromZero: false);
         double plotWidth = Width - Left - Right, plotHeight = Height - Top - Bottom;
         double X(double x) => Left + (x - x0) / (x1 - x0) * plotWidth;
@@ -66,15 +78,33 @@ internal static class LossPlot
             w.WriteEndElement();
             Element(w, "rect", ("x", N(Left)), ("y", N(Top)), ("width", N(plotWidth)), ("height", N(plotHeight)), ("fill", "none"), ("stroke", "#333"));
 
+            // marks under the curves, each labelled along its line down from the top of the plot (where a falling loss
+            // curve has left room), on a white halo
+            if (marks.Count > 0)
+            {
+                w.WriteStartElement("g");
+                w.WriteAttributeString("id", "marks");
+                foreach (var m in marks)
+                {
+                    Element(w, "line", ("class", m.Kind), ("x1", N(X(m.X))), ("y1", N(Top)), ("x2", N(X(m.X))), ("y2", N(Top + plotHeight)),
+                        ("stroke", "#777"), ("stroke-width", "1.2"), ("stroke-dasharray", "6 4"));
+                    Text(w, m.Kind + "-label", m.Label, 0, 0, ("fill", "#555"), ("font-size", "12"), ("text-anchor", "end"),
+                        ("stroke", "white"), ("stroke-width", "3"), ("paint-order", "stroke"),
+                        ("transform", $"translate({N(X(m.X) - 5)} {N(Top + 8)}) rotate(-90)"));
+                }
+                w.WriteEndElement();
+            }
+
             // the curves, clipped to the plot area
             foreach (var s in series.Where(s => s.Points.Count > 0))
             {
-                Element(w, "polyline", ("id", s.Id), ("clip-path", "url(#plot-area)"), ("fill", "none"), ("stroke", s.Color), ("stroke-width", "1.6"), ("stroke-linejoin", "round"),
-                    ("points", string.Join(' ', s.Points.Select(p => $"{N(X(p.X))},{N(Y(p.Y))}"))));
-                if (!s.Markers) continue;
+                if (s.Joined)
+                    Element(w, "polyline", ("id", s.Id), ("clip-path", "url(#plot-area)"), ("fill", "none"), ("stroke", s.Color), ("stroke-width", "1.6"), ("stroke-linejoin", "round"),
+                        ("points", string.Join(' ', s.Points.Select(p => $"{N(X(p.X))},{N(Y(p.Y))}"))));
+                if (!s.Dotted) continue;
                 w.WriteStartElement("g");
                 Attributes(w, ("id", s.Id + "-markers"), ("fill", s.Color));
-                foreach (var p in s.Points) Element(w, "circle", ("cx", N(X(p.X))), ("cy", N(Y(p.Y))), ("r", "3"));
+                foreach (var p in s.Points) Element(w, "circle", ("cx", N(X(p.X))), ("cy", N(Y(p.Y))), ("r", s.Joined ? "3" : "4"));
                 w.WriteEndElement();
             }
 
@@ -87,8 +117,9 @@ internal static class LossPlot
             for (int i = 0; i < shown.Length; i++)
             {
                 double y = legendY + 18 + 20 * i;
-                Element(w, "line", ("x1", N(legendX + 8)), ("y1", N(y - 4)), ("x2", N(legendX + 28)), ("y2", N(y - 4)), ("stroke", shown[i].Color), ("stroke-width", "2.5"));
-                if (shown[i].Markers) Element(w, "circle", ("cx", N(legendX + 18)), ("cy", N(y - 4)), ("r", "3"), ("fill", shown[i].Color));
+                if (shown[i].Joined)
+                    Element(w, "line", ("x1", N(legendX + 8)), ("y1", N(y - 4)), ("x2", N(legendX + 28)), ("y2", N(y - 4)), ("stroke", shown[i].Color), ("stroke-width", "2.5"));
+                if (shown[i].Dotted) Element(w, "circle", ("cx", N(legendX + 18)), ("cy", N(y - 4)), ("r", shown[i].Joined ? "3" : "4"), ("fill", shown[i].Color));
                 Text(w, "legend-label", shown[i].Label, legendX + 34, y);
             }
             w.WriteEndElement();
