@@ -26,7 +26,7 @@ internal static class BenchCommand
         WeightsChoice.Option("f32; with --latency, " + WeightsChoice.StoredFormat),
         new("streams", "N", "also measure N generation streams advanced together (BatchGenerator): aggregate chars/s, GFLOP/s and its fraction of peak"),
         new("seconds", "S", "measuring time for training (generation gets half), or for --peak (default 3)"),
-        new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy, the bound training figures are quoted against"),
+        new("peak", null, "instead: one core's FMA peak (GFLOP/s) on the active kernel policy (multiply then add on x86's 128-bit path, which serves CPUs without FMA), the bound training figures are quoted against"),
         new("latency", "MODEL", "instead: time every generated character of the model file MODEL and print p50 / p99 / max / mean µs"),
         new("chars", "N", "characters timed by --latency, at least 1000 (default 200000)"),
         new("json", null, "print one JSON object (its fields are listed below)"),

@@ -77,7 +77,7 @@ internal readonly struct Bf16Dot128 : ICompactDot<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Accumulate(Vector128<float> acc, VectorPair<Vector128<float>> x, VectorPair<Vector128<float>> w)
-        => Vector128.FusedMultiplyAdd(x.Second, w.Second, Vector128.FusedMultiplyAdd(x.First, w.First, acc));
+        => Simd128.MultiplyAdd(x.Second, w.Second, Simd128.MultiplyAdd(x.First, w.First, acc));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ToFloat(Vector128<float> acc) => acc;
@@ -102,7 +102,7 @@ internal readonly struct Bf16DotScalar : ICompactDot<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Accumulate(float acc, VectorPair<float> x, VectorPair<float> w)
-        => MathF.FusedMultiplyAdd(x.Second, w.Second, MathF.FusedMultiplyAdd(x.First, w.First, acc));
+        => SimdScalar.MultiplyAdd(x.Second, w.Second, SimdScalar.MultiplyAdd(x.First, w.First, acc));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToFloat(float acc) => acc;

@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics;
 namespace CharRnn.Fast.Kernels;
 
 /// <summary>
-/// One core's measured FMA throughput on a policy's vector width: twelve independent chains of fused multiply-adds in
+/// One core's measured multiply-add throughput on a policy's vector width, through the kernels' own
+/// <see cref="ISimd{TVec}.MultiplyAdd"/> (FMA, or multiply then add on x86's 128-bit and scalar paths): twelve independent chains in
 /// registers (enough to cover a 4–6 cycle latency on two FMA ports; twelve accumulators and two operands fit a
 /// 16-register file), no memory traffic. The bound that training and generation figures are quoted against.
 /// </summary>

@@ -264,7 +264,7 @@ internal static class GemmTiles
                     kk += w;
                 }
                 float sum = TS.Sum(TS.Add(s0, s1));
-                for (; kk < k; kk++) sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, kk), Unsafe.Add(ref column, kk), sum);
+                for (; kk < k; kk++) sum = SimdScalar.MultiplyAdd(Unsafe.Add(ref ai, kk), Unsafe.Add(ref column, kk), sum);
                 nint o = i * ldc + j;
                 if (hasInit) sum += Unsafe.Add(ref init, o);
                 Unsafe.Add(ref c, o) = TE.Apply<SimdScalar, float>(sum, TE.UsesAux ? Unsafe.Add(ref aux, o) : 0f);

@@ -65,6 +65,13 @@ public sealed class KernelPolicy
     public int VectorRegisters => Tiles == TileFamily.Registers32 ? 32 : 16;
 
     /// <summary>
+    /// Whether the path's multiply-add is fused (one rounding): the 512- and 256-bit paths and Arm's; x86's 128-bit and
+    /// scalar paths multiply, then add, as the SSE4.2 CPUs they serve must (see <see cref="ISimd{TVec}.MultiplyAdd"/>).
+    /// Policies with the same answer compute the compact kernels' columns to the same bits.
+    /// </summary>
+    public bool FusedMultiplyAdd => Path is VectorPath.V512 or VectorPath.V256 || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+
+    /// <summary>
     /// Rows of the GEMM's main register tile: 6 with 16 registers (6 × 2 vectors: 12 accumulators, 2 B vectors and a
     /// broadcast, as BLIS's Haswell kernel), 4 with 32 (4 × 4: 16 accumulators and 4 B vectors).
     /// </summary>

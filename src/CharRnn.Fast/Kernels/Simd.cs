@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 
 namespace CharRnn.Fast.Kernels;
 
@@ -19,7 +20,11 @@ internal interface ISimd<TVec> where TVec : struct
     static abstract TVec Subtract(TVec a, TVec b);
     static abstract TVec Multiply(TVec a, TVec b);
     static abstract TVec Divide(TVec a, TVec b);
-    /// <summary>a·b + c, fused (one rounding).</summary>
+    /// <summary>
+    /// a·b + c: fused (one rounding) on the 512- and 256-bit paths and on Arm, whose CPUs all have FMA; multiplied then
+    /// added (two roundings) on x86's 128-bit and scalar paths. Those serve SSE4.2 CPUs (x86-64-v2: no FMA), where a fused
+    /// operation would be emulated in software (0.4 GFLOP/s), and must compute the same on every x86 CPU and build.
+    /// </summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
     /// <summary>IEEE 754 maximum: a NaN in either operand gives NaN (on every path).</summary>
     static abstract TVec Max(TVec a, TVec b);
@@ -94,7 +99,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => AdvSimd.IsSupported ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Clamp(Vector128<float> x, Vector128<float> lo, Vector128<float> hi) => Vector128.MinNative(hi, Vector128.MaxNative(lo, x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> a) => Vector128.Sqrt(a);
@@ -122,7 +127,7 @@ internal readonly struct SimdScalar : ISimd<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Subtract(float a, float b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Multiply(float a, float b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Divide(float a, float b) => a / b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => AdvSimd.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Max(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Clamp(float x, float lo, float hi) => x < lo ? lo : x > hi ? hi : x; // NaN fails both tests
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sqrt(float a) => MathF.Sqrt(a);
