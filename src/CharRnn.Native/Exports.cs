@@ -151,6 +151,21 @@ internal static unsafe partial class Exports
         catch (Exception e) { return Fail(e); }
     }
 
+    [UnmanagedCallersOnly(EntryPoint = "charrnn_model_architecture")]
+    public static int ModelArchitecture(nint model, int* cell, int* layers, int* weights)
+    {
+        try
+        {
+            if (!HandleTable.TryGet<InferenceModel>(model, out var m)) return Fail(Status.InvalidHandle, "not a live model handle");
+            // the header's charrnn_cell and charrnn_weights values, named here rather than taken from the enums' order
+            if (cell is not null) *cell = m.Cell switch { CellKind.Lstm => 1, CellKind.Gru => 2, _ => 0 };
+            if (layers is not null) *layers = m.Layers;
+            if (weights is not null) *weights = m.Weights switch { WeightFormat.Bf16 => 2, WeightFormat.Int8 => 3, _ => 1 };
+            return Ok();
+        }
+        catch (Exception e) { return Fail(e); }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "charrnn_model_token_text")]
     public static int TokenText(nint model, int token, byte* buffer, nuint capacity, nuint* written)
     {

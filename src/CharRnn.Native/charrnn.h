@@ -126,6 +126,14 @@ int charrnn_model_load_weights(const char* path, int32_t weights, charrnn_model*
 int charrnn_model_load_memory_weights(const void* data, size_t size, int32_t weights, charrnn_model* model);
 int charrnn_model_free(charrnn_model model);                                         /* 0 is accepted */
 int charrnn_model_info(charrnn_model model, int32_t* vocab_size, int32_t* hidden_size, int32_t* lines_mode);
+/* (1.2) The network: its cell (a charrnn_cell), its stacked layers, and the charrnn_weights format the loaded model
+ * holds (F32, BF16 or INT8; never STORED). Any of the pointers may be NULL. */
+typedef enum charrnn_cell {
+    CHARRNN_CELL_RNN = 0,    /* Elman, tanh or relu */
+    CHARRNN_CELL_LSTM = 1,
+    CHARRNN_CELL_GRU = 2
+} charrnn_cell;
+int charrnn_model_architecture(charrnn_model model, int32_t* cell, int32_t* layers, int32_t* weights);
 int charrnn_model_token_text(charrnn_model model, int32_t token, char* buffer, size_t capacity, size_t* written);
 int charrnn_model_token_of(charrnn_model model, uint32_t codepoint, int32_t* token);
 

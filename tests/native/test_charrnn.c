@@ -190,7 +190,8 @@ static void states_and_batches(charrnn_model model, const char* other_path, uint
 
 int main(int argc, char** argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s MODEL SEED LENGTH TEMPERATURE TOP_K [PRIME]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL SEED LENGTH TEMPERATURE TOP_K [PRIME [OTHER_MODEL [CELL/LAYERS/WEIGHTS]]]\n"
+                "  (CELL rnn|lstm|gru, WEIGHTS f32|bf16|int8: what charrnn_model_architecture must report)\n", argv[0]);
         return 2;
     }
     const char* path = argv[1];
@@ -217,6 +218,18 @@ int main(int argc, char** argv) {
     expect(charrnn_model_load(path, &model), CHARRNN_OK, "load the model");
     int32_t vocab = 0, hidden = 0, lines = 0;
     expect(charrnn_model_info(model, &vocab, &hidden, &lines), CHARRNN_OK, "model info");
+    int32_t cell = -1, layers = 0, weights = -1;
+    expect(charrnn_model_architecture(model, &cell, &layers, &weights), CHARRNN_OK, "model architecture");
+    expect(charrnn_model_architecture(model, NULL, NULL, NULL), CHARRNN_OK, "model architecture, no outputs wanted");
+    static const char* const cells[] = { "rnn", "lstm", "gru" };
+    static const char* const weight_names[] = { "stored", "f32", "bf16", "int8" };
+    check(cell >= CHARRNN_CELL_RNN && cell <= CHARRNN_CELL_GRU && layers >= 1 && weights >= CHARRNN_WEIGHTS_F32 &&
+          weights <= CHARRNN_WEIGHTS_INT8, "the architecture is a cell, at least one layer and a weight format");
+    char architecture[64] = "";
+    if (cell >= 0 && cell <= 2 && weights >= 0 && weights <= 3)
+        snprintf(architecture, sizeof architecture, "%s/%d/%s", cells[cell], (int)layers, weight_names[weights]);
+    fprintf(stderr, "model: %s, V %d, H %d%s\n", architecture, (int)vocab, (int)hidden, lines ? ", lines" : "");
+    if (argc > 8) check(strcmp(architecture, argv[8]) == 0, "charrnn_model_architecture reports what the file holds");
     size_t longest = 0; /* the longest token in UTF-8 */
     for (int32_t t = 0; t < vocab; t++) {
         char symbol[8]; size_t n = 0;
@@ -369,6 +382,7 @@ int main(int argc, char** argv) {
     expect(charrnn_generator_free((charrnn_generator)model), CHARRNN_INVALID_HANDLE, "free a model as a generator");
     expect(charrnn_model_free(model), CHARRNN_OK, "free the model");
     expect(charrnn_model_info(model, &vocab, &hidden, &lines), CHARRNN_INVALID_HANDLE, "use a freed model");
+    expect(charrnn_model_architecture(model, &cell, &layers, &weights), CHARRNN_INVALID_HANDLE, "architecture of a freed model");
 
     free(text); free(again); free(retried); free(p);
     fprintf(stderr, "%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
