@@ -59,45 +59,52 @@ public class CompactGeneratorTests
     /// reference's own, carried in double (it is never rounded to int8, so it follows the engine's to float rounding).
     /// </summary>
     [Fact]
-    public void Int8_steps_follow_the_reference_from_the_engines_state() => Property(Cases, (policy, c) =>
+    public void Int8_steps_follow_the_reference_from_the_engines_state()
     {
-        var rng = new Random(c.Seed);
-        var reference = StackedEngineVsReferenceTests.RandomReference(c.Cell, c.Layers, c.V, c.H, c.Act, rng);
-        using var generator = new Generator(new InferenceModel(c.Model(reference), policy, WeightFormat.Int8));
-        var rounded = CompactReference.Dequantized(reference, WeightFormat.Int8);
-        var cells = Enumerable.Range(0, c.Layers).Select(_ => c.Cell == NaiveCell.Lstm ? new double[c.H] : null).ToArray();
-        int h = c.H;
-        bool moved = false;
-        for (int t = 0; t < 12; t++)
+        int cases = 0, movedCases = 0;
+        Property(Cases, (policy, c) =>
         {
-            var before = generator.HiddenState.ToArray();
-            int token = rng.Next(c.V);
-            generator.Feed(token);
-            var after = generator.HiddenState.ToArray();
-            for (int l = 0; l < c.Layers; l++)
+            var rng = new Random(c.Seed);
+            var reference = StackedEngineVsReferenceTests.RandomReference(c.Cell, c.Layers, c.V, c.H, c.Act, rng);
+            using var generator = new Generator(new InferenceModel(c.Model(reference), policy, WeightFormat.Int8));
+            var rounded = CompactReference.Dequantized(reference, WeightFormat.Int8);
+            var cells = Enumerable.Range(0, c.Layers).Select(_ => c.Cell == NaiveCell.Lstm ? new double[c.H] : null).ToArray();
+            int h = c.H;
+            bool moved = false;
+            for (int t = 0; t < 12; t++)
             {
-                double[] x = l == 0 ? OneHot(token, c.V) : CompactReference.Int8(after.AsSpan((l - 1) * h, h));
-                var previous = before.AsSpan(l * h, h);
-                var step = NaiveCellStep.Forward(rounded.Cell, c.Act, rounded.P.Layers[l], x, CompactReference.Int8(previous), cells[l]);
-                var expected = step.H;
-                if (c.Cell == NaiveCell.Gru) // h = (1 − z)·n + z·h_prev: h_prev itself, not its int8 rounding, outside the product
-                    for (int j = 0; j < h; j++) expected[j] = (1 - step.Gates[h + j]) * step.Gates[2 * h + j] + step.Gates[h + j] * previous[j];
-                cells[l] = step.C;
-                ReferenceMapping.Assert(after.AsSpan(l * h, h), expected, 1e-4, 1e-5, $"h of layer {l} at {t} {c}");
+                var before = generator.HiddenState.ToArray();
+                int token = rng.Next(c.V);
+                generator.Feed(token);
+                var after = generator.HiddenState.ToArray();
+                for (int l = 0; l < c.Layers; l++)
+                {
+                    double[] x = l == 0 ? OneHot(token, c.V) : CompactReference.Int8(after.AsSpan((l - 1) * h, h));
+                    var previous = before.AsSpan(l * h, h);
+                    var step = NaiveCellStep.Forward(rounded.Cell, c.Act, rounded.P.Layers[l], x, CompactReference.Int8(previous), cells[l]);
+                    var expected = step.H;
+                    if (c.Cell == NaiveCell.Gru) // h = (1 − z)·n + z·h_prev: h_prev itself, not its int8 rounding, outside the product
+                        for (int j = 0; j < h; j++) expected[j] = (1 - step.Gates[h + j]) * step.Gates[2 * h + j] + step.Gates[h + j] * previous[j];
+                    cells[l] = step.C;
+                    ReferenceMapping.Assert(after.AsSpan(l * h, h), expected, 1e-4, 1e-5, $"h of layer {l} at {t} {c}");
+                }
+                var top = CompactReference.Int8(after.AsSpan((c.Layers - 1) * h, h));
+                var logits = new double[c.V];
+                for (int o = 0; o < c.V; o++)
+                {
+                    double sum = rounded.P.FcBias[o];
+                    for (int j = 0; j < h; j++) sum += rounded.P.FcWeight[o * h + j] * top[j];
+                    logits[o] = sum;
+                }
+                ReferenceMapping.Assert(generator.Logits, logits, 1e-4, 1e-5, $"logits at {t} {c}");
+                moved |= after.Any(v => v != 0);
             }
-            var top = CompactReference.Int8(after.AsSpan((c.Layers - 1) * h, h));
-            var logits = new double[c.V];
-            for (int o = 0; o < c.V; o++)
-            {
-                double sum = rounded.P.FcBias[o];
-                for (int j = 0; j < h; j++) sum += rounded.P.FcWeight[o * h + j] * top[j];
-                logits[o] = sum;
-            }
-            ReferenceMapping.Assert(generator.Logits, logits, 1e-4, 1e-5, $"logits at {t} {c}");
-            moved |= after.Any(v => v != 0);
-        }
-        Assert.True(moved, "the state never left zero: the check above saw no rounded input");
-    }, tests: 40);
+            Interlocked.Increment(ref cases);
+            if (moved) Interlocked.Increment(ref movedCases);
+        }, tests: 40);
+        // a relu state of a few units can stay at zero for a whole case; most cases must have checked rounded inputs
+        Assert.True(movedCases * 2 > cases, $"the state left zero in only {movedCases} of {cases} cases: the checks saw few rounded inputs");
+    }
 
     private static double[] OneHot(int token, int v)
     {
