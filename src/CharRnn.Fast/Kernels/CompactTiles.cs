@@ -143,7 +143,7 @@ internal static class CompactTiles
 
     /// <summary>
     /// C(r,v) = init + s_x(r)·s_w·Σ (int8: the integer sum to float, times the product of the scales rounded once, plus
-    /// init in one FMA) or init + Σ (bf16).
+    /// init in one multiply-add: fused, or multiplied then added on x86's 128-bit and scalar paths) or init + Σ (bf16).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish<TD, TS, TV>(TV acc, ref float c, ref float init, bool hasInit, ref float rowScales, ref float columnScales, int r, int v, nint ldc)
