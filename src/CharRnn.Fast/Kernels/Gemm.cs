@@ -74,8 +74,11 @@ internal static class Gemm
         Check<TEpilogue>(c, init, a, aux, n, ldc);
         ref float origin = ref MemoryMarshal.GetReference(b.Data);
         origin = ref b.IsRowMajor ? ref Unsafe.Add(ref origin, first) : ref Unsafe.Add(ref origin, first / b.Width * (nint)b.PanelStride);
+        // a packed B too large to stay in L2 between calls (the LSTM's W_hhᵀ, re-read at every time step) is prefetched
+        // panel by panel; one that stays there is not (the prefetches would only take load slots)
+        bool prefetch = !b.IsRowMajor && (long)b.Rows * b.Cols * sizeof(float) > CacheSizes.L2Bytes / 2;
         Blocked<TEpilogue>(policy, ref At(c, first), ref At(init, first), !init.IsEmpty, ref MemoryMarshal.GetReference(a.Data), a.RowStride, a.ColStride,
-            ref origin, b.IsRowMajor ? n : b.Width, b.PanelStride, ref At(aux, first), a.Rows, a.Cols, end - first, ldc);
+            ref origin, b.IsRowMajor ? n : b.Width, b.PanelStride, prefetch, ref At(aux, first), a.Rows, a.Cols, end - first, ldc);
     }
 
     private static void Check<TEpilogue>(Span<float> c, ReadOnlySpan<float> init, in StridedMatrix a, ReadOnlySpan<float> aux, int n, int ldc) where TEpilogue : IEpilogue
@@ -99,24 +102,24 @@ internal static class Gemm
     // ten such calls).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Blocked<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float b, nint ldb, nint panelStride, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
+        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
         if (aRow == 1 && aCol == m && m > 1 && k >= TransposedAMinimumDepth)
         {
-            BlockedTransposedA<TEpilogue>(policy, ref c, ref init, hasInit, ref a, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+            BlockedTransposedA<TEpilogue>(policy, ref c, ref init, hasInit, ref a, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
             return;
         }
         int kBlock = policy.KBlock;
         for (int k0 = 0; k0 + kBlock < k; k0 += kBlock)
         {
             Dispatch<NoEpilogue>(policy, ref c, ref init, hasInit, ref Unsafe.Add(ref a, k0 * aCol), aRow, aCol,
-                ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, ref aux, m, kBlock, n, ldc);
+                ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref aux, m, kBlock, n, ldc);
             init = ref c;
             hasInit = true;
         }
         int last = k == 0 ? 0 : (k - 1) / kBlock * kBlock;
         Dispatch<TEpilogue>(policy, ref c, ref init, hasInit, ref Unsafe.Add(ref a, last * aCol), aRow, aCol,
-            ref Unsafe.Add(ref b, last * ldb), ldb, panelStride, ref aux, m, k - last, n, ldc);
+            ref Unsafe.Add(ref b, last * ldb), ldb, panelStride, prefetch, ref aux, m, k - last, n, ldc);
     }
 
     /// <summary>
@@ -133,7 +136,7 @@ internal static class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void BlockedTransposedA<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a,
-        ref float b, nint ldb, nint panelStride, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
+        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
         int kBlock = policy.KBlock;
         var scratch = TransposeScratch(m * Math.Min(k, kBlock));
@@ -144,10 +147,10 @@ internal static class Gemm
             RowKernels.Transpose(policy, scratch, kb, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, (nint)k0 * m), kb * m), kb, m);
             if (k0 + kBlock >= k)
             {
-                Dispatch<TEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, ref aux, m, kb, n, ldc);
+                Dispatch<TEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref aux, m, kb, n, ldc);
                 return;
             }
-            Dispatch<NoEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, ref aux, m, kb, n, ldc);
+            Dispatch<NoEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref aux, m, kb, n, ldc);
             init = ref c;
             hasInit = true;
         }
@@ -165,32 +168,32 @@ internal static class Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dispatch<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float b, nint ldb, nint panelStride, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
+        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
         bool wide = policy.Tiles == TileFamily.Registers32;
         switch (policy.Path)
         {
             case VectorPath.V512:
-                Kernel<Simd512, Vector512<float>, TEpilogue, Four, Four>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+                Kernel<Simd512, Vector512<float>, TEpilogue, Four, Four>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
                 break;
             case VectorPath.V256:
-                Kernel<Simd256, Vector256<float>, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+                Kernel<Simd256, Vector256<float>, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
                 break;
             case VectorPath.V128 when wide:
-                Kernel<Simd128, Vector128<float>, TEpilogue, Four, Four>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+                Kernel<Simd128, Vector128<float>, TEpilogue, Four, Four>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
                 break;
             case VectorPath.V128:
-                Kernel<Simd128, Vector128<float>, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+                Kernel<Simd128, Vector128<float>, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
                 break;
             default:
-                Kernel<SimdScalar, float, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, ref aux, m, k, n, ldc);
+                Kernel<SimdScalar, float, TEpilogue, Six, Two>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
                 break;
         }
     }
 
     /// <summary>One K block of the product: column panels, each swept by row blocks of the main tile (TR × TV) and its leftovers.</summary>
     private static void Kernel<TS, TV, TE, TR, TV4>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float b, nint ldb, nint panelStride, ref float aux, int m, int k, int n, nint ldc)
+        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TV4 : ICount
     {
         int w = TS.Count, mr = TR.Value, nr = TV4.Value * w;
@@ -207,11 +210,16 @@ internal static class Gemm
         }
         else
         {
-            // whole panels, then whole vectors of the last, partial one
+            // whole panels, then whole vectors of the last, partial one; with prefetch, a panel's row tiles fetch the next
+            // whole panel's K block (k·nr contiguous floats) into L2
             for (; j + nr <= n; j += nr)
-                Rows<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc);
+            {
+                bool next = prefetch && j + 2 * nr <= n;
+                Rows<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc,
+                    ref next ? ref Column(ref b, panelStride, nr, j + nr) : ref b, next ? k * nr / CachePrefetch.LineFloats : 0);
+            }
             for (; j + w <= n; j += w)
-                Rows<TS, TV, TE, TR, One>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc);
+                Rows<TS, TV, TE, TR, One>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc, ref b, 0);
         }
         if (j == n) return;
 
@@ -246,26 +254,36 @@ internal static class Gemm
     private static ref float Column(ref float b, nint panelStride, int width, int j)
         => ref panelStride == 0 ? ref Unsafe.Add(ref b, j) : ref Unsafe.Add(ref b, j / width * panelStride + j % width);
 
-    /// <summary>Columns [j, j + TC vectors) for every row: blocks of TR rows, then one tile of the leftover rows.</summary>
+    /// <summary>
+    /// Columns [j, j + TC vectors) for every row: blocks of TR rows, then one tile of the leftover rows. The
+    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on are shared out among the blocks
+    /// (at most one per k each), so the fetch runs alongside the whole panel's arithmetic.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows<TS, TV, TE, TR, TC>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float bj, nint ldb, ref float aux, int m, int k, int j, nint ldc)
+        ref float bj, nint ldb, ref float aux, int m, int k, int j, nint ldc, ref float prefetch, int prefetchLines)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount
     {
-        int mr = TR.Value, i = 0;
+        int mr = TR.Value, i = 0, blocks = m / mr;
+        int share = blocks == 0 ? 0 : Math.Min(k, (prefetchLines + blocks - 1) / blocks);
         for (; i + mr <= m; i += mr)
+        {
+            int lines = Math.Min(share, prefetchLines);
             GemmTiles.Tile<TS, TV, TE, TR, TC>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit, ref Unsafe.Add(ref a, i * aRow),
-                aRow, aCol, ref bj, ldb, ref Unsafe.Add(ref aux, i * ldc + j), ldc, k);
+                aRow, aCol, ref bj, ldb, ref Unsafe.Add(ref aux, i * ldc + j), ldc, k, ref prefetch, lines);
+            prefetch = ref Unsafe.Add(ref prefetch, lines * CachePrefetch.LineFloats);
+            prefetchLines -= lines;
+        }
         if (i == m) return;
         ref float ci = ref Unsafe.Add(ref c, i * ldc + j), ii = ref Unsafe.Add(ref init, i * ldc + j), xi = ref Unsafe.Add(ref aux, i * ldc + j);
         ref float ai = ref Unsafe.Add(ref a, i * aRow);
         switch (m - i)
         {
-            case 1: GemmTiles.Tile<TS, TV, TE, One, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k); break;
-            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k); break;
-            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k); break;
-            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k); break;
-            default: GemmTiles.Tile<TS, TV, TE, Five, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k); break;
+            case 1: GemmTiles.Tile<TS, TV, TE, One, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            default: GemmTiles.Tile<TS, TV, TE, Five, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
         }
     }
 }

@@ -150,6 +150,39 @@ public class GemmTests
     }, tests: 60);
 
     [Fact]
+    public void A_packed_b_too_large_for_l2_is_prefetched_without_changing_the_result() => Property(
+        from m in Gen.Choose(1, 13) from k in Gen.Choose(500, 560) from extra in Gen.Choose(0, 70) from transposed in Gen.Elements(false, true)
+        from seed in Gen.Choose(0, int.MaxValue) select (m, k, extra, transposed, seed), (policy, s) =>
+    {
+        // B of about 4 MB (the LSTM's W_hhᵀ at H = 512) is over half of any L2 this engine meets, so its panels are
+        // prefetched (CacheSizes, CachePrefetch); every row-block count, the leftover rows and the column remainders
+        int n = 1800 + s.extra;
+        Assert.True((long)s.k * n * sizeof(float) > CacheSizes.L2Bytes / 2, $"B [{s.k},{n}] must exceed half the L2 ({CacheSizes.L2Bytes} bytes)");
+        var rng = new Random(s.seed);
+        var source = Random(rng, s.k * n);
+        var packed = new PackedMatrix(policy, s.k, n);
+        packed.Pack(source);
+        var a = Random(rng, s.m * s.k);
+        var c = Random(rng, s.m * n);
+        int rowStride = s.transposed ? 1 : s.k, colStride = s.transposed ? s.m : 1;
+        var (expected, scale) = NaiveKernels.Gemm(c, a, rowStride, colStride, source, s.m, s.k, n, (x, _) => x);
+        Gemm.Run<NoEpilogue>(policy, c, c, new StridedMatrix(a, s.m, s.k, rowStride, colStride), packed.View(), default);
+        Close.Assert(c, expected, scale, 2 * Rel, 2e-6, "C");
+    }, tests: 4);
+
+    [Fact]
+    public void Cache_sizes_parse_as_sysfs_writes_them()
+    {
+        Assert.Equal(1280L << 10, CacheSizes.ParseSize("1280K\n"));
+        Assert.Equal(2L << 20, CacheSizes.ParseSize("2M"));
+        Assert.Equal(524288L, CacheSizes.ParseSize("524288"));
+        Assert.Null(CacheSizes.ParseSize("-1K"));
+        Assert.Null(CacheSizes.ParseSize("big"));
+        Assert.Null(CacheSizes.ParseSize("0K"));
+        Assert.InRange(CacheSizes.L2Bytes, 64L << 10, 1L << 30);
+    }
+
+    [Fact]
     public void Packing_keeps_every_value_in_place_and_transposes_on_request() => Property(
         from k in Gen.Choose(0, 40) from n in Size from panels in Gen.Elements(false, true) from seed in Gen.Choose(0, int.MaxValue)
         select (k, n, panels, seed), (policy, s) =>
