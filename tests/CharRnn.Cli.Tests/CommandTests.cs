@@ -308,6 +308,13 @@ public sealed class CommandTests : IDisposable
         var o = doc.RootElement;
         Assert.True(o.GetProperty("train_chars_per_s").GetDouble() > 0);
         Assert.True(o.GetProperty("generate_us_per_char").GetDouble() > 0);
+        // generation's traffic: the weight bytes of a character over its time, beside one core's read rate
+        double us = o.GetProperty("generate_us_per_char").GetDouble(), gbps = o.GetProperty("generate_gbps").GetDouble(), read = o.GetProperty("read_gbps").GetDouble();
+        long bytes = o.GetProperty("generate_weight_bytes_per_char").GetInt64();
+        Assert.InRange(bytes, 4L * (16 * 16 + 16 * 65), 4L * (16 * 16 + 16 * 80 + 80 + 16 + 3 * 16 + 1));
+        Assert.Equal(bytes / (us * 1e3), gbps, 1e-9 * gbps);
+        Assert.True(read > 0, $"read_gbps {read}");
+        Assert.Equal(gbps / read, o.GetProperty("generate_fraction_of_read").GetDouble(), 1e-12);
         Assert.Equal(16, o.GetProperty("hidden").GetInt32());
         Assert.Equal(2, o.GetProperty("batch").GetInt32());
         Assert.Equal(1, o.GetProperty("threads").GetInt32());

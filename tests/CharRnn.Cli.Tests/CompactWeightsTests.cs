@@ -90,7 +90,7 @@ public sealed class CompactWeightsTests(TrainedModelFixture fixture) : IClassFix
         Assert.True(bench.GetProperty("streams_chars_per_s").GetDouble() > 0);
         var text = Charrnn("bench", "--hidden", "16", "--seconds", "0.1", "--weights", format);
         AssertOk(text);
-        Assert.Matches($@"generate [0-9.]+ µs/char \({format} weights\)", text.Stdout);
+        Assert.Matches($@"generate [0-9.]+ µs/char \({format} weights, [0-9.]+ GB/s: [0-9]+% of one core's [0-9.]+ reading [0-9,]+ KiB\)", text.Stdout);
     }
 
     [Theory]

@@ -38,12 +38,16 @@ internal static class BenchCommand
         "character, 6GH²·(2L − 1) + 6HV with G = 1, 4, 3 gate blocks for rnn, lstm, gru (forward, backward and weight\n" +
         "gradients of every layer's recurrent and, above layer 0, input products, and of the output layer; layer 0's one-hot\n" +
         "input is a row gather); the fraction of peak is that over the single-core peak (with --threads N it can exceed 1).\n" +
+        "Generation streams every weight matrix once per character: its GB/s (weight bytes per character over the time per\n" +
+        "character) is set beside one core's rate of reading a working set of that size, the bound it runs into once the\n" +
+        "weights outgrow L1 (bf16 and int8 weights read 2× and 4× fewer bytes).\n" +
         "CHARRNN_ISA=512|256|128|scalar forces a kernel policy.\n" +
         "With --latency it measures a model file instead: after 20,000 warm-up characters, each call that samples and feeds\n" +
         "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
         "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
         "With --streams N, generation of N streams at once counts 2GH²(2L − 1) + 2HV flops per character.\n" +
         "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
+        "\"generate_weight_bytes_per_char\":…,\"generate_gbps\":…,\"read_gbps\":…,\"generate_fraction_of_read\":…,\n" +
         "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…,\"weights\":…};\n" +
         "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
         "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…,\"weights\":…}.\n" +
@@ -98,11 +102,16 @@ internal static class BenchCommand
 
         string path = VectorPaths.Describe(policy.Path);
         double gflops = trainRate * TrainingFlopsPerCharacter(model.Parameters.Shape) / 1e9, peak = FmaPeak.Measure(policy, Math.Min(1, seconds / 3));
+        // generation streams its weights once per character: its traffic against one core's rate of reading that much memory
+        long weightBytes = generator.Model.WeightBytesPerCharacter;
+        double generateGbps = weightBytes / (usPerChar * 1e3), readGbps = ReadRate.Measure(policy, weightBytes, Math.Min(0.5, seconds / 6));
         if (json)
             JsonLine.Write(w =>
             {
                 w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
                 w.WriteNumber("fraction_of_peak", gflops / peak); w.WriteNumber("generate_us_per_char", usPerChar);
+                w.WriteNumber("generate_weight_bytes_per_char", weightBytes); w.WriteNumber("generate_gbps", generateGbps);
+                w.WriteNumber("read_gbps", readGbps); w.WriteNumber("generate_fraction_of_read", generateGbps / readGbps);
                 if (streams > 0)
                 {
                     double streamGflops = streamRate * GenerationFlopsPerCharacter(model.Parameters.Shape) / 1e9;
@@ -116,7 +125,7 @@ internal static class BenchCommand
         else
         {
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char ({format.Name()} weights)   ({policy.Name}, {path})"));
+                $"train {trainRate:N0} chars/s ({gflops:F1} GFLOP/s, {100 * gflops / peak:F0}% of one core's {peak:F1})   generate {usPerChar:F2} µs/char ({format.Name()} weights, {generateGbps:F1} GB/s: {100 * generateGbps / readGbps:F0}% of one core's {readGbps:F1} reading {weightBytes / 1024.0:N0} KiB)   ({policy.Name}, {path})"));
             if (streams > 0)
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{streams} streams: {streamRate:N0} chars/s in all ({streamRate * usPerChar / 1e6:F1}× one stream; {100 * streamRate * GenerationFlopsPerCharacter(model.Parameters.Shape) / 1e9 / peak:F0}% of peak)"));

@@ -17,6 +17,8 @@ internal sealed class CompactGenerationMatrix : GenerationMatrix
 
     public override WeightFormat Format => _b.Format;
 
+    public override long StoredBytes => _b.StoredBytes;
+
     public override void Pack(ReadOnlySpan<float> source) => _b.Pack(source);
 
     public override void PackTransposeOf(ReadOnlySpan<float> source) => _b.PackTransposeOf(source);

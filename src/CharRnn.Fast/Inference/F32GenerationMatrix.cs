@@ -16,6 +16,8 @@ internal sealed class F32GenerationMatrix : GenerationMatrix
 
     public override WeightFormat Format => WeightFormat.F32;
 
+    public override long StoredBytes => (long)Rows * Cols * sizeof(float);
+
     public override void Pack(ReadOnlySpan<float> source) => _b.Pack(source);
 
     public override void PackTransposeOf(ReadOnlySpan<float> source) => _b.PackTransposeOf(source);

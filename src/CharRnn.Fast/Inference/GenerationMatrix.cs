@@ -48,6 +48,9 @@ internal abstract class GenerationMatrix
     /// <summary>N.</summary>
     public int Cols { get; }
 
+    /// <summary>Bytes of weights (and int8 scales) a product over every column reads.</summary>
+    public abstract long StoredBytes { get; }
+
     /// <summary>Packs <paramref name="source"/> B [K,N] row-major (W_ihᵀ as the parameters store it).</summary>
     public abstract void Pack(ReadOnlySpan<float> source);
 

@@ -66,7 +66,17 @@ public sealed class InferenceModel
         _outputT.PackTransposeOf(paddedW);
         _outputBias = new float[OutputColumns];
         p.OutputBias.CopyTo(_outputBias);
+        long bytes = _outputT.StoredBytes + (long)(OutputColumns + gh) * sizeof(float); // Wᵀ, its bias and layer 0's gathered row
+        for (int l = 0; l < layers; l++) bytes += _inputT[l].StoredBytes + _recurrentT[l].StoredBytes + (long)(2 * gh + h) * sizeof(float);
+        WeightBytesPerCharacter = bytes;
     }
+
+    /// <summary>
+    /// Bytes of weights one generated character reads: every layer's W_hhᵀ, W_ihᵀ above layer 0 and the output layer's
+    /// Wᵀ in the model's format, layer 0's gathered row and the biases in f32. Generation streams all of them once per
+    /// character, so this over the time per character is its memory traffic (<c>charrnn bench</c>'s generate_gbps).
+    /// </summary>
+    public long WeightBytesPerCharacter { get; }
 
     public Vocabulary Vocabulary { get; }
 

@@ -52,6 +52,9 @@ internal sealed class CompactMatrix
     /// <summary>N.</summary>
     public int Cols { get; }
 
+    /// <summary>Bytes a product over every column reads: the cells of K groups × N, and int8's scales.</summary>
+    public long StoredBytes => (long)Groups * Cols * sizeof(int) + (Format == WeightFormat.Int8 ? (long)Cols * sizeof(float) : 0);
+
     /// <summary>Weights per cell: 4 (int8) or 2 (bf16).</summary>
     internal int KPerGroup { get; }
 
