@@ -214,12 +214,14 @@ internal static class Gemm
             // whole panel's K block (k·nr contiguous floats) into L2
             for (; j + nr <= n; j += nr)
             {
-                bool next = prefetch && j + 2 * nr <= n;
-                Rows<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc,
-                    ref next ? ref Column(ref b, panelStride, nr, j + nr) : ref b, next ? k * nr / CachePrefetch.LineFloats : 0);
+                if (prefetch && j + 2 * nr <= n)
+                    Rows<TS, TV, TE, TR, TV4, One>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc,
+                        ref Column(ref b, panelStride, nr, j + nr), k * nr / CachePrefetch.LineFloats);
+                else
+                    Rows<TS, TV, TE, TR, TV4, Zero>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc, ref b, 0);
             }
             for (; j + w <= n; j += w)
-                Rows<TS, TV, TE, TR, One>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc, ref b, 0);
+                Rows<TS, TV, TE, TR, One, Zero>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc, ref b, 0);
         }
         if (j == n) return;
 
@@ -255,21 +257,21 @@ internal static class Gemm
         => ref panelStride == 0 ? ref Unsafe.Add(ref b, j) : ref Unsafe.Add(ref b, j / width * panelStride + j % width);
 
     /// <summary>
-    /// Columns [j, j + TC vectors) for every row: blocks of TR rows, then one tile of the leftover rows. The
-    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on are shared out among the blocks
-    /// (at most one per k each), so the fetch runs alongside the whole panel's arithmetic.
+    /// Columns [j, j + TC vectors) for every row: blocks of TR rows, then one tile of the leftover rows. With TP =
+    /// <see cref="One"/> the <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on are shared out
+    /// among the blocks (at most one per k each), so the fetch runs alongside the whole panel's arithmetic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows<TS, TV, TE, TR, TC>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+    private static void Rows<TS, TV, TE, TR, TC, TP>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float bj, nint ldb, ref float aux, int m, int k, int j, nint ldc, ref float prefetch, int prefetchLines)
-        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount
+        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount where TP : ICount
     {
         int mr = TR.Value, i = 0, blocks = m / mr;
         int share = blocks == 0 ? 0 : Math.Min(k, (prefetchLines + blocks - 1) / blocks);
         for (; i + mr <= m; i += mr)
         {
             int lines = Math.Min(share, prefetchLines);
-            GemmTiles.Tile<TS, TV, TE, TR, TC>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit, ref Unsafe.Add(ref a, i * aRow),
+            GemmTiles.Tile<TS, TV, TE, TR, TC, TP>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit, ref Unsafe.Add(ref a, i * aRow),
                 aRow, aCol, ref bj, ldb, ref Unsafe.Add(ref aux, i * ldc + j), ldc, k, ref prefetch, lines);
             prefetch = ref Unsafe.Add(ref prefetch, lines * CachePrefetch.LineFloats);
             prefetchLines -= lines;
@@ -279,11 +281,11 @@ internal static class Gemm
         ref float ai = ref Unsafe.Add(ref a, i * aRow);
         switch (m - i)
         {
-            case 1: GemmTiles.Tile<TS, TV, TE, One, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            default: GemmTiles.Tile<TS, TV, TE, Five, TC>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 1: GemmTiles.Tile<TS, TV, TE, One, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            default: GemmTiles.Tile<TS, TV, TE, Five, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
         }
     }
 }

@@ -17,14 +17,15 @@ internal static class GemmTiles
     /// for every shape: the JIT specializes it per type argument, and the rows and vectors beyond the shape are dead code
     /// whose accumulators take no register. A policy's main tile is sized for its register file (6 × 2 with 16
     /// registers: 12 accumulators, 2 B vectors and a broadcast; 4 × 4 with 32); leftover rows use the same kernel with
-    /// fewer rows, so a batch of 16 or 32 streams never falls back to single-row tiles. Along the way it prefetches
-    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on into L2, one per k (its share of the
-    /// next column panel: see <see cref="CachePrefetch"/>).
+    /// fewer rows, so a batch of 16 or 32 streams never falls back to single-row tiles. With <typeparamref name="TP"/> =
+    /// <see cref="One"/> it also prefetches <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on
+    /// into L2, one per k (its share of the next column panel: see <see cref="CachePrefetch"/>); with <see cref="Zero"/>
+    /// the check is compiled out.
     /// </summary>
     [SkipLocalsInit]
-    public static void Tile<TS, TV, TE, TR, TC>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+    public static void Tile<TS, TV, TE, TR, TC, TP>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, nint ldb, ref float aux, nint ldc, int k, ref float prefetch, int prefetchLines)
-        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount
+        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount where TP : ICount
     {
         int rows = TR.Value, vectors = TC.Value;
         nint w = TS.Count;
@@ -71,7 +72,7 @@ internal static class GemmTiles
         nint p = 0;
         for (int kk = 0; kk < k; kk++, p += aCol, bk = ref Unsafe.Add(ref bk, ldb))
         {
-            if (kk < prefetchLines)
+            if (TP.Value > 0 && kk < prefetchLines)
             {
                 CachePrefetch.ToL2(ref prefetch);
                 prefetch = ref Unsafe.Add(ref prefetch, CachePrefetch.LineFloats);

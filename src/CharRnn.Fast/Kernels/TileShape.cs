@@ -9,6 +9,7 @@ internal interface ICount
     static abstract int Value { get; }
 }
 
+internal readonly struct Zero : ICount { public static int Value => 0; }
 internal readonly struct One : ICount { public static int Value => 1; }
 internal readonly struct Two : ICount { public static int Value => 2; }
 internal readonly struct Three : ICount { public static int Value => 3; }
