@@ -11,7 +11,7 @@ namespace CharRnn.Fast.Benchmarks;
 /// f32 is the point: targets int8 ≥ 2.5× at H = 1024 and ≥ 2× at H = 512, bf16 ≥ 1.6× at H = 1024, none slower at H = 128.
 /// </summary>
 [MemoryDiagnoser]
-public class CompactWeights
+public class CompactWeights : PerPolicy
 {
     private KernelPolicy _policy = null!;
     private PackedMatrix _f32 = null!;
@@ -25,19 +25,13 @@ public class CompactWeights
     [Params(1, 4)]
     public int Gates { get; set; }
 
-    /// <summary>Every kernel policy this CPU runs (avx512, avx2, sse, scalar …).</summary>
-    [ParamsSource(nameof(Policies))]
-    public string Policy { get; set; } = "";
-
-    public static IEnumerable<string> Policies => KernelPolicy.Available.Select(p => p.Name);
-
     [GlobalSetup]
     public void Setup()
     {
-        _policy = KernelPolicy.Available.Single(p => p.Name == Policy);
+        _policy = SelectedPolicy;
         int h = Hidden, n = Gates * Hidden;
         var rng = new Random(7);
-        float[] R(int count, double scale) { var x = new float[count]; for (int i = 0; i < count; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * scale); return x; }
+        float[] R(int count, double scale) => Uniform(rng, count, scale);
         var w = R(n * h, 1 / Math.Sqrt(h)); // W_hh [G·H, H]
         _h = R(h, 1); // a tanh state
         _bias = R(n, 0.1);

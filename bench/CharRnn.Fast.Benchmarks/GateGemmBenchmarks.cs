@@ -10,7 +10,7 @@ namespace CharRnn.Fast.Benchmarks;
 /// more than any L2 here, so the first two re-read it from L3 at every step (the GEMM prefetches its panels).
 /// </summary>
 [MemoryDiagnoser]
-public class GateGemms
+public class GateGemms : PerPolicy
 {
     private const int B = 32, T = Workload.SequenceLength, Gates = 4;
     private KernelPolicy _policy = null!;
@@ -20,18 +20,12 @@ public class GateGemms
     [Params(128, 512)]
     public int Hidden { get; set; }
 
-    /// <summary>Every kernel policy this CPU runs.</summary>
-    [ParamsSource(nameof(Policies))]
-    public string Policy { get; set; } = "";
-
-    public static IEnumerable<string> Policies => KernelPolicy.Available.Select(p => p.Name);
-
     [GlobalSetup]
     public void Setup()
     {
-        _policy = KernelPolicy.Available.Single(p => p.Name == Policy);
+        _policy = SelectedPolicy;
         var rng = new Random(3);
-        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() - 0.5); return x; }
+        float[] R(int n) => Uniform(rng, n);
         int h = Hidden, gh = Gates * h;
         var w = R(gh * h);
         _whhT = new PackedMatrix(_policy, h, gh);

@@ -12,7 +12,7 @@ namespace CharRnn.Fast.Benchmarks;
 /// weight-gradient GEMM (K = T·B), softmax-cross-entropy over T·B rows, and Adam over the parameter block.
 /// </summary>
 [MemoryDiagnoser]
-public class Kernels
+public class Kernels : PerPolicy
 {
     private const int B = 32, V = Workload.Vocabulary, Positions = Workload.SequenceLength * B;
     private float[] _w = null!, _h = null!, _out = null!, _hs = null!, _logits = null!, _logitsWork = null!, _dWhh = null!, _draw = null!;
@@ -24,18 +24,12 @@ public class Kernels
     [Params(128, 512)]
     public int Hidden { get; set; }
 
-    /// <summary>Every kernel policy this CPU runs (avx512, avx2, sse, scalar …).</summary>
-    [ParamsSource(nameof(Policies))]
-    public string Policy { get; set; } = "";
-
-    public static IEnumerable<string> Policies => KernelPolicy.Available.Select(p => p.Name);
-
     [GlobalSetup]
     public void Setup()
     {
-        _policy = KernelPolicy.Available.Single(p => p.Name == Policy);
+        _policy = SelectedPolicy;
         var rng = new Random(2);
-        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() - 0.5); return x; }
+        float[] R(int n) => Uniform(rng, n);
         _w = R(Hidden * Hidden); _h = R(B * Hidden); _out = R(B * Hidden);
         _hs = R(Positions * Hidden); _logits = R(Positions * V); _logitsWork = new float[Positions * V];
         _dWhh = R(Hidden * Hidden); _draw = R(Positions * Hidden);

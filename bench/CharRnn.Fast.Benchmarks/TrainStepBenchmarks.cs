@@ -72,7 +72,7 @@ public class TrainBatch32 : TrainStepBenchmarks
 
 /// <summary>The engine's training step on every kernel policy this CPU runs (per character, as above).</summary>
 [MemoryDiagnoser]
-public class TrainStepPolicies
+public class TrainStepPolicies : PerPolicy
 {
     private Trainer _trainer = null!;
 
@@ -82,18 +82,12 @@ public class TrainStepPolicies
     [Params(1, 32)]
     public int Batch { get; set; }
 
-    [ParamsSource(nameof(Policies))]
-    public string Policy { get; set; } = "";
-
-    public static IEnumerable<string> Policies => CharRnn.Fast.Kernels.KernelPolicy.Available.Select(p => p.Name);
-
     [GlobalSetup]
     public void Setup()
     {
         var (vocabulary, tokens) = Workload.Corpus();
         var options = Workload.Options(Batch);
-        var policy = CharRnn.Fast.Kernels.KernelPolicy.Available.Single(p => p.Name == Policy);
-        _trainer = new Trainer(Trainer.NewModel(vocabulary, Hidden, options), tokens, options, policy: policy);
+        _trainer = new Trainer(Trainer.NewModel(vocabulary, Hidden, options), tokens, options, policy: SelectedPolicy);
         _trainer.TrainStep();
     }
 
