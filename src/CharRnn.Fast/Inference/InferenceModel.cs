@@ -66,8 +66,9 @@ public sealed class InferenceModel
         _outputT.PackTransposeOf(paddedW);
         _outputBias = new float[OutputColumns];
         p.OutputBias.CopyTo(_outputBias);
-        long bytes = _outputT.StoredBytes + (long)(OutputColumns + gh) * sizeof(float); // Wᵀ, its bias and layer 0's gathered row
-        for (int l = 0; l < layers; l++) bytes += _inputT[l].StoredBytes + _recurrentT[l].StoredBytes + (long)(2 * gh + h) * sizeof(float);
+        // Wᵀ and its bias, layer 0's gathered row; per layer W_ihᵀ (none for layer 0), W_hhᵀ, the bias and GRU's b_hn
+        long bytes = _outputT.StoredBytes + (long)(OutputColumns + gh) * sizeof(float);
+        for (int l = 0; l < layers; l++) bytes += _inputT[l].StoredBytes + _recurrentT[l].StoredBytes + (long)(_bias[l].Length + _newGateBias[l].Length) * sizeof(float);
         WeightBytesPerCharacter = bytes;
     }
 

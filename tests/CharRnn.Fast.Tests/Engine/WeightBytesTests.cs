@@ -27,7 +27,8 @@ public class WeightBytesTests
             // matrices [K = H, N]: W_hhᵀ of every layer, W_ihᵀ above layer 0, the output layer's Wᵀ
             long matrixWeights = (long)layers * H * gh + (long)(layers - 1) * H * gh + (long)H * outputColumns;
             long outputs = (long)layers * gh * 2 - gh + outputColumns; // N of each matrix, summed (int8 scales)
-            long f32Rest = sizeof(float) * ((long)outputColumns + gh + (long)layers * (2 * gh + H));
+            // f32 whatever the format: the output bias, layer 0's gathered row, every layer's bias, GRU's b_hn
+            long f32Rest = sizeof(float) * ((long)outputColumns + gh + (long)layers * gh + (cell == CellKind.Gru ? (long)layers * H : 0));
             Assert.Equal(sizeof(float) * matrixWeights + f32Rest, new InferenceModel(model, policy, WeightFormat.F32).WeightBytesPerCharacter);
             Assert.Equal(2 * matrixWeights + f32Rest, new InferenceModel(model, policy, WeightFormat.Bf16).WeightBytesPerCharacter);
             Assert.Equal(matrixWeights + sizeof(float) * outputs + f32Rest, new InferenceModel(model, policy, WeightFormat.Int8).WeightBytesPerCharacter);
