@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -24,17 +23,12 @@ public static class FmaPeak
             _ => Chains<SimdScalar, float>,
         };
         const long Iterations = 1 << 16;
-        double flopsPerCall = 2.0 * policy.Width * 12 * Iterations, best = 0;
-        float sink = run(Iterations); // JIT and warm the core up
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds)
+        return BestRound.PerSecond(() =>
         {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 16; i++) sink += run(Iterations);
-            double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Max(best, 16 * flopsPerCall / elapsed / 1e9);
-        }
-        return float.IsNaN(sink) ? double.NaN : best; // consumes the results so no chain is optimized away
+            float sum = 0;
+            for (int i = 0; i < 16; i++) sum += run(Iterations);
+            return sum;
+        }, 16 * 2.0 * policy.Width * 12 * Iterations / 1e9, seconds);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -20,18 +19,13 @@ public static class ReadRate
         int lanes = 8 * policy.Width, floats = (int)Math.Min(int.MaxValue / 2, (bytes / sizeof(float) + lanes - 1) / lanes * lanes);
         var buffer = new AlignedBuffer(floats);
         buffer.Span.Fill(1f);
-        float sink = Sum(policy, buffer.Span); // JIT, and the set brought into cache
         int passes = (int)Math.Clamp(4_000_000 / Math.Max(1, floats), 1, 100_000); // a round reads about 16 MB
-        double best = 0;
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds || best == 0)
+        return BestRound.PerSecond(() =>
         {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < passes; i++) sink += Sum(policy, buffer.Span);
-            double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Max(best, (double)passes * floats * sizeof(float) / elapsed / 1e9);
-        }
-        return float.IsNaN(sink) ? double.NaN : best; // consumes the sums so no pass is optimized away
+            float sum = 0;
+            for (int i = 0; i < passes; i++) sum += Sum(policy, buffer.Span);
+            return sum;
+        }, (double)passes * floats * sizeof(float) / 1e9, seconds);
     }
 
     /// <summary>Σ x (x's length a multiple of eight vectors), summed in eight chains of <paramref name="policy"/>'s width.</summary>
