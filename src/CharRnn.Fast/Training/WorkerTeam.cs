@@ -73,9 +73,11 @@ internal sealed class WorkerTeam : IDisposable
         while (true)
         {
             _start.WaitPast(seen);
-            if (_stopping) return;
-            // a member that slept through a Run (its slot done by others) joins the newest one
+            // a member that slept through a Run (its slot done by others) joins the newest one; the stop is read after
+            // the generation: Dispose's advance is a generation with no Run, whose slots must not be taken (a member
+            // that read the flag before it and the generation after took one, ran the cleared work and never returned)
             seen = _start.Value;
+            if (_stopping) return;
             if (TryTake(member, seen) && Complete(member, Volatile.Read(ref _work)!) == 0) continue;
             TakeUntaken(seen);
         }

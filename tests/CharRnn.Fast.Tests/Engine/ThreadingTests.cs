@@ -103,6 +103,23 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void A_team_disposed_right_after_a_run_stops_every_member()
+    {
+        // a member still waking for the last Run while Dispose advances must stop, not take a slot of a Run that does
+        // not exist (which left it waiting forever and Dispose joining it); many short lives give the race its chances
+        var lives = Task.Run(() =>
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                var team = new WorkerTeam(2);
+                team.Run(_ => { });
+                team.Dispose();
+            }
+        });
+        Assert.True(lives.Wait(TimeSpan.FromSeconds(120)), "a team's Dispose did not return");
+    }
+
+    [Fact]
     public void A_worker_exception_reaches_the_caller_and_the_team_keeps_working()
     {
         using var team = new WorkerTeam(2);
