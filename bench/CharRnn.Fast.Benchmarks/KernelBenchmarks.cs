@@ -157,5 +157,5 @@ public class Kernels : PerPolicy
     }
 
     [Benchmark(Description = "Adam over the parameter block")]
-    public void Adam() => Elementwise.Apply(_policy, new AdamOperator(1e-3, 0.9, 0.999, 1e-8, 10), _p, _g, _m, _s);
+    public void Adam() => Elementwise.Apply(_policy, new AdamOperator(1e-3, 0.9, 0.999, 1e-8, 10, GradientClip.None), _p, _g, _m, _s);
 }

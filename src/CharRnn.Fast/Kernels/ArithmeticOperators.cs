@@ -33,11 +33,3 @@ internal readonly struct MultiplyOperator : IElementwiseOperator
     public void Invoke<TS, TV>(ref float y, ref float x, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
         => TS.Store(TS.Multiply(TS.Load(in y), TS.Load(in x)), ref y);
 }
-
-/// <summary>x ·= s (global-norm clipping's rescale).   Operands: (x).</summary>
-internal readonly struct ScaleOperator(float scale) : IElementwiseOperator
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Invoke<TS, TV>(ref float x, ref float unused1, ref float unused2, ref float unused3) where TS : ISimd<TV> where TV : struct
-        => TS.Store(TS.Multiply(TS.Load(in x), TS.Create(scale)), ref x);
-}

@@ -122,7 +122,7 @@ public sealed class Trainer : IDisposable
     public TokenStream Data { get; }
     public Optimizer Optimizer { get; }
 
-    /// <summary>The gradient of the last step, after clipping.</summary>
+    /// <summary>The gradient of the last step before clipping (<see cref="Optimizer.ClipAndUpdate"/> clips as it reads it).</summary>
     public RnnParameters Gradient => _gradients[0];
 
     /// <summary>Optimizer steps taken.</summary>
@@ -188,10 +188,9 @@ public sealed class Trainer : IDisposable
         loss /= (double)Options.SequenceLength * Options.BatchSize;
         if (!double.IsFinite(loss))
             throw new NonFiniteTrainingException($"the loss became {loss} at step {Step + 1}: lower the learning rate or enable clipping");
-        double norm = Optimizer.Clip(Policy, gradient.All, Options.ClipValue, Options.ClipNorm);
+        double norm = Optimizer.ClipAndUpdate(Policy, Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
         if (!double.IsFinite(norm))
             throw new NonFiniteTrainingException($"the gradient became non-finite at step {Step + 1}: lower the learning rate or enable clipping");
-        Optimizer.Update(Policy, Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
 
         Step++;
         LastLoss = loss;

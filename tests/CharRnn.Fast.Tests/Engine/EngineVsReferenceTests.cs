@@ -84,7 +84,7 @@ public class EngineVsReferenceTests
     public static TheoryData<OptimizerKind, double, double> OptimizerCases => new()
     {
         { OptimizerKind.Sgd, 5, 0 }, { OptimizerKind.Adagrad, 5, 0 }, { OptimizerKind.Adam, 0.05, 0 },
-        { OptimizerKind.Adam, 0, 0.5 }, { OptimizerKind.Sgd, 0.02, 0.3 },
+        { OptimizerKind.Adam, 0, 0.5 }, { OptimizerKind.Sgd, 0.02, 0.3 }, { OptimizerKind.RmsProp, 0.01, 0 }, { OptimizerKind.Adagrad, 0, 0.2 },
     };
 
     [Theory]
@@ -107,12 +107,12 @@ public class EngineVsReferenceTests
         var inputs = new int[c.t * c.b]; var targets = new int[c.t * c.b];
         for (int tt = 0; tt < c.t; tt++) for (int bb = 0; bb < c.b; bb++) { inputs[tt * c.b + bb] = tokens[bb * shard + tt]; targets[tt * c.b + bb] = tokens[bb * shard + tt + 1]; }
         var g = reference.ForwardBackward(inputs, targets, c.t, c.b, Enumerable.Range(0, c.b).Select(_ => new double[c.h]).ToArray()).Gradients;
-        if (clip > 0) NaiveOptimizers.ClipElementwise(g, clip);
-        if (clipNorm > 0) NaiveOptimizers.ClipGlobalNorm(g, clipNorm);
-        AssertGradientsClose(trainer.Gradient, g, model.Parameters.Shape, $"clipped gradient ({kind})");
+        // the update clips as it reads the gradient: it leaves the gradient unclipped, or only clamped when both clips are on
+        if (clip > 0 && clipNorm > 0) NaiveOptimizers.ClipElementwise(g, clip);
+        AssertGradientsClose(trainer.Gradient, g, model.Parameters.Shape, $"gradient ({kind})");
 
-        // The update from the engine's own clipped gradient: Adam's and Adagrad's first steps are lr·g/(|g| + ε), which
-        // turns float noise in near-zero gradients into visible differences, so both sides start from the same g.
+        // The update from the engine's own gradient, clipped here: Adam's and Adagrad's first steps are lr·g/(|g| + ε),
+        // which turns float noise in near-zero gradients into visible differences, so both sides start from the same g.
         var engineGradient = trainer.Gradient.All.ToArray().Select(x => (double)x).ToArray();
         int o = 0;
         foreach (var (tensor, rows, columns, transposed) in new[] { (g.Wxh, c.h, c.v, true), (g.Whh, c.h, c.h, false), (g.Bh, 1, c.h, false), (g.Why, c.v, c.h, false), (g.By, 1, c.v, false) })
@@ -121,11 +121,14 @@ public class EngineVsReferenceTests
                 tensor[k] = transposed ? engineGradient[o + (k % columns) * rows + k / columns] : engineGradient[o + k];
             o += tensor.Length;
         }
+        if (clip > 0) NaiveOptimizers.ClipElementwise(g, clip);
+        if (clipNorm > 0) NaiveOptimizers.ClipGlobalNorm(g, clipNorm);
         var zeros = () => new NaiveTensors(c.v, c.h, c.v);
         switch (kind)
         {
             case OptimizerKind.Sgd: NaiveOptimizers.Sgd(reference.P, g, 0.05); break;
             case OptimizerKind.Adagrad: NaiveOptimizers.Adagrad(reference.P, g, zeros(), 0.05); break;
+            case OptimizerKind.RmsProp: NaiveOptimizers.RmsProp(reference.P, g, zeros(), 0.05, options.Alpha, options.Epsilon); break;
             default: NaiveOptimizers.Adam(reference.P, g, zeros(), zeros(), 1, 0.05, 0.99, 0.9999, 1e-8); break;
         }
         AssertTensorClose(model.Parameters.All, NaiveRnn.EngineLayout(reference.P, c.v, c.h), 1e-6, 1e-5 * 0.05, $"weights after {kind}");

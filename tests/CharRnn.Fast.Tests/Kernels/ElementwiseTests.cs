@@ -11,57 +11,86 @@ public class ElementwiseTests
 {
     private static Gen<(int N, int Seed)> Cases => from n in Size from seed in Gen.Choose(0, int.MaxValue) select (n, seed);
 
+    // The clip an update applies as it reads g: none, a clamp, a rescale, or both (s·clamp(g, −c, c)).
+    private static Gen<(int N, int Seed, float Limit, float Scale)> ClipCases =>
+        from c in Cases from limit in Gen.Elements(0f, 0.3f) from scale in Gen.Elements(1f, 0.7f) select (c.N, c.Seed, limit, scale);
+
+    private static double[] Clipped(float[] g, float limit, float scale)
+        => g.Select(x => scale * (limit > 0 ? Math.Clamp((double)x, -limit, limit) : x)).ToArray();
+
     [Fact]
-    public void Sgd_matches_formula() => Property(Cases, (policy, s) =>
+    public void Sgd_matches_formula() => Property(ClipCases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
-        var p = Random(rng, s.N); var g = Random(rng, s.N);
-        var expected = p.Select((x, i) => x - 0.1 * g[i]).ToArray();
-        Elementwise.Apply(policy, new SgdOperator(0.1f), p, g);
+        var p = Random(rng, s.N); var g = Random(rng, s.N); var g0 = g.ToArray();
+        var gc = Clipped(g, s.Limit, s.Scale);
+        var expected = p.Select((x, i) => x - 0.1 * gc[i]).ToArray();
+        Elementwise.Apply(policy, new SgdOperator(0.1f, new GradientClip(s.Limit, s.Scale)), p, g);
         Close.Assert(p, expected, 1e-6, 1e-7, "p");
+        Assert.Equal(g0, g);
     });
 
     [Fact]
-    public void Adagrad_matches_min_char_rnn() => Property(Cases, (policy, s) =>
+    public void Adagrad_matches_min_char_rnn() => Property(ClipCases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
-        var p = Random(rng, s.N); var g = Random(rng, s.N); var mem = Random(rng, s.N).Select(Math.Abs).ToArray();
-        var expectedMem = mem.Select((m, i) => m + (double)g[i] * g[i]).ToArray();
-        var expected = p.Select((x, i) => x - 0.1 * g[i] / Math.Sqrt(expectedMem[i] + 1e-8)).ToArray();
-        Elementwise.Apply(policy, new AdagradOperator(0.1f, 1e-8f), p, g, mem);
+        var p = Random(rng, s.N); var g = Random(rng, s.N); var mem = Random(rng, s.N).Select(Math.Abs).ToArray(); var g0 = g.ToArray();
+        var gc = Clipped(g, s.Limit, s.Scale);
+        var expectedMem = mem.Select((m, i) => m + gc[i] * gc[i]).ToArray();
+        var expected = p.Select((x, i) => x - 0.1 * gc[i] / Math.Sqrt(expectedMem[i] + 1e-8)).ToArray();
+        Elementwise.Apply(policy, new AdagradOperator(0.1f, 1e-8f, new GradientClip(s.Limit, s.Scale)), p, g, mem);
         Close.Assert(mem, expectedMem, 1e-6, 1e-7, "mem");
         Close.Assert(p, expected, 1e-5, 1e-6, "p");
+        Assert.Equal(g0, g);
+    });
+
+    [Fact]
+    public void RmsProp_matches_char_rnn() => Property(ClipCases, (policy, s) =>
+    {
+        var rng = new Random(s.Seed);
+        var p = Random(rng, s.N); var g = Random(rng, s.N); var ms = Random(rng, s.N, 0.1).Select(Math.Abs).ToArray(); var g0 = g.ToArray();
+        const double lr = 2e-3, alpha = 0.95, eps = 1e-8;
+        var gc = Clipped(g, s.Limit, s.Scale);
+        var expectedMs = ms.Select((m, i) => alpha * m + (1 - alpha) * gc[i] * gc[i]).ToArray();
+        var expected = p.Select((x, i) => x - lr * gc[i] / (Math.Sqrt(expectedMs[i]) + eps)).ToArray();
+        Elementwise.Apply(policy, new RmsPropOperator(lr, alpha, eps, new GradientClip(s.Limit, s.Scale)), p, g, ms);
+        Close.Assert(ms, expectedMs, 1e-5, 1e-9, "mean square");
+        Close.Assert(p, expected, 1e-5, 1e-4 * lr, "p");
+        Assert.Equal(g0, g);
     });
 
     [Fact]
     public void Adam_matches_bias_corrected_formula() => Property(
-        from c in Cases from t in Gen.Choose(1, 50) select (c.N, c.Seed, t), (policy, s) =>
+        from c in ClipCases from t in Gen.Choose(1, 50) select (c.N, c.Seed, c.Limit, c.Scale, t), (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var p = Random(rng, s.N); var g = Random(rng, s.N); var m = Random(rng, s.N, 0.1); var v = Random(rng, s.N, 0.01).Select(Math.Abs).ToArray();
+        var g0 = g.ToArray();
         const double lr = 0.01, b1 = 0.99, b2 = 0.9999, eps = 1e-8; // seed 000's betas
-        var em = m.Select((x, i) => b1 * x + (1 - b1) * g[i]).ToArray();
-        var ev = v.Select((x, i) => b2 * x + (1 - b2) * (double)g[i] * g[i]).ToArray();
+        var gc = Clipped(g, s.Limit, s.Scale);
+        var em = m.Select((x, i) => b1 * x + (1 - b1) * gc[i]).ToArray();
+        var ev = v.Select((x, i) => b2 * x + (1 - b2) * gc[i] * gc[i]).ToArray();
         var ep = p.Select((x, i) => x - lr * (em[i] / (1 - Math.Pow(b1, s.t))) / (Math.Sqrt(ev[i] / (1 - Math.Pow(b2, s.t))) + eps)).ToArray();
-        Elementwise.Apply(policy, new AdamOperator(lr, b1, b2, eps, s.t), p, g, m, v);
+        Elementwise.Apply(policy, new AdamOperator(lr, b1, b2, eps, s.t, new GradientClip(s.Limit, s.Scale)), p, g, m, v);
         Close.Assert(m, em, 1e-5, 1e-7, "m");
         Close.Assert(v, ev, 1e-5, 1e-9, "v");
         // the step itself is ~lr; compare it with a tolerance relative to lr
         Close.Assert(p, ep, 1e-5, 1e-4 * lr, "p");
+        Assert.Equal(g0, g);
     });
 
     [Fact]
-    public void Clip_and_scale_and_sums_match() => Property(Cases, (policy, s) =>
+    public void Clip_and_sums_match() => Property(Cases, (policy, s) =>
     {
         var rng = new Random(s.Seed);
         var g = Random(rng, s.N, 10);
         var clipped = g.Select(x => Math.Clamp((double)x, -5, 5)).ToArray();
         double sumSquares = g.Sum(x => (double)x * x);
         Assert.True(Math.Abs(Reductions.SumOfSquares(policy, g) - sumSquares) <= 1e-5 * sumSquares + 1e-9);
-        Elementwise.Apply(policy, new ClipOperator(5f), g);
+        Elementwise.Apply(policy, new ClipOperator(new GradientClip(5f, 1)), g);
         Close.Assert(g, clipped, 0, 0, "clipped");
         var scaled = g.Select(x => x * 0.5).ToArray();
-        Elementwise.Apply(policy, new ScaleOperator(0.5f), g);
+        Elementwise.Apply(policy, new ClipOperator(new GradientClip(0, 0.5f)), g);
         Close.Assert(g, scaled, 1e-7, 0, "scaled");
         var y = Random(rng, s.N);
         var sum = y.Select((x, i) => (double)x + g[i]).ToArray();
