@@ -245,6 +245,11 @@ public sealed class Generator : IDisposable
     {
         var policy = _model.Policy;
         int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
+        // The products run per gate over the units [first, end); a step over every unit with H a multiple of the split unit
+        // runs each as one call over all G·H columns instead, which gives every column the same FMAs (the gate boundaries
+        // are split points) for fewer calls.
+        bool whole = count == h && h % policy.ColumnSplitUnit == 0;
+        int stride = whole ? gh : h, width = whole ? gh : count;
         var x = _x.AsSpan(0, gh);
         for (int l = 0; l < _model.Layers; l++)
         {
@@ -254,13 +259,13 @@ public sealed class Generator : IDisposable
             // the input term x = W_ih·input + b: a row of layer 0's table, a GEMV with the layer below's new state above it
             var input = _model.InputT(l);
             var below = l == 0 ? default : input.Prepare(_next.AsSpan((l - 1) * h, h), 1, scratch);
-            for (int g = 0; g < gh; g += h)
+            for (int g = 0; g < gh; g += stride)
             {
                 if (l == 0)
-                    Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, count),
-                        MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, count)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, count)));
+                    Elementwise.Apply(policy, new SumOperator(), x.Slice(g + first, width),
+                        MemoryMarshalHelpers.AsWritable(_model.InputTable.Slice(_token * gh + g + first, width)), MemoryMarshalHelpers.AsWritable(bias.Slice(g + first, width)));
                 else
-                    input.RunColumns(GemvEpilogue.None, x, bias, below, g + first, g + end);
+                    input.RunColumns(GemvEpilogue.None, x, bias, below, g + first, g + first + width);
             }
             var w = _model.RecurrentT(l);
             var a = w.Prepare(prev, 1, scratch); // after the input products: they share the scratch
@@ -272,7 +277,7 @@ public sealed class Generator : IDisposable
                 case CellKind.Lstm:
                 {
                     var gates = _gates.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) w.RunColumns(GemvEpilogue.None, gates, x, a, g + first, g + end);
+                    for (int g = 0; g < gh; g += stride) w.RunColumns(GemvEpilogue.None, gates, x, a, g + first, g + first + width);
                     var c = _c.AsSpan(l * h + first, count); // updated in place: each unit reads its old c before writing the new one
                     CellKernels.LstmForward(policy, gates.Slice(first), h, c, c, next.Slice(first), count);
                     break;
@@ -280,7 +285,7 @@ public sealed class Generator : IDisposable
                 default:
                 {
                     var rec = _rec.AsSpan(0, gh);
-                    for (int g = 0; g < gh; g += h) w.RunColumns(GemvEpilogue.None, rec, default, a, g + first, g + end);
+                    for (int g = 0; g < gh; g += stride) w.RunColumns(GemvEpilogue.None, rec, default, a, g + first, g + first + width);
                     CellKernels.GruForward(policy, x.Slice(first), rec.Slice(first), h, _model.NewGateBias(l).Slice(first), prev.Slice(first),
                         _gates.AsSpan(first, gh - first), _nh.AsSpan(first, count), next.Slice(first), count);
                     break;
