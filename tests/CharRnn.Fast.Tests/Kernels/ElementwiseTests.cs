@@ -136,11 +136,16 @@ public class ElementwiseTests
         foreach (var (rows, columns) in shapes)
         {
             var input = Random(rng, rows * columns);
-            var output = new float[rows * columns];
-            RowKernels.Transpose(policy, output, input, rows, columns);
-            for (int r = 0; r < rows; r++)
+            // into rows of R floats, and of R + 3 (a packed panel's stride) with the gaps left untouched
+            foreach (int stride in new[] { rows, rows + 3 })
+            {
+                var output = Enumerable.Repeat(float.NaN, (columns - 1) * stride + rows).ToArray();
+                RowKernels.Transpose(policy, output, stride, input, rows, columns);
                 for (int c = 0; c < columns; c++)
-                    if (output[c * rows + r] != input[r * columns + c]) Assert.Fail($"[{rows},{columns}] element ({r},{c})");
+                    for (int r = 0; r < stride && c * stride + r < output.Length; r++)
+                        if (r < rows ? output[c * stride + r] != input[r * columns + c] : !float.IsNaN(output[c * stride + r]))
+                            Assert.Fail($"[{rows},{columns}] stride {stride}: output ({c},{r})");
+            }
         }
     });
 }
