@@ -41,13 +41,15 @@ def main():
     ap.add_argument("--skip-numpy-above", type=int, default=1024, help="numpy is slow; skip it above this hidden size")
     ap.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="cell of every config (numpy runs rnn only)")
     ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--weights", choices=["f32", "bf16", "int8"], default="f32",
+                    help="generation's weight format on both sides (charrnn bench --weights; PyTorch: see torch_rnn.py); numpy runs f32 only")
     a = ap.parse_args()
     engine = shlex.split(a.engine)
     rows = []
     for cfg in a.configs.split(","):
         h, b, th = (int(x) for x in cfg.split("x"))
         common = ["--hidden", str(h), "--batch", str(b), "--seconds", str(a.seconds), "--cell", a.cell, "--layers", str(a.layers)]
-        numpy_runs = a.cell == "rnn" and a.layers == 1 and h <= a.skip_numpy_above
+        numpy_runs = a.cell == "rnn" and a.layers == 1 and h <= a.skip_numpy_above and a.weights == "f32"
         best = {"engine": None, "pytorch": None, "numpy": None}
         def keep(name, r):
             cur = best[name]
@@ -55,12 +57,15 @@ def main():
                 best[name] = dict(r)
             else:
                 cur["train_chars_per_s"] = max(cur["train_chars_per_s"], r["train_chars_per_s"])
-                cur["generate_us_per_char"] = min(cur["generate_us_per_char"], r["generate_us_per_char"])
+                if r["generate_us_per_char"] < cur["generate_us_per_char"]:
+                    cur["generate_us_per_char"] = r["generate_us_per_char"]
+                    if "int8_engine" in r:
+                        cur["int8_engine"] = r["int8_engine"]
         for rnd in range(a.rounds):
             print(f"# H={h} B={b} engine threads={th}: round {rnd + 1}/{a.rounds}", file=sys.stderr, flush=True)
-            keep("engine", run_json(engine + ["bench", "--json", "--threads", str(th)] + common))
+            keep("engine", run_json(engine + ["bench", "--json", "--threads", str(th), "--weights", a.weights] + common))
             for t in (1, 2):
-                keep("pytorch", run_json([PY, os.path.join(HERE, "torch_rnn.py"), "--threads", str(t)] + common, env_threads=t))
+                keep("pytorch", run_json([PY, os.path.join(HERE, "torch_rnn.py"), "--threads", str(t), "--weights", a.weights] + common, env_threads=t))
                 if numpy_runs:
                     keep("numpy", run_json([PY, os.path.join(HERE, "numpy_rnn.py")] + common[:6], env_threads=t))
         rows.append((h, b, th, best))
@@ -78,6 +83,8 @@ def main():
         peak, per_char = best["engine"].get("peak_gflops"), best["engine"].get("train_gflops", 0) / max(e, 1e-9) * 1e9
         pct = lambda rate: f"{100 * rate * per_char / 1e9 / peak:.0f}%" if peak else "—"
         print(f"| {h} | {b} | {th} | {e:,.0f} | {pct(e)} | {t:,.0f} | {pct(t)} | {('%s' % f'{n:,.0f}') if n else '—'} | {e / t:.1f} | {(f'{e / n:.1f}') if n else '—'} |")
+    engines = sorted({best["pytorch"]["int8_engine"] for _, _, _, best in rows if "int8_engine" in best["pytorch"]})
+    print(f"\nGeneration with {a.weights} weights on both sides" + (f" (PyTorch: quantize_dynamic, engine {', '.join(engines)})" if engines else "") + ":")
     print("\n| H | CharRnn.Fast µs/char | PyTorch µs/char | numpy µs/char | × PyTorch | × numpy |")
     print("|---|---:|---:|---:|---:|---:|")
     seen = set()
