@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace CharRnn.Cli.Tests;
@@ -27,6 +28,19 @@ internal static class CliRunner
     }
 
     public static Result Run(string workingDirectory, params string[] args) => Run(StartInfo(workingDirectory, args));
+
+    /// <summary>
+    /// Sends SIGINT to <paramref name="process"/> at once, as Ctrl+C at a terminal does (starting kill(1) for it took long
+    /// enough on a loaded machine for a training step to finish between two signals a test meant to land in one).
+    /// </summary>
+    public static void Interrupt(Process process)
+    {
+        const int SigInt = 2;
+        if (Kill(process.Id, SigInt) != 0) throw new InvalidOperationException($"kill({process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>Runs with <paramref name="environment"/> added to this process's environment variables.</summary>
     public static Result RunWith(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args)

@@ -189,7 +189,7 @@ public sealed class CommandTests : IDisposable
         string? line;
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step ", StringComparison.Ordinal));
         Assert.NotNull(line);
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Interrupt(process);
         var rest = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(60_000));
         Assert.Equal(130, process.ExitCode);

@@ -7,6 +7,7 @@ using static CharRnn.Cli.Tests.CliRunner;
 namespace CharRnn.Cli.Tests;
 
 /// <summary>`charrnn train` end to end: where checkpoints go, what a resume accepts, what is reported, how it stops.</summary>
+[Collection(AloneCollection.Name)] // its Ctrl+C tests time two signals within one training step
 public sealed class TrainRunTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("charrnn-train-").FullName;
@@ -346,12 +347,6 @@ public sealed class TrainRunTests : IDisposable
     }
 
     // ---- Ctrl+C (item 5)
-
-    private static void Interrupt(Process process)
-    {
-        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
-    }
 
     [Fact]
     public async Task Ctrl_c_during_validation_stops_it_saves_the_step_and_exits_130()
