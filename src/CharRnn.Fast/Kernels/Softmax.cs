@@ -65,44 +65,68 @@ internal static class Softmax
     /// <summary>log Σ exp(x), stable; x is overwritten with exp(x − max).</summary>
     public static float LogSumExp(KernelPolicy policy, Span<float> x) => InPlace(policy, x, 1f, 0f);
 
-    [SkipLocalsInit]
+    // [0, n) is swept in spans of decreasing width: whole vectors of the policy's width, then at most one 256-bit and one
+    // 128-bit vector, then single floats (a narrower exp costs about what a wide one does; V = 136 at 512 bits would
+    // otherwise end in eight scalar ones).
     private static float Row<TS, TV>(ref float x, int n, float inverseTemperature, float scale) where TS : ISimd<TV> where TV : struct
     {
-        int w = TS.Count, vecEnd = n - n % w;
-        TV s = TS.Create(inverseTemperature);
+        int w = TS.Count, e0 = n - n % w;
+        int e1 = w > 8 && n - e0 >= 8 ? e0 + 8 : e0;
+        int e2 = w > 4 && n - e1 >= 4 ? e1 + 4 : e1;
 
         // max of x·s  (s > 0, so max(x)·s); Max is IEEE maximum on every path, so a NaN anywhere makes max NaN
-        TV mv = TS.Create(float.NegativeInfinity);
-        for (int i = 0; i < vecEnd; i += w) mv = TS.Max(mv, TS.Load(in Unsafe.Add(ref x, i)));
-        float max = vecEnd > 0 ? TS.MaxAcross(mv) : float.NegativeInfinity;
-        for (int i = vecEnd; i < n; i++) max = MathF.Max(max, Unsafe.Add(ref x, i));
+        float max = MathF.Max(MathF.Max(Max<TS, TV>(ref x, 0, e0), Max<Simd256, Vector256<float>>(ref x, e0, e1)),
+            MathF.Max(Max<Simd128, Vector128<float>>(ref x, e1, e2), Max<SimdScalar, float>(ref x, e2, n)));
         if (float.IsNaN(max)) return float.NaN;
         max *= inverseTemperature;
 
         // e_i = exp(x_i·s − max), Σ e_i
-        TV maxv = TS.Create(max), sum = TS.Zero;
-        for (int i = 0; i < vecEnd; i += w)
+        float total = Exp<TS, TV>(ref x, 0, e0, inverseTemperature, max) + Exp<Simd256, Vector256<float>>(ref x, e0, e1, inverseTemperature, max)
+            + Exp<Simd128, Vector128<float>>(ref x, e1, e2, inverseTemperature, max) + Exp<SimdScalar, float>(ref x, e2, n, inverseTemperature, max);
+
+        // p_i = e_i / Σ e, times scale
+        if (scale != 0f)
+        {
+            float f = scale / total;
+            Scale<TS, TV>(ref x, 0, e0, f);
+            Scale<Simd256, Vector256<float>>(ref x, e0, e1, f);
+            Scale<Simd128, Vector128<float>>(ref x, e1, e2, f);
+            Scale<SimdScalar, float>(ref x, e2, n, f);
+        }
+        return MathF.Log(total) + max;
+    }
+
+    // max of x[from, to), a whole number of TS's vectors; −∞ when empty
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Max<TS, TV>(ref float x, int from, int to) where TS : ISimd<TV> where TV : struct
+    {
+        if (from == to) return float.NegativeInfinity;
+        TV mv = TS.Create(float.NegativeInfinity);
+        for (int i = from; i < to; i += TS.Count) mv = TS.Max(mv, TS.Load(in Unsafe.Add(ref x, i)));
+        return TS.MaxAcross(mv);
+    }
+
+    // x_i ← exp(x_i·s − max) over [from, to); returns their sum
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Exp<TS, TV>(ref float x, int from, int to, float inverseTemperature, float max) where TS : ISimd<TV> where TV : struct
+    {
+        if (from == to) return 0f;
+        TV s = TS.Create(inverseTemperature), maxv = TS.Create(max), sum = TS.Zero;
+        for (int i = from; i < to; i += TS.Count)
         {
             TV e = ExpApproximation.Exp<TS, TV>(TS.Subtract(TS.Multiply(TS.Load(in Unsafe.Add(ref x, i)), s), maxv));
             TS.Store(e, ref Unsafe.Add(ref x, i));
             sum = TS.Add(sum, e);
         }
-        float total = TS.Sum(sum);
-        for (int i = vecEnd; i < n; i++)
-        {
-            float e = ExpApproximation.Exp<SimdScalar, float>(Unsafe.Add(ref x, i) * inverseTemperature - max);
-            Unsafe.Add(ref x, i) = e;
-            total += e;
-        }
+        return TS.Sum(sum);
+    }
 
-        // p_i = e_i / Σ e, times scale
-        if (scale != 0f)
-        {
-            TV factor = TS.Create(scale / total);
-            for (int i = 0; i < vecEnd; i += w) TS.Store(TS.Multiply(TS.Load(in Unsafe.Add(ref x, i)), factor), ref Unsafe.Add(ref x, i));
-            float f = scale / total;
-            for (int i = vecEnd; i < n; i++) Unsafe.Add(ref x, i) *= f;
-        }
-        return MathF.Log(total) + max;
+    // x_i ← x_i·f over [from, to)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale<TS, TV>(ref float x, int from, int to, float f) where TS : ISimd<TV> where TV : struct
+    {
+        if (from == to) return;
+        TV factor = TS.Create(f);
+        for (int i = from; i < to; i += TS.Count) TS.Store(TS.Multiply(TS.Load(in Unsafe.Add(ref x, i)), factor), ref Unsafe.Add(ref x, i));
     }
 }
