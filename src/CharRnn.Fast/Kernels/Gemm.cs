@@ -225,19 +225,16 @@ internal static class Gemm
         }
         if (j == n) return;
 
-        // Columns past the last whole vector: narrower vectors (V = 125 at 512 bits leaves 8 + 4 + 1), then width 1.
+        // Columns past the last whole vector: narrower vectors (V = 125 at 512 bits leaves 8 + 4 + 1), four rows at a time,
+        // then width 1.
         if (w > 8 && n - j >= 8)
         {
-            for (int i = 0; i < m; i++)
-                GemmTiles.Tile1x1<Simd256, Vector256<float>, TE>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit,
-                    ref Unsafe.Add(ref a, i * aRow), aCol, ref Column(ref b, panelStride, nr, j), ldb, ref Unsafe.Add(ref aux, i * ldc + j), k);
+            NarrowColumn<Simd256, Vector256<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc);
             j += 8;
         }
         if (w > 4 && n - j >= 4)
         {
-            for (int i = 0; i < m; i++)
-                GemmTiles.Tile1x1<Simd128, Vector128<float>, TE>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit,
-                    ref Unsafe.Add(ref a, i * aRow), aCol, ref Column(ref b, panelStride, nr, j), ldb, ref Unsafe.Add(ref aux, i * ldc + j), k);
+            NarrowColumn<Simd128, Vector128<float>, TE>(ref c, ref init, hasInit, ref a, aRow, aCol, ref Column(ref b, panelStride, nr, j), ldb, ref aux, m, k, j, ldc);
             j += 4;
         }
         if (j == n) return;
@@ -249,6 +246,19 @@ internal static class Gemm
                 for (int i = 0; i < m; i++)
                     GemmTiles.Tile1x1<SimdScalar, float, TE>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit,
                         ref Unsafe.Add(ref a, i * aRow), aCol, ref Column(ref b, panelStride, nr, j), ldb, ref Unsafe.Add(ref aux, i * ldc + j), k);
+    }
+
+    /// <summary>Column vector [j, j + TS.Count) of every row: blocks of four rows, then the leftover rows one by one (each row's arithmetic is the same either way).</summary>
+    private static void NarrowColumn<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol, ref float bj, nint ldb,
+        ref float aux, int m, int k, int j, nint ldc) where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+    {
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+            GemmTiles.TileRowsx1<TS, TV, TE, Four>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit,
+                ref Unsafe.Add(ref a, i * aRow), aRow, aCol, ref bj, ldb, ref Unsafe.Add(ref aux, i * ldc + j), ldc, k);
+        for (; i < m; i++)
+            GemmTiles.Tile1x1<TS, TV, TE>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit,
+                ref Unsafe.Add(ref a, i * aRow), aCol, ref bj, ldb, ref Unsafe.Add(ref aux, i * ldc + j), k);
     }
 
     /// <summary>B(0, j): column j of a row-major B, or of a packed one (panels of <paramref name="width"/> columns, <paramref name="panelStride"/> apart).</summary>

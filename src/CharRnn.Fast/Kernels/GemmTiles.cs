@@ -223,22 +223,62 @@ internal static class GemmTiles
     }
 
     /// <summary>One vector of one row (column remainders at a narrower width): two accumulators over alternate k halve the FMA-latency chain.</summary>
-    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Tile1x1<TS, TV, TE>(ref float c, ref float init, bool hasInit, ref float a, nint aCol, ref float b, nint ldb, ref float aux, int k)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue
+        => TileRowsx1<TS, TV, TE, One>(ref c, ref init, hasInit, ref a, 0, aCol, ref b, ldb, ref aux, 0, k);
+
+    /// <summary>
+    /// One vector of <typeparamref name="TR"/> rows (up to 4), each row as <see cref="Tile1x1"/> computes it (two
+    /// accumulators over alternate k, added at the end), so a remainder of many rows runs TR rows' chains side by side
+    /// with the same result for every row as one row alone.
+    /// </summary>
+    [SkipLocalsInit]
+    public static void TileRowsx1<TS, TV, TE, TR>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol, ref float b, nint ldb,
+        ref float aux, nint ldc, int k) where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount
     {
-        TV c0 = Start<TS, TV>(ref init, hasInit, 0), c1 = TS.Zero;
+        int rows = TR.Value;
+        TV c0 = Start<TS, TV>(ref init, hasInit, 0), d0 = TS.Zero;
+        TV c1 = rows > 1 ? Start<TS, TV>(ref init, hasInit, ldc) : default, d1 = TS.Zero;
+        TV c2 = rows > 2 ? Start<TS, TV>(ref init, hasInit, 2 * ldc) : default, d2 = TS.Zero;
+        TV c3 = rows > 3 ? Start<TS, TV>(ref init, hasInit, 3 * ldc) : default, d3 = TS.Zero;
         ref float bk = ref b;
         nint p = 0, ldb2 = 2 * ldb;
         int kk = 0;
         for (; kk + 1 < k; kk += 2, p += 2 * aCol, bk = ref Unsafe.Add(ref bk, ldb2))
         {
-            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TS.Load(in bk), c0);
-            c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p + aCol)), TS.Load(in Unsafe.Add(ref bk, ldb)), c1);
+            TV even = TS.Load(in bk), odd = TS.Load(in Unsafe.Add(ref bk, ldb));
+            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), even, c0);
+            d0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p + aCol)), odd, d0);
+            if (rows > 1)
+            {
+                c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, aRow + p)), even, c1);
+                d1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, aRow + p + aCol)), odd, d1);
+            }
+            if (rows > 2)
+            {
+                c2 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 2 * aRow + p)), even, c2);
+                d2 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 2 * aRow + p + aCol)), odd, d2);
+            }
+            if (rows > 3)
+            {
+                c3 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 3 * aRow + p)), even, c3);
+                d3 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 3 * aRow + p + aCol)), odd, d3);
+            }
         }
-        if (kk < k) c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TS.Load(in bk), c0);
-        TS.Store(TS.Add(c0, c1), ref c);
-        Epilogue<TS, TV, TE>(ref c, ref aux, 0, 1, 1);
+        if (kk < k)
+        {
+            TV last = TS.Load(in bk);
+            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), last, c0);
+            if (rows > 1) c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, aRow + p)), last, c1);
+            if (rows > 2) c2 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 2 * aRow + p)), last, c2);
+            if (rows > 3) c3 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, 3 * aRow + p)), last, c3);
+        }
+        TS.Store(TS.Add(c0, d0), ref c);
+        if (rows > 1) TS.Store(TS.Add(c1, d1), ref Unsafe.Add(ref c, ldc));
+        if (rows > 2) TS.Store(TS.Add(c2, d2), ref Unsafe.Add(ref c, 2 * ldc));
+        if (rows > 3) TS.Store(TS.Add(c3, d3), ref Unsafe.Add(ref c, 3 * ldc));
+        Epilogue<TS, TV, TE>(ref c, ref aux, ldc, rows, 1);
     }
 
     /// <summary>

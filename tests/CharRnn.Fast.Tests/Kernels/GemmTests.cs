@@ -108,13 +108,13 @@ public class GemmTests
     public void Every_column_remainder_is_covered()
     {
         // exhaustive over N = 1..140 (all remainders of 4, 8, 16 lanes; the 1×8 tile needs N ≥ 128 at 512 bits)
-        // with M = 5 (one 4-row tile and one leftover row) and M = 1 (the GEMV), K = 7 (scalar column tail) and
+        // with M = 5 (one 4-row tile and one leftover row), M = 11 (two and three) and M = 1 (the GEMV), K = 7 (scalar column tail) and
         // K = 37 (the last columns as dot products along K: two vectors at a time, one, then a scalar remainder)
         ForEachPolicy(policy =>
         {
             var rng = new Random(5);
             for (int n = 1; n <= 140; n++)
-            foreach (int m in (int[])[1, 5])
+            foreach (int m in (int[])[1, 5, 11])
             foreach (int k in (int[])[7, 37])
             {
                 var a = Random(rng, m * k); var b = Random(rng, k * n); var c = new float[m * n];
@@ -220,6 +220,27 @@ public class GemmTests
         for (int first = 0; first < n; first += unit)
             Gemm.RunColumns<TanhEpilogue>(policy, sliced, sliced, a, packed.View(), default, first, Math.Min(n, first + unit));
         Assert.Equal(whole, sliced);
+    }, tests: 30);
+
+    [Fact]
+    public void Rows_computed_together_equal_each_row_alone_over_packed_b() => Property(
+        from m in Gen.Choose(2, 14) from k in Gen.Choose(1, 150) from n in Size from seed in Gen.Choose(0, int.MaxValue) select (m, k, n, seed), (policy, s) =>
+    {
+        // what training split by streams over a team relies on: a row's result does not depend on the rows beside it
+        // (the main tiles, the leftover rows, and the narrower column vectors past the last whole one, four rows at a time)
+        var rng = new Random(s.seed);
+        var packed = new PackedMatrix(policy, s.k, s.n);
+        packed.Pack(Random(rng, s.k * s.n));
+        var a = Random(rng, s.m * s.k);
+        var init = Random(rng, s.m * s.n);
+        var together = (float[])init.Clone();
+        Gemm.Run<TanhEpilogue>(policy, together, together, StridedMatrix.RowMajor(a, s.m, s.k), packed.View(), default);
+        for (int i = 0; i < s.m; i++)
+        {
+            var alone = init.AsSpan(i * s.n, s.n).ToArray();
+            Gemm.Run<TanhEpilogue>(policy, alone, alone, StridedMatrix.RowMajor(a.AsSpan(i * s.k, s.k), 1, s.k), packed.View(), default);
+            Assert.Equal(together.AsSpan(i * s.n, s.n).ToArray(), alone);
+        }
     }, tests: 30);
 
     [Fact]
