@@ -11,12 +11,6 @@ internal readonly struct GradientClip(float limit, float scale)
 {
     public static GradientClip None => new(0, 1);
 
-    /// <summary>c: the element-wise bound (0 = none).</summary>
-    public float Limit => limit;
-
-    /// <summary>s: the global-norm rescale (1 = none).</summary>
-    public float Scale => scale;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TV Load<TS, TV>(ref float g) where TS : ISimd<TV> where TV : struct
     {
