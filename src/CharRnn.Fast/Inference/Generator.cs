@@ -245,10 +245,8 @@ public sealed class Generator : IDisposable
     {
         var policy = _model.Policy;
         int h = _model.HiddenSize, gh = _model.Shape.GateWidth, count = end - first;
-        // The products run per gate over the units [first, end); a step over every unit with H a multiple of the split unit
-        // runs each as one call over all G·H columns instead, which gives every column the same FMAs (the gate boundaries
-        // are split points) for fewer calls.
-        bool whole = count == h && h % policy.ColumnSplitUnit == 0;
+        // the products run per gate over the units [first, end), or as one call over all gates where that is the same
+        bool whole = policy.GatesRunAsOne(h, first, end);
         int stride = whole ? gh : h, width = whole ? gh : count;
         var x = _x.AsSpan(0, gh);
         for (int l = 0; l < _model.Layers; l++)

@@ -96,6 +96,14 @@ public sealed class KernelPolicy
     /// </summary>
     public int ColumnSplitUnit => 128;
 
+    /// <summary>
+    /// Whether a product over the units [<paramref name="first"/>, <paramref name="end"/>) of every gate (G blocks of
+    /// <paramref name="h"/> columns) may run as one call over all G·H columns instead of one call per gate: it covers every
+    /// unit and H is a multiple of <see cref="ColumnSplitUnit"/>, so the gate boundaries are split points and every column
+    /// gets the FMAs of the per-gate calls.
+    /// </summary>
+    public bool GatesRunAsOne(int h, int first, int end) => first == 0 && end == h && h % ColumnSplitUnit == 0;
+
     /// <summary>Every policy this CPU runs, widest first; <see cref="Scalar"/> is always last.</summary>
     public static IReadOnlyList<KernelPolicy> Available { get; } = DetectAvailable();
 

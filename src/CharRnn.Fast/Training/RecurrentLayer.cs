@@ -206,12 +206,11 @@ internal sealed class RecurrentLayer
     }
 
     // gates[B, G·H] = init + h_{t−1}·W_hhᵀ for units [first, end) of every gate. Row-major weights (a single row) are
-    // computed gate block by gate block, so a split by units runs exactly the tiles of the whole; panels at once, and so
-    // are row-major weights over every unit when H is a multiple of the split unit (the gate boundaries are split points,
-    // so every column gets the same FMAs).
+    // computed gate block by gate block, so a split by units runs exactly the tiles of the whole (or at once where that
+    // is the same); panels at once.
     private void GateProduct(Span<float> gates, ReadOnlySpan<float> init, in StridedMatrix hPrev, int first, int end)
     {
-        if (!_whhT.IsRowMajor || (end - first == _h && _h % _policy.ColumnSplitUnit == 0))
+        if (!_whhT.IsRowMajor || _policy.GatesRunAsOne(_h, first, end))
         {
             Gemm.Run<NoEpilogue>(_policy, gates, init, hPrev, _whhT.View(), default);
             return;

@@ -122,7 +122,10 @@ public sealed class Trainer : IDisposable
     public TokenStream Data { get; }
     public Optimizer Optimizer { get; }
 
-    /// <summary>The gradient of the last step before clipping (<see cref="Optimizer.ClipAndUpdate"/> clips as it reads it).</summary>
+    /// <summary>
+    /// The gradient of the last step before clipping: <see cref="Optimizer.ClipAndUpdate"/> clips as it reads it (with both
+    /// an element-wise and a norm clip on, the element-wise clamp is applied to it in place first).
+    /// </summary>
     public RnnParameters Gradient => _gradients[0];
 
     /// <summary>Optimizer steps taken.</summary>
