@@ -267,18 +267,24 @@ internal static class Gemm
         => ref panelStride == 0 ? ref Unsafe.Add(ref b, j) : ref Unsafe.Add(ref b, j / width * panelStride + j % width);
 
     /// <summary>
-    /// Columns [j, j + TC vectors) for every row: blocks of TR rows, then one tile of the leftover rows. With TP =
-    /// <see cref="One"/> the <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on are shared out
-    /// among the blocks (at most one per k each), so the fetch runs alongside the whole panel's arithmetic.
+    /// Columns [j, j + TC vectors) for every row: blocks of TR rows, then the leftover rows. A leftover tile with fewer
+    /// than <see cref="BusyAccumulators"/> accumulators cannot keep both FMA ports busy, so then the last whole block and
+    /// the leftover run as two tiles of about half as many rows each (B = 32 with 6-row tiles: 6, 6, 6, 6, 4, 4, not
+    /// …, 6, 2); every element still gets the same FMAs. With TP = <see cref="One"/> the <paramref name="prefetchLines"/>
+    /// cache lines from <paramref name="prefetch"/> on are shared out among the tiles (at most one per k each), so the
+    /// fetch runs alongside the whole panel's arithmetic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows<TS, TV, TE, TR, TC, TP>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float bj, nint ldb, ref float aux, int m, int k, int j, nint ldc, ref float prefetch, int prefetchLines)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TC : ICount where TP : ICount
     {
-        int mr = TR.Value, i = 0, blocks = m / mr;
-        int share = blocks == 0 ? 0 : Math.Min(k, (prefetchLines + blocks - 1) / blocks);
-        for (; i + mr <= m; i += mr)
+        int mr = TR.Value, whole = m / mr, left = m - whole * mr;
+        bool halve = left > 0 && whole > 0 && left * TC.Value < BusyAccumulators && (mr + left + 1) / 2 < mr; // halves of at most 5 rows
+        if (halve) whole--;
+        int tiles = whole + (halve ? 2 : left > 0 ? 1 : 0);
+        int share = Math.Min(k, (prefetchLines + tiles - 1) / tiles), i = 0;
+        for (int block = 0; block < whole; block++, i += mr)
         {
             int lines = Math.Min(share, prefetchLines);
             GemmTiles.Tile<TS, TV, TE, TR, TC, TP>(ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref init, i * ldc + j), hasInit, ref Unsafe.Add(ref a, i * aRow),
@@ -286,16 +292,38 @@ internal static class Gemm
             prefetch = ref Unsafe.Add(ref prefetch, lines * CachePrefetch.LineFloats);
             prefetchLines -= lines;
         }
-        if (i == m) return;
+        if (halve)
+        {
+            int rows = (m - i + 1) / 2, lines = Math.Min(share, prefetchLines);
+            Leftover<TS, TV, TE, TC, TP>(ref c, ref init, hasInit, ref a, aRow, aCol, ref bj, ldb, ref aux, i, rows, k, j, ldc, ref prefetch, lines);
+            prefetch = ref Unsafe.Add(ref prefetch, lines * CachePrefetch.LineFloats);
+            prefetchLines -= lines;
+            i += rows;
+        }
+        if (i < m) Leftover<TS, TV, TE, TC, TP>(ref c, ref init, hasInit, ref a, aRow, aCol, ref bj, ldb, ref aux, i, m - i, k, j, ldc, ref prefetch, prefetchLines);
+    }
+
+    /// <summary>
+    /// Accumulators a tile needs in flight to keep two FMA ports busy through an FMA's 4-cycle latency (fewer leave
+    /// ports idle: a 2-row × 2-vector tile runs at half the rate).
+    /// </summary>
+    private const int BusyAccumulators = 8;
+
+    /// <summary>Rows [i, i + <paramref name="rows"/>) (1–5) as one tile of that many rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Leftover<TS, TV, TE, TC, TP>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float bj, nint ldb, ref float aux, int i, int rows, int k, int j, nint ldc, ref float prefetch, int prefetchLines)
+        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TC : ICount where TP : ICount
+    {
         ref float ci = ref Unsafe.Add(ref c, i * ldc + j), ii = ref Unsafe.Add(ref init, i * ldc + j), xi = ref Unsafe.Add(ref aux, i * ldc + j);
         ref float ai = ref Unsafe.Add(ref a, i * aRow);
-        switch (m - i)
+        switch (rows)
         {
-            case 1: GemmTiles.Tile<TS, TV, TE, One, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
-            default: GemmTiles.Tile<TS, TV, TE, Five, TC, Zero>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref bj, 0); break;
+            case 1: GemmTiles.Tile<TS, TV, TE, One, TC, TP>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref prefetch, prefetchLines); break;
+            case 2: GemmTiles.Tile<TS, TV, TE, Two, TC, TP>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref prefetch, prefetchLines); break;
+            case 3: GemmTiles.Tile<TS, TV, TE, Three, TC, TP>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref prefetch, prefetchLines); break;
+            case 4: GemmTiles.Tile<TS, TV, TE, Four, TC, TP>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref prefetch, prefetchLines); break;
+            default: GemmTiles.Tile<TS, TV, TE, Five, TC, TP>(ref ci, ref ii, hasInit, ref ai, aRow, aCol, ref bj, ldb, ref xi, ldc, k, ref prefetch, prefetchLines); break;
         }
     }
 }
