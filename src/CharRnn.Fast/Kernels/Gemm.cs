@@ -129,6 +129,12 @@ internal static class Gemm
     private const int TransposedAMinimumDepth = 64;
 
     /// <summary>
+    /// The deepest K block of a transposed A: its row-major copy, [M, block], stays in L2 (1 MiB for the weight gradient
+    /// of a 512-unit LSTM, M = 2048), which a policy's deeper <see cref="KernelPolicy.KBlock"/> would not.
+    /// </summary>
+    internal const int TransposedABlock = 128;
+
+    /// <summary>
     /// <see cref="Blocked{TEpilogue}"/> for A = Sᵀ with S stored [K,M] (the weight-gradient GEMMs): each K block of A is
     /// first transposed into a row-major [M, block] scratch, so a tile's broadcasts come from a few contiguous rows
     /// instead of one cache line per k at a stride of M floats (with M = 512 those lines all fall into two cache sets and
@@ -138,7 +144,7 @@ internal static class Gemm
     private static void BlockedTransposedA<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a,
         ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
-        int kBlock = policy.KBlock;
+        int kBlock = Math.Min(policy.KBlock, TransposedABlock);
         var scratch = TransposeScratch(m * Math.Min(k, kBlock));
         ref float rows = ref MemoryMarshal.GetReference(scratch);
         for (int k0 = 0; k0 < k || k0 == 0; k0 += kBlock)

@@ -38,7 +38,7 @@ public sealed class KernelPolicy
     public static KernelPolicy Avx512 { get; } = new("avx512", VectorPath.V512, TileFamily.Registers32, kBlock: 128);
 
     /// <summary>256-bit vectors, 16 registers (AVX2 + FMA).</summary>
-    public static KernelPolicy Avx2 { get; } = new("avx2", VectorPath.V256, TileFamily.Registers16, kBlock: 128);
+    public static KernelPolicy Avx2 { get; } = new("avx2", VectorPath.V256, TileFamily.Registers16, kBlock: 256);
 
     /// <summary>128-bit vectors, 16 registers (x86 SSE).</summary>
     public static KernelPolicy Sse { get; } = new("sse", VectorPath.V128, TileFamily.Registers16, kBlock: 128);
@@ -83,11 +83,15 @@ public sealed class KernelPolicy
     /// <summary>Floats across the main tile, the width of a <see cref="PackedMatrix"/> panel.</summary>
     public int PanelWidth => TileVectors * Width;
 
-    /// <summary>Depth of one K block of the GEMM: the B panel a tile reads stays in L1. At most <see cref="MaxKBlock"/>.</summary>
+    /// <summary>
+    /// Depth of one K block of the GEMM: the B panel a tile reads stays in L1 (128 × 64 floats, 32 KiB, for the 4 × 4
+    /// tile at 512 bits; the avx2 tile's panel is 16 floats wide, so 256 deep is 16 KiB and halves the tiles' C loads and
+    /// stores). At most <see cref="MaxKBlock"/>.
+    /// </summary>
     public int KBlock { get; }
 
     /// <summary>The deepest K block any policy uses (kernels size their stack scratch by it).</summary>
-    public const int MaxKBlock = 128;
+    public const int MaxKBlock = 256;
 
     /// <summary>
     /// Column splits of a product at multiples of this keep every element's tile, and so its rounding: threaded results
