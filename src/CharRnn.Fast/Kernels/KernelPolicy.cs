@@ -41,7 +41,7 @@ public sealed class KernelPolicy
     public static KernelPolicy Avx2 { get; } = new("avx2", VectorPath.V256, TileFamily.Registers16, kBlock: 256);
 
     /// <summary>128-bit vectors, 16 registers (x86 SSE).</summary>
-    public static KernelPolicy Sse { get; } = new("sse", VectorPath.V128, TileFamily.Registers16, kBlock: 128);
+    public static KernelPolicy Sse { get; } = new("sse", VectorPath.V128, TileFamily.Registers16, kBlock: 256);
 
     /// <summary>128-bit vectors, 32 registers (Arm NEON / AdvSIMD).</summary>
     public static KernelPolicy Neon { get; } = new("neon", VectorPath.V128, TileFamily.Registers32, kBlock: 128);
@@ -85,8 +85,8 @@ public sealed class KernelPolicy
 
     /// <summary>
     /// Depth of one K block of the GEMM: the B panel a tile reads stays in L1 (128 × 64 floats, 32 KiB, for the 4 × 4
-    /// tile at 512 bits; the avx2 tile's panel is 16 floats wide, so 256 deep is 16 KiB and halves the tiles' C loads and
-    /// stores). At most <see cref="MaxKBlock"/>.
+    /// tile at 512 bits). The 6 × 2 tiles of avx2 and sse have panels 16 and 8 floats wide, so they go 256 deep (16 and
+    /// 8 KiB), which halves their C loads and stores. At most <see cref="MaxKBlock"/>.
     /// </summary>
     public int KBlock { get; }
 
