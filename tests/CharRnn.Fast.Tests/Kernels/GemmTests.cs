@@ -89,9 +89,10 @@ public class GemmTests
         from m in Gen.Choose(1, 14) from blocks in Gen.Choose(0, 3) from extra in Gen.Choose(-2, 5) from n in Size from seed in Gen.Choose(0, int.MaxValue)
         from transposed in Gen.Elements(false, true) select (m, blocks, extra, n, seed, transposed), (policy, s) =>
     {
-        // K beyond one block: partial sums stored between blocks, the epilogue applied once at the end (a transposed A is
-        // copied in blocks of at most Gemm.TransposedABlock)
-        int depth = s.transposed ? Math.Min(policy.KBlock, Gemm.TransposedABlock) : policy.KBlock;
+        // K beyond one block: partial sums stored between blocks, the epilogue applied once at the end (a GEMV and the
+        // copies of a transposed A block K more finely than the tiles)
+        int depth = s.m == 1 ? Math.Min(policy.KBlock, Gemm.GemvBlock)
+            : s.transposed ? Math.Min(policy.KBlock, Gemm.TransposedABlock) : policy.KBlock;
         int k = Math.Max(1, s.blocks * depth + s.extra);
         var rng = new Random(s.seed);
         var a = Random(rng, s.m * k); var b = Random(rng, k * s.n); var c = Random(rng, s.m * s.n);
