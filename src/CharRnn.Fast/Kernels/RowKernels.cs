@@ -89,6 +89,42 @@ internal static class RowKernels
             }
     }
 
+    /// <summary>
+    /// output[r·outputStride + c] = input[r·inputStride + c] for r &lt; R, c &lt; C: a block's rows copied between strided
+    /// layouts (the rows of a packed panel) in whole vectors, then single floats, with no call per row (a panel row at
+    /// 256 bits is 16 floats, and a library copy per row cost about as much as the copy itself).
+    /// </summary>
+    /// <param name="output">[R, outputStride] row-major, outputStride ≥ C</param>
+    /// <param name="input">[R, inputStride] row-major, inputStride ≥ C</param>
+    public static void CopyBlock(KernelPolicy policy, Span<float> output, int outputStride, ReadOnlySpan<float> input, int inputStride, int rows, int columns)
+    {
+        if (rows <= 0 || columns <= 0) return;
+        if (outputStride < columns || inputStride < columns || output.Length < (long)(rows - 1) * outputStride + columns
+            || input.Length < (long)(rows - 1) * inputStride + columns)
+            throw new ArgumentException("block copy operands are too short");
+        ref float o = ref MemoryMarshal.GetReference(output);
+        ref float i = ref MemoryMarshal.GetReference(input);
+        switch (policy.Path)
+        {
+            case VectorPath.V512: CopyBlock<Simd512, Vector512<float>>(ref o, outputStride, ref i, inputStride, rows, columns); break;
+            case VectorPath.V256: CopyBlock<Simd256, Vector256<float>>(ref o, outputStride, ref i, inputStride, rows, columns); break;
+            case VectorPath.V128: CopyBlock<Simd128, Vector128<float>>(ref o, outputStride, ref i, inputStride, rows, columns); break;
+            default: CopyBlock<SimdScalar, float>(ref o, outputStride, ref i, inputStride, rows, columns); break;
+        }
+    }
+
+    private static void CopyBlock<TS, TV>(ref float output, nint outputStride, ref float input, nint inputStride, int rows, int columns)
+        where TS : ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        for (int r = 0; r < rows; r++, output = ref Unsafe.Add(ref output, outputStride), input = ref Unsafe.Add(ref input, inputStride))
+        {
+            int c = 0;
+            for (; c + w <= columns; c += w) TS.Store(TS.Load(in Unsafe.Add(ref input, c)), ref Unsafe.Add(ref output, c));
+            for (; c < columns; c++) Unsafe.Add(ref output, c) = Unsafe.Add(ref input, c);
+        }
+    }
+
     // Four rows a, b, c, d of four floats become four columns: unpack pairs, then join halves.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose4x4(ref float output, ref float input, int r, int c, int outputStride, int columns)

@@ -148,4 +148,25 @@ public class ElementwiseTests
             }
         }
     });
+
+    [Fact]
+    public void Block_copies_are_exact_for_every_shape_up_to_40_and_leave_the_gaps() => ForEachPolicy(policy =>
+    {
+        var rng = new Random(9);
+        var shapes = (from r in Enumerable.Range(1, 40) from c in Enumerable.Range(1, 40) select (r, c)).Concat([(512, 64), (3, 300)]);
+        foreach (var (rows, columns) in shapes)
+        {
+            // between rows of C floats and of C + 5 (a wider source, a packed panel's stride), the gaps left untouched
+            foreach (var (inStride, outStride) in new[] { (columns, columns), (columns + 5, columns), (columns, columns + 5) })
+            {
+                var input = Random(rng, (rows - 1) * inStride + columns);
+                var output = Enumerable.Repeat(float.NaN, (rows - 1) * outStride + columns).ToArray();
+                RowKernels.CopyBlock(policy, output, outStride, input, inStride, rows, columns);
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < outStride && r * outStride + c < output.Length; c++)
+                        if (c < columns ? output[r * outStride + c] != input[r * inStride + c] : !float.IsNaN(output[r * outStride + c]))
+                            Assert.Fail($"[{rows},{columns}] strides {inStride} → {outStride}: output ({r},{c})");
+            }
+        }
+    });
 }

@@ -202,6 +202,12 @@ public class GemmTests
         transposed.PackTransposeOf(source);
         for (int r = 0; r < s.n; r++)
             for (int j = 0; j < s.k; j++) Assert.Equal(source[j * s.n + r], transposed[r, j]);
+        // columns [3, 3 + N) of a wider source [K, N + 7] (one gate block of a matrix)
+        var wide = Random(rng, s.k * (s.n + 7));
+        var block = new PackedMatrix(policy, s.k, s.n, s.panels);
+        block.PackColumns(wide, s.n + 7, 3);
+        for (int r = 0; r < s.k; r++)
+            for (int j = 0; j < s.n; j++) Assert.Equal(wide[r * (s.n + 7) + 3 + j], block[r, j]);
     });
 
     [Fact]
