@@ -26,14 +26,18 @@ internal static class RowKernels
         }
     }
 
-    /// <summary>table[ids[r],:] += rows[r,:]  — the gradient of the row gather (dWxhᵀ rows += draw_t).</summary>
+    /// <summary>
+    /// table[ids[r],:] += rows[r,:] and sums[:] += Σ_r rows[r,:] in one pass over the rows — the one-hot layer's input
+    /// weight and bias gradients (the rows, T·B × G·H, are read once instead of twice).
+    /// </summary>
     /// <param name="table">[V,H] row-major</param>
     /// <param name="ids">[R]</param>
     /// <param name="rows">[R,H] row-major</param>
-    public static void ScatterAddRows(KernelPolicy policy, Span<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> rows, int h)
+    /// <param name="sums">[H]</param>
+    public static void ScatterAddRowsAndSum(KernelPolicy policy, Span<float> table, ReadOnlySpan<int> ids, ReadOnlySpan<float> rows, int h, Span<float> sums)
     {
         for (int r = 0; r < ids.Length; r++)
-            Elementwise.Apply(policy, new AddOperator(), table.Slice(ids[r] * h, h), MemoryMarshalHelpers.AsWritable(rows.Slice(r * h, h)));
+            Elementwise.Apply(policy, new AddToBothOperator(), table.Slice(ids[r] * h, h), sums, MemoryMarshalHelpers.AsWritable(rows.Slice(r * h, h)));
     }
 
     /// <summary>sums[:] += Σ_r x[r,:]  — bias gradients (dbh = Σ draw, dby = Σ dlogits).</summary>

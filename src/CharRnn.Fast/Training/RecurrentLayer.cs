@@ -246,17 +246,18 @@ internal sealed class RecurrentLayer
         if (!resets.IsEmpty) CopyUnmaskedPrevious(_hs, _maskedPrev, resets, steps);
         _packedPrev.Pack(prevStates, positions);
         Gemm.MultiplyTransposedAAdd(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev.View(0, positions), _gh);
-        RowKernels.AddColumnSums(_policy, g.Bias(_layer), dIn);
         if (_cell == CellKind.Gru)
         {
             var dBhn = g.NewGateHiddenBias(_layer);
             for (int r = 0; r < positions; r++) Elementwise.Apply(_policy, new AddOperator(), dBhn, MemoryMarshalHelpers.AsWritable(dRec.Slice(r * _gh + 2 * _h, _h)));
         }
 
-        // dW_ihᵀ [in, G·H] += xᵀ·dIn: a row scatter for token ids, a GEMM for dense input; then dx = dIn·W_ih
-        if (input.IsOneHot) RowKernels.ScatterAddRows(_policy, g.InputWeights(_layer), input.Tokens, dIn, _gh);
+        // db += Σ dIn and dW_ihᵀ [in, G·H] += xᵀ·dIn: for token ids one pass over dIn (each row added to its token's row
+        // and to the sums), for dense input the sums and a GEMM; then dx = dIn·W_ih
+        if (input.IsOneHot) RowKernels.ScatterAddRowsAndSum(_policy, g.InputWeights(_layer), input.Tokens, dIn, _gh, g.Bias(_layer));
         else
         {
+            RowKernels.AddColumnSums(_policy, g.Bias(_layer), dIn);
             _packedDGates.Pack(dIn, positions);
             Gemm.MultiplyTransposedAAdd(_policy, g.InputWeights(_layer), input.Dense, _packedDGates.View(0, positions), _inputs);
         }

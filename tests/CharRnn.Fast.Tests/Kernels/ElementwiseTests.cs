@@ -111,17 +111,21 @@ public class ElementwiseTests
         for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expected[i * s.h + j] = (double)table[ids[i] * s.h + j] + bias[j];
         Close.Assert(gathered, expected, 1e-6, 1e-7, "gathered");
 
+        var sums = Random(rng, s.h);
+        var expectedSums = sums.Select(x => (double)x).ToArray();
+        for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expectedSums[j] += gathered[i * s.h + j];
+        var columnSums = (float[])sums.Clone();
+        RowKernels.AddColumnSums(policy, columnSums, gathered);
+        Close.Assert(columnSums, expectedSums, 1e-5, 1e-6, "column sums");
+
+        // the scatter-add and the column sums of the same rows in one pass: the same floats as each alone
         var scattered = (float[])table.Clone();
         var expectedTable = table.Select(x => (double)x).ToArray();
         for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expectedTable[ids[i] * s.h + j] += gathered[i * s.h + j];
-        RowKernels.ScatterAddRows(policy, scattered, ids, gathered, s.h);
+        var summed = (float[])sums.Clone();
+        RowKernels.ScatterAddRowsAndSum(policy, scattered, ids, gathered, s.h, summed);
         Close.Assert(scattered, expectedTable, 1e-6, 1e-6, "scattered");
-
-        var sums = new float[s.h];
-        RowKernels.AddColumnSums(policy, sums, gathered);
-        var expectedSums = new double[s.h];
-        for (int i = 0; i < s.r; i++) for (int j = 0; j < s.h; j++) expectedSums[j] += gathered[i * s.h + j];
-        Close.Assert(sums, expectedSums, 1e-5, 1e-6, "column sums");
+        Assert.Equal(columnSums, summed);
 
         var transposed = new float[s.h * s.v];
         RowKernels.Transpose(policy, transposed, table, s.v, s.h);
