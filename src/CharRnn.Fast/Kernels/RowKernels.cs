@@ -7,7 +7,8 @@ namespace CharRnn.Fast.Kernels;
 
 /// <summary>
 /// Row operations of the one-hot input stage and the bias terms: the one-hot input never becomes a matrix; its
-/// product with Wxh is a row gather from Wxhᵀ, and its gradient a row scatter-add.
+/// product with Wxh is a row gather from Wxhᵀ, and its gradient a row scatter-add. Also the block moves the packs and
+/// the GEMM's transposed A are built from: transposes and strided copies.
 /// </summary>
 internal static class RowKernels
 {
