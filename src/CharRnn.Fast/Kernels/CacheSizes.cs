@@ -3,18 +3,25 @@ using System.Globalization;
 namespace CharRnn.Fast.Kernels;
 
 /// <summary>
-/// The size of one core's L2 cache, which decides whether a GEMM prefetches B (<see cref="CachePrefetch"/>): read once
-/// from Linux's <c>/sys/devices/system/cpu/cpu0/cache</c>, 1 MiB where that is not available (Zen 3 has 512 KiB,
-/// Ice Lake server 1.25 MiB, Zen 5 1 MiB, Sapphire Rapids 2 MiB).
+/// The sizes of one core's L1 data and L2 caches, which decide whether a GEMM prefetches B (<see cref="CachePrefetch"/>)
+/// and how many rows of A it keeps in L1 at a time (<see cref="Gemm"/>'s row groups): read once from Linux's
+/// <c>/sys/devices/system/cpu/cpu0/cache</c>, 32 KiB and 1 MiB where that is not available (L1d: 32 KiB on Zen 3,
+/// 48 KiB on Ice Lake server, Zen 5 and Sapphire Rapids; L2: Zen 3 512 KiB, Ice Lake server 1.25 MiB, Zen 5 1 MiB,
+/// Sapphire Rapids 2 MiB).
 /// </summary>
 internal static class CacheSizes
 {
+    public const long FallbackL1Bytes = 32L << 10;
     public const long FallbackL2Bytes = 1L << 20;
 
-    /// <summary>Bytes of L2 per core.</summary>
-    public static long L2Bytes { get; } = DetectL2() ?? FallbackL2Bytes;
+    /// <summary>Bytes of L1 data cache per core.</summary>
+    public static long L1Bytes { get; } = Detect(level: 1) ?? FallbackL1Bytes;
 
-    private static long? DetectL2()
+    /// <summary>Bytes of L2 per core.</summary>
+    public static long L2Bytes { get; } = Detect(level: 2) ?? FallbackL2Bytes;
+
+    /// <summary>The data (or unified) cache of <paramref name="level"/>, as sysfs reports it for cpu0; null if it does not.</summary>
+    private static long? Detect(int level)
     {
         try
         {
@@ -22,7 +29,7 @@ internal static class CacheSizes
             if (!Directory.Exists(root)) return null;
             foreach (var index in Directory.EnumerateDirectories(root, "index*"))
             {
-                if (File.ReadAllText(Path.Combine(index, "level")).Trim() != "2") continue;
+                if (File.ReadAllText(Path.Combine(index, "level")).Trim() != level.ToString(CultureInfo.InvariantCulture)) continue;
                 if (File.ReadAllText(Path.Combine(index, "type")).Trim() is not ("Unified" or "Data")) continue;
                 return ParseSize(File.ReadAllText(Path.Combine(index, "size")));
             }

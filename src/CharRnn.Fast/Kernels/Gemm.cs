@@ -9,7 +9,8 @@ namespace CharRnn.Fast.Kernels;
 /// (<see cref="StridedMatrix"/>), so A·B and Aᵀ·B share it; B is row-major or packed in column panels
 /// (<see cref="PackedMatrix"/>, for a B that several row blocks reuse). The work is cut into the policy's register tiles
 /// (<see cref="GemmTiles"/>): for each column panel, every block of rows runs the main tile (6 × 2 vectors with 16
-/// registers, 4 × 4 with 32) and the leftover rows the same kernel with fewer rows; a single row over a row-major B
+/// registers, 4 × 4 with 32) and the leftover rows the same kernel with fewer rows (many rows over a B that stays in L2
+/// go through the panels a row group at a time, so their block of A stays in L1); a single row over a row-major B
 /// (the GEMV of batch-1 training and generation) runs 1 × 8-vector tiles. Columns past the last whole vector run at
 /// narrower widths, then as dot products along K. Epilogues fuse the nonlinearity (forward) or its derivative
 /// (backward) into the store. <c>init</c> may alias <c>c</c> (accumulate) or be empty (start from zero).
@@ -204,8 +205,42 @@ internal static class Gemm
         }
     }
 
-    /// <summary>One K block of the product: column panels, each swept by row blocks of the main tile (TR × TV) and its leftovers.</summary>
+    /// <summary>
+    /// One K block of the product: column panels, each swept by row blocks of the main tile (TR × TV) and its leftovers;
+    /// many rows over a B block that stays in L2 are taken in row groups (<see cref="RowGroup"/>).
+    /// </summary>
     private static void Kernel<TS, TV, TE, TR, TV4>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
+        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc)
+        where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TV4 : ICount
+    {
+        int group = RowGroup(TR.Value, k);
+        if (m >= 2 * group && (long)k * n * sizeof(float) <= CacheSizes.L2Bytes / 2)
+        {
+            // groups of equal whole tiles (m = 2048 at 6 rows: 48 each, then 32); B's block is read from L2 once per
+            // group, so it is not prefetched. Fewer rows than two groups (a batch of 32 over K blocks of 256) stay
+            // one sweep: B is then read once, with its prefetch.
+            int groups = (m + group - 1) / group, rows = ((m + groups - 1) / groups + TR.Value - 1) / TR.Value * TR.Value;
+            for (int i = 0; i < m; i += rows)
+                Panels<TS, TV, TE, TR, TV4>(ref Unsafe.Add(ref c, i * ldc), ref Unsafe.Add(ref init, i * ldc), hasInit, ref Unsafe.Add(ref a, i * aRow), aRow, aCol,
+                    ref b, ldb, panelStride, false, ref Unsafe.Add(ref aux, i * ldc), Math.Min(rows, m - i), k, n, ldc);
+            return;
+        }
+        Panels<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
+    }
+
+    /// <summary>
+    /// Rows of A that go through every column panel before the next rows start, when A has at least twice as many rows
+    /// and B's K block, [k, N], fits in half the L2: whole tiles whose A block, [rows, k], takes at most half the L1
+    /// (48 rows of 128 floats in 48 KiB), so it stays there across the panels while the panels' blocks come from L2.
+    /// Without groups every panel re-reads all of A's block: the weight gradient's transposed A, [G·H, 128], is 1 MiB
+    /// for a 512-unit LSTM, read 32 times per K block with 16-column panels, and does not stay in L2 beside C's lines.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int RowGroup(int tileRows, int k)
+        => (int)Math.Max(tileRows, CacheSizes.L1Bytes / 2 / ((long)Math.Max(k, 1) * sizeof(float)) / tileRows * tileRows);
+
+    /// <summary>One K block over rows [0, m): column panels, each swept by row blocks of the main tile and its leftovers.</summary>
+    private static void Panels<TS, TV, TE, TR, TV4>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TV4 : ICount
     {
