@@ -207,8 +207,10 @@ internal static class Gemm
 
     /// <summary>
     /// One K block of the product: column panels, each swept by row blocks of the main tile (TR × TV) and its leftovers;
-    /// many rows over a B block that stays in L2 are taken in row groups (<see cref="RowGroup"/>).
+    /// many rows over a B block that stays in L2 are taken in row groups (<see cref="RowGroup"/>). Not inlined: the
+    /// entry points inline <see cref="Dispatch"/>, which names one Kernel per vector path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Kernel<TS, TV, TE, TR, TV4>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
         ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TV4 : ICount
