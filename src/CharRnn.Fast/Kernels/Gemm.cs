@@ -220,20 +220,22 @@ internal static class Gemm
         {
             // groups of equal whole tiles (m = 2048 at 6 rows: 48 each, then 32); B's block is read from L2 once per
             // group, so it is not prefetched. Fewer rows than two groups (a batch of 32 over K blocks of 256) stay
-            // one sweep: B is then read once, with its prefetch.
+            // one sweep: B is then read once, with its prefetch. A last group of one row is not a GEMV: its floats
+            // must not depend on where this L1's groups end.
             int groups = (m + group - 1) / group, rows = ((m + groups - 1) / groups + TR.Value - 1) / TR.Value * TR.Value;
             for (int i = 0; i < m; i += rows)
                 Panels<TS, TV, TE, TR, TV4>(ref Unsafe.Add(ref c, i * ldc), ref Unsafe.Add(ref init, i * ldc), hasInit, ref Unsafe.Add(ref a, i * aRow), aRow, aCol,
-                    ref b, ldb, panelStride, false, ref Unsafe.Add(ref aux, i * ldc), Math.Min(rows, m - i), k, n, ldc);
+                    ref b, ldb, panelStride, false, false, ref Unsafe.Add(ref aux, i * ldc), Math.Min(rows, m - i), k, n, ldc);
             return;
         }
-        Panels<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, ref aux, m, k, n, ldc);
+        Panels<TS, TV, TE, TR, TV4>(ref c, ref init, hasInit, ref a, aRow, aCol, ref b, ldb, panelStride, prefetch, m == 1 && panelStride == 0, ref aux, m, k, n, ldc);
     }
 
     /// <summary>
     /// Rows of A that go through every column panel before the next rows start, when A has at least twice as many rows
     /// and B's K block, [k, N], fits in half the L2: whole tiles whose A block, [rows, k], takes at most half the L1
-    /// (48 rows of 128 floats in 48 KiB), so it stays there across the panels while the panels' blocks come from L2.
+    /// (48 rows of 128 floats, 24 KiB of a 48 KiB L1), so it stays there across the panels while the panels' blocks
+    /// come from L2.
     /// Without groups every panel re-reads all of A's block: the weight gradient's transposed A, [G·H, 128], is 1 MiB
     /// for a 512-unit LSTM, read 32 times per K block with 16-column panels, and does not stay in L2 beside C's lines.
     /// </summary>
@@ -241,14 +243,17 @@ internal static class Gemm
     internal static int RowGroup(int tileRows, int k)
         => (int)Math.Max(tileRows, CacheSizes.L1Bytes / 2 / ((long)Math.Max(k, 1) * sizeof(float)) / tileRows * tileRows);
 
-    /// <summary>One K block over rows [0, m): column panels, each swept by row blocks of the main tile and its leftovers.</summary>
+    /// <summary>
+    /// One K block over rows [0, m): column panels, each swept by row blocks of the main tile and its leftovers, or, for
+    /// a product that is one row over a row-major B (<paramref name="gemv"/>), the 1 × 8-vector tiles.
+    /// </summary>
     private static void Panels<TS, TV, TE, TR, TV4>(ref float c, ref float init, bool hasInit, ref float a, nint aRow, nint aCol,
-        ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc)
+        ref float b, nint ldb, nint panelStride, bool prefetch, bool gemv, ref float aux, int m, int k, int n, nint ldc)
         where TS : ISimd<TV> where TV : struct where TE : IEpilogue where TR : ICount where TV4 : ICount
     {
         int w = TS.Count, mr = TR.Value, nr = TV4.Value * w;
         int j = 0;
-        if (m == 1 && panelStride == 0)
+        if (gemv)
         {
             // the GEMV: one row over a row-major B, eight independent chains
             for (; j + 8 * w <= n; j += 8 * w)

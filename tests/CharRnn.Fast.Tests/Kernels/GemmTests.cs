@@ -211,7 +211,36 @@ public class GemmTests
                 StridedMatrix.RowMajor(a.AsSpan(i * s.k, rows * s.k), rows, s.k), b, h.AsSpan(i * s.n, rows * s.n));
         }
         Assert.Equal(c, sliced);
-    }, tests: 12);
+    }, tests: 30);
+
+    [Fact]
+    public void Every_row_count_past_two_row_groups_gives_each_row_the_floats_it_gets_in_slices() => ForEachPolicy(policy =>
+    {
+        // where this L1's groups end must not change any float (a last group of one row over a row-major B is not a
+        // GEMV): every M from two groups to four groups and a tile, over a row-major B of 24 and a packed one of 37 columns
+        var rng = new Random(11);
+        int k = policy.KBlock, group = Math.Max(Gemm.RowGroup(4, k), Gemm.RowGroup(6, k));
+        foreach (var (n, panels) in new[] { (24, false), (37, true) })
+        {
+            var source = Random(rng, k * n);
+            var packed = new PackedMatrix(policy, k, n);
+            packed.Pack(source);
+            var b = panels ? packed.View() : PanelView.RowMajor(source, k, n);
+            var a = Random(rng, (4 * group + 6) * k);
+            for (int m = 2 * group; m <= 4 * group + 6; m++)
+            {
+                var c = new float[m * n];
+                Gemm.Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a.AsSpan(0, m * k), m, k), b, default);
+                var sliced = new float[m * n];
+                for (int i = 0, rows; i < m; i += rows)
+                {
+                    rows = m - i == 8 ? 8 : Math.Min(7, m - i);
+                    Gemm.Run<NoEpilogue>(policy, sliced.AsSpan(i * n, rows * n), default, StridedMatrix.RowMajor(a.AsSpan(i * k, rows * k), rows, k), b, default);
+                }
+                Assert.True(c.AsSpan().SequenceEqual(sliced), $"M = {m}, N = {n}, {(panels ? "packed" : "row-major")} B: grouped rows differ from the same rows in slices");
+            }
+        }
+    });
 
     [Fact]
     public void Cache_sizes_parse_as_sysfs_writes_them()
