@@ -92,6 +92,33 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(60, infoDoc.RootElement.GetProperty("training").GetProperty("step").GetInt64());
     }
 
+    [Theory]
+    [InlineData("rnn", 1)]
+    [InlineData("lstm", 2)]
+    [InlineData("gru", 2)]
+    public void Info_lists_the_tensors_the_file_holds_in_its_shapes(string cell, int layers)
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --cell {cell} --layers {layers} --dropout 0.25 --steps 2 --checkpoint t.safetensors"));
+        var file = SafetensorsReader.Read(Path.Combine(_dir, "t.safetensors"));
+        // the model's tensors: PyTorch's rnn.* and fc.* (the rest are optimizer moments and the carried state)
+        var saved = file.Tensors.Where(t => t.Name.StartsWith("rnn.", StringComparison.Ordinal) || t.Name.StartsWith("fc.", StringComparison.Ordinal))
+            .Select(t => $"{t.Name} [{string.Join(",", t.Shape)}]").ToArray();
+        Assert.Equal(4 * layers + 2, saved.Length);
+
+        var json = Charrnn("info --model t.safetensors --json");
+        AssertOk(json);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var listed = doc.RootElement.GetProperty("shapes").EnumerateObject()
+            .Select(p => $"{p.Name} [{string.Join(",", p.Value.EnumerateArray().Select(d => d.GetInt32()))}]").ToArray();
+        Assert.Equal(saved, listed);
+        Assert.Equal(0.25, doc.RootElement.GetProperty("training").GetProperty("dropout").GetDouble());
+
+        var text = Charrnn("info --model t.safetensors");
+        AssertOk(text);
+        Assert.All(saved, line => Assert.Matches($@"\n  {Regex.Escape(line.Split(' ')[0])} +{Regex.Escape(line.Split(' ')[1])}\n", text.Stdout));
+        Assert.Contains("dropout 0.25", text.Stdout);
+    }
+
     [Fact]
     public void Sampling_on_several_threads_prints_the_same_text()
     {

@@ -17,8 +17,9 @@ internal static class InfoCommand
     ];
 
     public static string HelpText => Help.For("charrnn info --model FILE [--json]",
-        "Shows a model file's cell, layers, parameter tensors and shapes (PyTorch's names: one bias per gate row as\n" +
-        "bias_ih; GRU's b_hn as bias_hh), vocabulary, parameter count, nonlinearity, mode, training state and metadata.", Options);
+        "Shows a model file's cell, layers, tensors and shapes as a file of this model holds them (PyTorch's state_dict\n" +
+        "names and shapes: one trainable bias per gate row in bias_ih; bias_hh zero but for GRU's b_hn in its n rows),\n" +
+        "vocabulary, trainable parameter count, nonlinearity, mode, training state (with dropout) and metadata.", Options);
 
     public static int Run(ParsedArguments a)
     {
@@ -26,7 +27,7 @@ internal static class InfoCommand
         var loaded = Inputs.LoadModel(path);
         var m = loaded.Model;
         int h = m.HiddenSize, v = m.VocabularySize;
-        var shapes = m.Parameters.Table.Tensors.Select(tensor => (tensor.Name, tensor.Shape)).ToArray();
+        var shapes = m.Parameters.Table.FileTensors().ToArray();
         string preview = string.Concat(m.Vocabulary.Symbols.Take(80).Select(r => Vocabulary.Escape(r.ToString()))) + (v > 80 ? "…" : "");
         var t = loaded.Training;
         if (a.Has("json"))
@@ -48,6 +49,7 @@ internal static class InfoCommand
                     w.WriteNumber("step", t.Step); w.WriteNumber("epoch", t.Epoch); w.WriteNumber("cursor", t.Cursor); w.WriteNumber("smooth_loss", t.SmoothLoss);
                     w.WriteString("optimizer", t.Options.Optimizer.ToString().ToLowerInvariant()); w.WriteNumber("lr", t.Options.LearningRate);
                     w.WriteNumber("seq_len", t.Options.SequenceLength); w.WriteNumber("batch", t.Options.BatchSize); w.WriteNumber("threads", t.Options.Threads);
+                    w.WriteNumber("dropout", t.Options.Dropout);
                     w.WriteEndObject();
                 }
                 w.WriteStartObject("metadata");
@@ -61,12 +63,12 @@ internal static class InfoCommand
         sb.AppendLine($"vocabulary   {v} characters: {preview}");
         string units = m.Cell == CellKind.Rnn ? $"{m.Nonlinearity.ToString().ToLowerInvariant()} units" : "units";
         sb.AppendLine($"model        {m.Cell.Name()}, {m.Layers} layer(s) of {h} {units}; mode {(m.SequenceMode ? "lines (\\n-framed examples)" : "stream")}");
-        sb.AppendLine($"parameters   {m.Parameters.Shape.ParameterCount:N0}");
+        sb.AppendLine($"parameters   {m.Parameters.Shape.ParameterCount:N0} trainable; tensors as saved:");
         foreach (var (name, shape) in shapes) sb.AppendLine($"  {name,-20} [{string.Join(",", shape)}]");
         if (t is null) sb.AppendLine("training     none stored (a weights-only model)");
         else
             sb.AppendLine($"training     step {t.Step}, epoch {t.Epoch}, smoothed loss {t.SmoothLoss:F4}; {t.Options.Optimizer.ToString().ToLowerInvariant()} lr {t.Options.LearningRate}, " +
-                $"T {t.Options.SequenceLength}, B {t.Options.BatchSize}, clip {t.Options.ClipValue}, seed {t.Options.Seed}, {t.Options.Threads} thread(s)");
+                $"T {t.Options.SequenceLength}, B {t.Options.BatchSize}, clip {t.Options.ClipValue}, dropout {t.Options.Dropout}, seed {t.Options.Seed}, {t.Options.Threads} thread(s)");
         foreach (var (k, val) in loaded.Metadata.Where(kv => kv.Key.StartsWith("cli.", StringComparison.Ordinal) || kv.Key == CheckpointKeys.Format))
             sb.AppendLine($"  {k} = {val}");
         Console.Out.Write(sb.ToString());

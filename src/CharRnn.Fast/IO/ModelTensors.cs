@@ -53,7 +53,7 @@ internal static class ModelTensors
                     // bias_hh: zero where the bias folds; GRU's n rows hold b_hn
                     var hh = new float[gh];
                     if (shape.Cell == CellKind.Gru) p.NewGateHiddenBias(t.Layer).CopyTo(hh.AsSpan(2 * h, h));
-                    tensors.Add(new SafetensorsTensor(Name(prefix, $"rnn.bias_hh_l{t.Layer}"), [gh], hh));
+                    tensors.Add(new SafetensorsTensor(Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), [gh], hh));
                     break;
                 }
                 case ParameterRole.NewGateHiddenBias:
@@ -215,8 +215,8 @@ internal static class ModelTensors
                 case ParameterRole.Bias:
                 {
                     Expect(file, Name(prefix, t.Name), "G·H", shape, 0, source).Data.CopyTo(view);
-                    if (!file.TryGet(Name(prefix, $"rnn.bias_hh_l{t.Layer}"), out _)) break;
-                    var hh = Expect(file, Name(prefix, $"rnn.bias_hh_l{t.Layer}"), "G·H", shape, 0, source).Data;
+                    if (!file.TryGet(Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), out _)) break;
+                    var hh = Expect(file, Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), "G·H", shape, 0, source).Data;
                     int folded = shape.Cell == CellKind.Gru ? 2 * h : gh; // b_hn stays apart
                     for (int r = 0; r < folded; r++) view[r] += hh[r];
                     if (shape.Cell == CellKind.Gru) hh.AsSpan(2 * h, h).CopyTo(p.NewGateHiddenBias(t.Layer));

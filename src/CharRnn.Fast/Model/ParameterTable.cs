@@ -66,7 +66,7 @@ public sealed class ParameterTable
             Add($"rnn.weight_ih_l{k}", ParameterRole.InputWeights, k, [gh, input], true, input);
             Add($"rnn.weight_hh_l{k}", ParameterRole.RecurrentWeights, k, [gh, h], false, h);
             Add($"rnn.bias_ih_l{k}", ParameterRole.Bias, k, [gh], false, h);
-            if (shape.Cell == CellKind.Gru) Add($"rnn.bias_hh_l{k}", ParameterRole.NewGateHiddenBias, k, [h], false, h);
+            if (shape.Cell == CellKind.Gru) Add(HiddenBiasName(k), ParameterRole.NewGateHiddenBias, k, [h], false, h);
         }
         _layerStart[shape.Layers] = tensors.Count;
         Add("fc.weight", ParameterRole.OutputWeights, -1, [shape.OutputSize, h], false, h);
@@ -82,6 +82,24 @@ public sealed class ParameterTable
 
     /// <summary>Every tensor, in block order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors => _tensors;
+
+    /// <summary>
+    /// The tensors a format-2 file holds for these parameters, in file order, as PyTorch's state_dict names and shapes them:
+    /// every tensor of the table, with <c>rnn.bias_hh_l{k}</c> [G·H] after each layer's bias_ih. bias_hh has no block of its
+    /// own: it is zero but for a GRU's n rows, which hold b_hn (the table's [H] tensor, not a file tensor by itself).
+    /// </summary>
+    public IEnumerable<(string Name, int[] Shape)> FileTensors()
+    {
+        foreach (var t in _tensors)
+        {
+            if (t.Role == ParameterRole.NewGateHiddenBias) continue;
+            yield return (t.Name, t.Shape);
+            if (t.Role == ParameterRole.Bias) yield return (HiddenBiasName(t.Layer), [Shape.GateWidth]);
+        }
+    }
+
+    /// <summary>PyTorch's name of layer <paramref name="layer"/>'s hidden bias, b_hh.</summary>
+    public static string HiddenBiasName(int layer) => $"rnn.bias_hh_l{layer}";
 
     /// <summary>The tensor of <paramref name="role"/> in <paramref name="layer"/> (−1: the output layer); null when the cell has none (b_hn outside a GRU).</summary>
     public ParameterTensor? Find(ParameterRole role, int layer)
