@@ -45,10 +45,17 @@ internal static class RowKernels
     /// <param name="sums">[N]</param>
     /// <param name="x">[R,N] row-major</param>
     public static void AddColumnSums(KernelPolicy policy, Span<float> sums, ReadOnlySpan<float> x)
+        => AddColumnSums(policy, sums, x, sums.Length);
+
+    /// <summary>sums[:] += Σ_r x[r·stride .. r·stride + N)  — the column sums of N columns of wider rows (GRU's db_hn, the n block of the recurrent gate gradients).</summary>
+    /// <param name="sums">[N]</param>
+    /// <param name="x">[R, stride] row-major from the first summed column; the last row may end after its N floats</param>
+    public static void AddColumnSums(KernelPolicy policy, Span<float> sums, ReadOnlySpan<float> x, int stride)
     {
         int n = sums.Length;
-        for (int r = 0; r < x.Length / n; r++)
-            Elementwise.Apply(policy, new AddOperator(), sums, MemoryMarshalHelpers.AsWritable(x.Slice(r * n, n)));
+        if (stride < n) throw new ArgumentOutOfRangeException(nameof(stride), stride, $"rows of {stride} floats cannot hold {n} columns");
+        for (long start = 0; start + n <= x.Length; start += stride)
+            Elementwise.Apply(policy, new AddOperator(), sums, MemoryMarshalHelpers.AsWritable(x.Slice((int)start, n)));
     }
 
     /// <summary>output[r,:] = row for every r  — the bias a GEMM then accumulates onto.</summary>

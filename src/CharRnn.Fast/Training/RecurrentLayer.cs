@@ -246,11 +246,7 @@ internal sealed class RecurrentLayer
         if (!resets.IsEmpty) CopyUnmaskedPrevious(_hs, _maskedPrev, resets, steps);
         _packedPrev.Pack(prevStates, positions);
         Gemm.MultiplyTransposedAAdd(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev.View(0, positions), _gh);
-        if (_cell == CellKind.Gru)
-        {
-            var dBhn = g.NewGateHiddenBias(_layer);
-            for (int r = 0; r < positions; r++) Elementwise.Apply(_policy, new AddOperator(), dBhn, MemoryMarshalHelpers.AsWritable(dRec.Slice(r * _gh + 2 * _h, _h)));
-        }
+        if (_cell == CellKind.Gru) RowKernels.AddColumnSums(_policy, g.NewGateHiddenBias(_layer), dRec.Slice(2 * _h), _gh); // db_hn = Σ dRec[:, n rows]
 
         // db += Σ dIn and dW_ihᵀ [in, G·H] += xᵀ·dIn: for token ids one pass over dIn (each row added to its token's row
         // and to the sums), for dense input the sums and a GEMM; then dx = dIn·W_ih

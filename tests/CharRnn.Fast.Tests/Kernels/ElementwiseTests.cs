@@ -118,6 +118,14 @@ public class ElementwiseTests
         RowKernels.AddColumnSums(policy, columnSums, gathered);
         Close.Assert(columnSums, expectedSums, 1e-5, 1e-6, "column sums");
 
+        // the sums of columns [c0, c0 + w) of the same rows (GRU's db_hn): a slice from column c0, rows h apart
+        int c0 = rng.Next(s.h), w = 1 + rng.Next(s.h - c0);
+        var part = sums.AsSpan(0, w).ToArray();
+        var expectedPart = part.Select(x => (double)x).ToArray();
+        for (int i = 0; i < s.r; i++) for (int j = 0; j < w; j++) expectedPart[j] += gathered[i * s.h + c0 + j];
+        RowKernels.AddColumnSums(policy, part, gathered.AsSpan(c0), s.h);
+        Close.Assert(part, expectedPart, 1e-5, 1e-6, "strided column sums");
+
         // the scatter-add and the column sums of the same rows in one pass: the same floats as each alone
         var scattered = (float[])table.Clone();
         var expectedTable = table.Select(x => (double)x).ToArray();
