@@ -246,6 +246,7 @@ internal static class TrainCommand
             "rmsprop" => OptimizerKind.RmsProp,
             var other => throw new UsageException($"--optimizer must be sgd, adagrad, adam or rmsprop, got '{other}'"),
         };
+        NotApplicable(a, cell, optimizer);
         var d = stored ?? new TrainingOptions
         {
             SequenceLength = 25, BatchSize = 16, Optimizer = optimizer, LearningRate = optimizer is OptimizerKind.Adam or OptimizerKind.RmsProp ? 0.002 : 0.1,
@@ -277,6 +278,18 @@ internal static class TrainCommand
             Seed = a.ULong("seed", d.Seed),
             Threads = a.Has("threads") ? ThreadCount.Read(a) : d.Threads,
         };
+    }
+
+    // a flag the run would ignore is a mistake the user should hear of, as --relu on a gated cell
+    private static void NotApplicable(ParsedArguments a, CellKind cell, OptimizerKind optimizer)
+    {
+        string name = optimizer.ToString().ToLowerInvariant();
+        if (a.Has("forget-bias") && cell != CellKind.Lstm)
+            throw new UsageException($"--forget-bias applies to lstm cells (the forget gate's bias); {cell.Name()} cells have no forget gate");
+        foreach (var flag in new[] { "beta1", "beta2" })
+            if (a.Has(flag) && optimizer != OptimizerKind.Adam) throw new UsageException($"--{flag} applies to adam; {name} does not use it");
+        if (a.Has("alpha") && optimizer != OptimizerKind.RmsProp) throw new UsageException($"--alpha applies to rmsprop (its decay rate); {name} does not use it");
+        if (a.Has("eps") && optimizer == OptimizerKind.Sgd) throw new UsageException("--eps applies to adam, adagrad and rmsprop; sgd does not use it");
     }
 
     /// <summary>How a checkpoint records the inputs: "(embedded)", "(stdin)", one full path, or a JSON array of full paths.</summary>
