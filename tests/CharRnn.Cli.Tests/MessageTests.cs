@@ -56,6 +56,22 @@ public sealed class MessageTests : IDisposable
         Assert.True(ok.ExitCode == 0, $"{fitting}: exit {ok.ExitCode}: {ok.Stderr}");
     }
 
+    [Theory]
+    [InlineData("--temperature 0.5")]
+    [InlineData("--top-k 3")]
+    [InlineData("--top-p 0.9")]
+    [InlineData("--seed 4")]
+    public void Greedy_sampling_refuses_the_flags_of_random_sampling(string flag)
+    {
+        File.WriteAllText(Path.Combine(_dir, "t.txt"), string.Concat(Enumerable.Repeat("abcabcabc abc ", 10)));
+        Assert.Equal(0, Run(_dir, "train --input t.txt --hidden 8 --seq-len 4 --batch 1 --steps 2 --eval-every 0 --sample-length 0 --checkpoint g.safetensors".Split(' ')).ExitCode);
+        var r = Run(_dir, $"sample --model g.safetensors --length 5 --greedy {flag}".Split(' '));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{flag.Split(' ')[0]} shapes random sampling; --greedy always takes the most likely character", r.Stderr);
+        Assert.Equal("", r.Stdout);
+        Assert.Equal(0, Run(_dir, $"sample --model g.safetensors --length 5 {flag}".Split(' ')).ExitCode);
+    }
+
     [Fact]
     public void An_integer_too_large_for_the_option_is_reported_with_the_range()
     {

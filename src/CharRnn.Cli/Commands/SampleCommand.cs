@@ -17,7 +17,7 @@ internal static class SampleCommand
         new("temperature", "X", "divide the logits by X; lower is more conservative, 0 = greedy (default 1)"),
         new("top-k", "K", "sample only among the K most likely characters; 0 = off (default 0)"),
         new("top-p", "P", "sample only among the most likely characters whose probability adds up to P; 1 = off (default 1)"),
-        new("greedy", null, "always take the most likely character"),
+        new("greedy", null, "always take the most likely character (not with --temperature, --top-k, --top-p or --seed)"),
         new("seed", "S", "random seed; sample i uses seed S+i (default 1)"),
         new("count", "N", "independent samples, each from a fresh state with its own seed (default 1), generated together up to 64 at a time (each weight read once per step for all of them; the same text as one by one); a stream model prints the line '--- sample I (seed S) ---' before each sample after the first, a lines model one sample per line"),
         new("threads", "N", "threads per character, at most one per 128 hidden units; pays from H = 512 on, same output (default 1); with --count, N > 1 generates the samples one by one instead of together"),
@@ -31,6 +31,9 @@ internal static class SampleCommand
     public static int Run(ParsedArguments a)
     {
         string path = a.String("model") ?? throw new UsageException("--model FILE is required");
+        if (a.Has("greedy"))
+            foreach (var flag in new[] { "temperature", "top-k", "top-p", "seed" })
+                if (a.Has(flag)) throw new UsageException($"--{flag} shapes random sampling; --greedy always takes the most likely character");
         var options = new SamplingOptions(a.Double("temperature", 1), a.Int("top-k", 0), a.Double("top-p", 1), a.Has("greedy"));
         try { options.Validate(); }
         catch (ArgumentException e) { throw new UsageException("--" + e.Message); } // the library names each option as its flag is spelled
