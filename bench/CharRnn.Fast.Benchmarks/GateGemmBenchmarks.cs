@@ -60,6 +60,6 @@ public class GateGemms : PerPolicy
         }
     }
 
-    [Benchmark(Description = "dW_hh += dgatesᵀ·h (K = T·B)")]
-    public void WeightGradient() => Gemm.MultiplyTransposedAAdd(_policy, _dW, _dGates, _prev.View(0, T * B), Gates * Hidden);
+    [Benchmark(Description = "dW_hh = dgatesᵀ·h (K = T·B)")]
+    public void WeightGradient() => Gemm.MultiplyTransposedA(_policy, _dW, _dGates, _prev.View(0, T * B), Gates * Hidden);
 }

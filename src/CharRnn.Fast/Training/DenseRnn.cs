@@ -84,7 +84,6 @@ public sealed class DenseRnn
         if (_steps < 0) throw new InvalidOperationException("call Forward before Backward");
         int i = Shape.InputSize, o = Shape.OutputSize, steps = _steps;
         if (dOutputs.Length != steps * o) throw new ArgumentException($"dOutputs must be [{steps},{o}] like the last outputs", nameof(dOutputs));
-        Gradient.Clear();
         _output.Backward(Parameters, Gradient, _layers[^1].OutputGradient(steps), dOutputs, _layers[^1].Outputs(steps), steps);
         for (int l = Shape.Layers - 1; l >= 0; l--)
         {

@@ -25,7 +25,7 @@ internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows,
         Gemm.MultiplyAdd(policy, y, h, _weightsT.View(), rows);
     }
 
-    /// <summary>dW += dyᵀ·h;  db += Σ dy;  dh = dy·W.</summary>
+    /// <summary>dW = dyᵀ·h;  db = Σ dy;  dh = dy·W  (g's other tensors untouched).</summary>
     /// <param name="dh">[R,H] overwritten</param>
     /// <param name="dy">[R,O]</param>
     /// <param name="h">[R,H]</param>
@@ -33,7 +33,8 @@ internal sealed class OutputLayer(KernelPolicy policy, RnnShape shape, int rows,
     {
         int o = p.Shape.OutputSize;
         _inputs.Pack(h, rows);
-        Gemm.MultiplyTransposedAAdd(policy, g.OutputWeights, dy, _inputs.View(0, rows), o);
+        Gemm.MultiplyTransposedA(policy, g.OutputWeights, dy, _inputs.View(0, rows), o);
+        g.OutputBias.Clear();
         RowKernels.AddColumnSums(policy, g.OutputBias, dy.Slice(0, rows * o));
         if (_weights.Rows > 0) _weights.Pack(p.OutputWeights);
         var w = _weights.Rows > 0 ? _weights.View() : PanelView.RowMajor(p.OutputWeights, o, p.Shape.HiddenSize);

@@ -220,8 +220,8 @@ internal sealed class RecurrentLayer
     }
 
     /// <summary>
-    /// Backward through the last forward pass, from the gradient at its outputs in <see cref="OutputGradient"/>. Adds the
-    /// layer's parameter gradients to <paramref name="g"/>; when <paramref name="dInput"/> is not empty it receives the
+    /// Backward through the last forward pass, from the gradient at its outputs in <see cref="OutputGradient"/>. Writes the
+    /// layer's parameter gradients into <paramref name="g"/> (its other tensors untouched); when <paramref name="dInput"/> is not empty it receives the
     /// gradient at the dense input ([T·B, in]).
     /// </summary>
     public void Backward(RnnParameters p, RnnParameters g, LayerInput input, Span<float> dInput, ReadOnlySpan<bool> resets, int steps)
@@ -241,21 +241,31 @@ internal sealed class RecurrentLayer
         var dIn = _cell == CellKind.Rnn ? dOutput.Slice(0, positions * _h) : _dGates.AsSpan(0, positions * _gh);
         var dRec = _cell == CellKind.Gru ? _dRecurrent.AsSpan(0, positions * _gh) : dIn;
 
-        // dW_hh += Σ_t dRec_tᵀ·h_{t−1}  (one GEMM over K = T·B)
+        // dW_hh = Σ_t dRec_tᵀ·h_{t−1}  (one GEMM over K = T·B, written: the gradient block is not cleared first)
         var prevStates = resets.IsEmpty ? _hs.AsSpan(0, positions * _h) : _maskedPrev.AsSpan(0, positions * _h);
         if (!resets.IsEmpty) CopyUnmaskedPrevious(_hs, _maskedPrev, resets, steps);
         _packedPrev.Pack(prevStates, positions);
-        Gemm.MultiplyTransposedAAdd(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev.View(0, positions), _gh);
-        if (_cell == CellKind.Gru) RowKernels.AddColumnSums(_policy, g.NewGateHiddenBias(_layer), dRec.Slice(2 * _h), _gh); // db_hn = Σ dRec[:, n rows]
+        Gemm.MultiplyTransposedA(_policy, g.RecurrentWeights(_layer), dRec, _packedPrev.View(0, positions), _gh);
+        if (_cell == CellKind.Gru)
+        {
+            var dBhn = g.NewGateHiddenBias(_layer);
+            dBhn.Clear();
+            RowKernels.AddColumnSums(_policy, dBhn, dRec.Slice(2 * _h), _gh); // db_hn = Σ dRec[:, n rows]
+        }
 
-        // db += Σ dIn and dW_ihᵀ [in, G·H] += xᵀ·dIn: for token ids one pass over dIn (each row added to its token's row
-        // and to the sums), for dense input the sums and a GEMM; then dx = dIn·W_ih
-        if (input.IsOneHot) RowKernels.ScatterAddRowsAndSum(_policy, g.InputWeights(_layer), input.Tokens, dIn, _gh, g.Bias(_layer));
+        // db = Σ dIn and dW_ihᵀ [in, G·H] = xᵀ·dIn: for token ids one pass over dIn (each row added to its token's row
+        // and to the sums, both cleared first), for dense input the sums and a GEMM; then dx = dIn·W_ih
+        g.Bias(_layer).Clear();
+        if (input.IsOneHot)
+        {
+            g.InputWeights(_layer).Clear();
+            RowKernels.ScatterAddRowsAndSum(_policy, g.InputWeights(_layer), input.Tokens, dIn, _gh, g.Bias(_layer));
+        }
         else
         {
             RowKernels.AddColumnSums(_policy, g.Bias(_layer), dIn);
             _packedDGates.Pack(dIn, positions);
-            Gemm.MultiplyTransposedAAdd(_policy, g.InputWeights(_layer), input.Dense, _packedDGates.View(0, positions), _inputs);
+            Gemm.MultiplyTransposedA(_policy, g.InputWeights(_layer), input.Dense, _packedDGates.View(0, positions), _inputs);
         }
         if (!dInput.IsEmpty)
         {

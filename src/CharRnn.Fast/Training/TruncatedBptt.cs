@@ -85,7 +85,7 @@ public sealed class TruncatedBptt
         var logits = _logits.AsSpan(0, positions * v);
         double loss = Softmax.CrossEntropyWithGradient(_policy, logits, targets, v, gradientScale);
 
-        gradient.Clear();
+        // the output layer and every layer write their own tensors of the gradient: no pass clears the block first
         _output.Backward(parameters, gradient, _layers[^1].OutputGradient(steps), logits, top, positions);
         for (int l = _shape.Layers - 1; l >= 0; l--)
         {
