@@ -17,7 +17,6 @@ namespace CharRnn.Fast.Kernels;
 /// </summary>
 internal static class Gemm
 {
-
     /// <summary>c[M,N] = A[M,K]·B[K,N]  (c overwritten; B row-major).</summary>
     public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
         => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, k), PanelView.RowMajor(b, k, n), default);
@@ -41,7 +40,6 @@ internal static class Gemm
     /// <summary>c[M,N] = Aᵀ·B with A stored [K,M] (c overwritten; K = B's rows): a weight gradient written, not added to.</summary>
     public static void MultiplyTransposedA(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, in PanelView b, int m)
         => Run<NoEpilogue>(policy, c, default, StridedMatrix.TransposeOf(a, m, b.Rows), b, default);
-
 
     /// <summary>
     /// c[M,N] = TEpilogue(init[M,N] + A·B, aux[M,N]) with A [M,K] seen through strides and B [K,N] (the first K rows of

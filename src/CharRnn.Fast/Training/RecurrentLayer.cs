@@ -221,8 +221,8 @@ internal sealed class RecurrentLayer
 
     /// <summary>
     /// Backward through the last forward pass, from the gradient at its outputs in <see cref="OutputGradient"/>. Writes the
-    /// layer's parameter gradients into <paramref name="g"/> (its other tensors untouched); when <paramref name="dInput"/> is not empty it receives the
-    /// gradient at the dense input ([T·B, in]).
+    /// layer's parameter gradients into <paramref name="g"/> (its other tensors untouched); when <paramref name="dInput"/>
+    /// is not empty it receives the gradient at the dense input ([T·B, in]).
     /// </summary>
     public void Backward(RnnParameters p, RnnParameters g, LayerInput input, Span<float> dInput, ReadOnlySpan<bool> resets, int steps)
     {
