@@ -36,7 +36,21 @@ internal static class CliRunner
     public static void Interrupt(Process process)
     {
         const int SigInt = 2;
+        if (IgnoresSigInt(process.Id))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("charrnn ignores SIGINT, inherited from this test run (started with '&' from a script?): run the tests in the foreground");
+        }
         if (Kill(process.Id, SigInt) != 0) throw new InvalidOperationException($"kill({process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    // Whether process pid ignores SIGINT (bit 1 of SigIgn in /proc/<pid>/status). A process started with '&' by a
+    // non-interactive shell ignores it, so does every child it starts, and the runtime keeps an inherited SIG_IGN as
+    // shells do: a test run started that way could never interrupt the tool, and would wait for it forever.
+    private static bool IgnoresSigInt(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

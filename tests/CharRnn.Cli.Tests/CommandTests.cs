@@ -207,7 +207,7 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
-    public void Ctrl_c_saves_a_checkpoint_and_exits_130()
+    public async Task Ctrl_c_saves_a_checkpoint_and_exits_130()
     {
         var info = StartInfo(_dir, Split($"train --input {_text} --hidden 32 --seq-len 10 --batch 2 --steps 100000000 --print-every 20 --checkpoint interrupted.safetensors"));
         using var process = Process.Start(info)!;
@@ -217,10 +217,14 @@ public sealed class CommandTests : IDisposable
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step ", StringComparison.Ordinal));
         Assert.NotNull(line);
         Interrupt(process);
-        var rest = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000));
+        var rest = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("training went on for 60 s after SIGINT");
+        }
         Assert.Equal(130, process.ExitCode);
-        Assert.Contains("interrupted at step", rest);
+        Assert.Contains("interrupted at step", await rest);
         var loaded = Checkpoint.Load(Path.Combine(_dir, "interrupted.safetensors"));
         Assert.True(loaded.Training!.Step > 0);
         AssertOk(Charrnn("train --resume interrupted.safetensors --steps " + (loaded.Training.Step + 5) + " --checkpoint interrupted.safetensors"));
