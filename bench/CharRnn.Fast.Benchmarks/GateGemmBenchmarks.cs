@@ -6,7 +6,7 @@ namespace CharRnn.Fast.Benchmarks;
 /// <summary>
 /// The three products of one LSTM chunk (B = 32 streams, T = 25 steps, G·H = 4H gate rows) as the training step runs
 /// them: per step the gate product h_{t−1}·W_hhᵀ into the gates, per step the backward dh_t += dgates_{t+1}·W_hh, and
-/// once the weight gradient dW_hh += dgatesᵀ·h over K = T·B. Each does 2·T·B·4H·H flops. At H = 512 W_hh is 4 MiB,
+/// once the weight gradient dW_hh = dgatesᵀ·h over K = T·B. Each does 2·T·B·4H·H flops. At H = 512 W_hh is 4 MiB,
 /// more than any L2 here, so the first two re-read it from L3 at every step (the GEMM prefetches its panels).
 /// </summary>
 [MemoryDiagnoser]

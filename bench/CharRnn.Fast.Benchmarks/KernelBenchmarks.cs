@@ -99,12 +99,13 @@ public class Kernels : PerPolicy
             }
     }
 
-    [Benchmark(Description = "dWhh += drawᵀ·h (K = T·B)")]
-    public void WeightGradient() => Gemm.MultiplyTransposedAAdd(_policy, _dWhh, _draw, _hs, Hidden, Positions, Hidden);
+    [Benchmark(Description = "dWhh = drawᵀ·h (K = T·B)")]
+    public void WeightGradient() => Gemm.MultiplyTransposedA(_policy, _dWhh, _draw, PanelView.RowMajor(_hs, Positions, Hidden), Hidden);
 
     [Benchmark(Description = "dWhh, naive loops")]
     public void WeightGradientNaive()
     {
+        Array.Clear(_dWhh);
         for (int r = 0; r < Positions; r++)
             for (int i = 0; i < Hidden; i++)
             {

@@ -25,10 +25,6 @@ internal static class Gemm
     public static void MultiplyAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
         => Run<NoEpilogue>(policy, c, c, StridedMatrix.RowMajor(a, m, k), PanelView.RowMajor(b, k, n), default);
 
-    /// <summary>c[M,N] += Aᵀ·B with A stored [K,M] and B [K,N] row-major: the weight-gradient GEMM (K = T·B positions).</summary>
-    public static void MultiplyTransposedAAdd(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int k, int n)
-        => Run<NoEpilogue>(policy, c, c, StridedMatrix.TransposeOf(a, m, k), PanelView.RowMajor(b, k, n), default);
-
     /// <summary>c[M,N] = A[M,K]·B  (c overwritten; K = B's rows).</summary>
     public static void Multiply(KernelPolicy policy, Span<float> c, ReadOnlySpan<float> a, in PanelView b, int m)
         => Run<NoEpilogue>(policy, c, default, StridedMatrix.RowMajor(a, m, b.Rows), b, default);
