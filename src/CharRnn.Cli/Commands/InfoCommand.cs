@@ -17,7 +17,7 @@ internal static class InfoCommand
     ];
 
     public static string HelpText => Help.For("charrnn info --model FILE [--json]",
-        "Shows a model file's cell, layers, tensors and shapes as a file of this model holds them (PyTorch's state_dict\n" +
+        "Shows a model file's cell, layers, the tensors and shapes charrnn writes for the model (PyTorch's state_dict\n" +
         "names and shapes: one trainable bias per gate row in bias_ih; bias_hh zero but for GRU's b_hn in its n rows),\n" +
         "vocabulary, trainable parameter count, nonlinearity, mode, training state (with dropout) and metadata.", Options);
 
@@ -63,7 +63,7 @@ internal static class InfoCommand
         sb.AppendLine($"vocabulary   {v} characters: {preview}");
         string units = m.Cell == CellKind.Rnn ? $"{m.Nonlinearity.ToString().ToLowerInvariant()} units" : "units";
         sb.AppendLine($"model        {m.Cell.Name()}, {m.Layers} layer(s) of {h} {units}; mode {(m.SequenceMode ? "lines (\\n-framed examples)" : "stream")}");
-        sb.AppendLine($"parameters   {m.Parameters.Shape.ParameterCount:N0} trainable; tensors as saved:");
+        sb.AppendLine($"parameters   {m.Parameters.Shape.ParameterCount:N0} trainable; the tensors charrnn writes for them:");
         foreach (var (name, shape) in shapes) sb.AppendLine($"  {name,-20} [{string.Join(",", shape)}]");
         if (t is null) sb.AppendLine("training     none stored (a weights-only model)");
         else
