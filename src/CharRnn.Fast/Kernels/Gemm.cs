@@ -126,8 +126,9 @@ internal static class Gemm
     private const int TransposedAMinimumDepth = 64;
 
     /// <summary>
-    /// The deepest K block of a transposed A: its row-major copy, [M, block], stays in L2 (1 MiB for the weight gradient
-    /// of a 512-unit LSTM, M = 2048), which a policy's deeper <see cref="KernelPolicy.KBlock"/> would not.
+    /// The deepest K block of a transposed A: its row-major copy, [rows, block], stays in L2 beside C's slab and B's block
+    /// (the weight gradient of a 512-unit LSTM at 128: 100 KiB, 400 KiB and 256 KiB), which a policy's deeper
+    /// <see cref="KernelPolicy.KBlock"/> would not.
     /// </summary>
     internal const int TransposedABlock = 128;
 
@@ -139,32 +140,63 @@ internal static class Gemm
     internal const int GemvBlock = 128;
 
     /// <summary>
-    /// <see cref="Blocked{TEpilogue}"/> for A = Sᵀ with S stored [K,M] (the weight-gradient GEMMs): each K block of A is
-    /// first transposed into a row-major [M, block] scratch, so a tile's broadcasts come from a few contiguous rows
-    /// instead of one cache line per k at a stride of M floats (with M = 512 those lines all fall into two cache sets and
-    /// are re-read from L2 by every column panel). The copy is 1/N of the block's arithmetic.
+    /// <see cref="Blocked{TEpilogue}"/> for A = Sᵀ with S stored [K,M] (the weight-gradient GEMMs), a slab of rows
+    /// (<see cref="SlabRows"/>) at a time: each K block of the slab's A is first transposed into a row-major
+    /// [rows, block] scratch, so a tile's broadcasts come from a few contiguous rows instead of one cache line per k at a
+    /// stride of M floats (with M = 512 those lines all fall into two cache sets and are re-read from L2 by every column
+    /// panel). The copy is 1/N of the block's arithmetic. Every element gets the same FMAs, K block after K block, as
+    /// without slabs.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void BlockedTransposedA<TEpilogue>(KernelPolicy policy, ref float c, ref float init, bool hasInit, ref float a,
         ref float b, nint ldb, nint panelStride, bool prefetch, ref float aux, int m, int k, int n, nint ldc) where TEpilogue : IEpilogue
     {
-        int kBlock = Math.Min(policy.KBlock, TransposedABlock);
-        var scratch = TransposeScratch(m * Math.Min(k, kBlock));
+        int kBlock = Math.Min(policy.KBlock, TransposedABlock), slab = SlabRows(m, n);
+        var scratch = TransposeScratch(slab * Math.Min(k, kBlock));
         ref float rows = ref MemoryMarshal.GetReference(scratch);
-        for (int k0 = 0; k0 < k || k0 == 0; k0 += kBlock)
+        for (int i0 = 0; i0 < m; i0 += slab)
         {
-            int kb = Math.Min(kBlock, k - k0);
-            RowKernels.Transpose(policy, scratch, kb, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, (nint)k0 * m), kb * m), kb, m);
-            if (k0 + kBlock >= k)
+            int mi = Math.Min(slab, m - i0);
+            ref float ci = ref Unsafe.Add(ref c, i0 * ldc), xi = ref Unsafe.Add(ref aux, i0 * ldc);
+            ref float from = ref Unsafe.Add(ref init, i0 * ldc);
+            bool started = hasInit;
+            for (int k0 = 0; k0 < k || k0 == 0; k0 += kBlock)
             {
-                Dispatch<TEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref aux, m, kb, n, ldc);
-                return;
+                int kb = Math.Min(kBlock, k - k0);
+                RowKernels.Transpose(policy, scratch, kb, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, (nint)k0 * m + i0), kb == 0 ? 0 : (kb - 1) * m + mi), m, kb, mi);
+                if (k0 + kBlock >= k)
+                {
+                    Dispatch<TEpilogue>(policy, ref ci, ref from, started, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref xi, mi, kb, n, ldc);
+                    break;
+                }
+                Dispatch<NoEpilogue>(policy, ref ci, ref from, started, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref xi, mi, kb, n, ldc);
+                from = ref ci;
+                started = true;
             }
-            Dispatch<NoEpilogue>(policy, ref c, ref init, hasInit, ref rows, kb, 1, ref Unsafe.Add(ref b, k0 * ldb), ldb, panelStride, prefetch, ref aux, m, kb, n, ldc);
-            init = ref c;
-            hasInit = true;
         }
     }
+
+    /// <summary>
+    /// Rows of C a transposed-A product finishes, through every K block, before it starts the next rows: C's slab,
+    /// [rows, N], then stays in L2 between K blocks (with at most <see cref="SlabLimit"/> rows), where a whole C of more
+    /// rows would pass through L3 once per K block. Slabs are of equal whole 12-row blocks (4- and 6-row tiles).
+    /// </summary>
+    internal static int SlabRows(int m, int n)
+    {
+        int most = SlabLimit(n);
+        if (most >= m) return m;
+        int slabs = (m + most - 1) / most;
+        return ((m + slabs - 1) / slabs + 11) / 12 * 12;
+    }
+
+    /// <summary>
+    /// The most rows of C [rows, N] that take a third of the L2, in whole 12-row blocks; B's K block, [128, N], and A's
+    /// transposed rows share the rest. The weight gradient of a 512-unit LSTM (C [2048, 512], 4 MiB; K = T·B = 800) then
+    /// runs in slabs of about 200 rows on a 1.25 MiB L2, so C is written once instead of passing through L3 in each of
+    /// its seven K blocks, while B's blocks (h, [800, 512], 1.6 MB) are read once per slab.
+    /// </summary>
+    internal static int SlabLimit(int n)
+        => (int)Math.Min(int.MaxValue, Math.Max(12, CacheSizes.L2Bytes / 3 / ((long)Math.Max(n, 1) * sizeof(float)) / 12 * 12));
 
     [ThreadStatic] private static AlignedBuffer? t_transposeScratch;
 

@@ -76,8 +76,15 @@ internal static class RowKernels
     /// <param name="output">[C,outputStride] row-major</param>
     /// <param name="input">[R,C] row-major</param>
     public static void Transpose(KernelPolicy policy, Span<float> output, int outputStride, ReadOnlySpan<float> input, int rows, int columns)
+        => Transpose(policy, output, outputStride, input, columns, rows, columns);
+
+    /// <summary>output[c·outputStride + r] = input[r·inputStride + c]: a transpose of a block of a wider matrix.</summary>
+    /// <param name="output">[C,outputStride] row-major</param>
+    /// <param name="input">[R,inputStride] row-major, inputStride ≥ C</param>
+    public static void Transpose(KernelPolicy policy, Span<float> output, int outputStride, ReadOnlySpan<float> input, int inputStride, int rows, int columns)
     {
-        if (input.Length < rows * columns || outputStride < rows || (columns > 0 && output.Length < (columns - 1) * outputStride + rows))
+        if (inputStride < columns || outputStride < rows || (rows > 0 && columns > 0
+            && (input.Length < (long)(rows - 1) * inputStride + columns || output.Length < (long)(columns - 1) * outputStride + rows)))
             throw new ArgumentException("transpose operands are too short");
         ref float o = ref MemoryMarshal.GetReference(output);
         ref float i = ref MemoryMarshal.GetReference(input);
@@ -92,11 +99,11 @@ internal static class RowKernels
                 for (int r = r0; r < rEnd; r += 4)
                     for (int c = c0; c < cEnd; c += 4)
                     {
-                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, outputStride, columns);
+                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, outputStride, inputStride);
                         else
                             for (int rr = r; rr < Math.Min(r + 4, rEnd); rr++)
                                 for (int cc = c; cc < Math.Min(c + 4, cEnd); cc++)
-                                    Unsafe.Add(ref o, (nint)cc * outputStride + rr) = Unsafe.Add(ref i, (nint)rr * columns + cc);
+                                    Unsafe.Add(ref o, (nint)cc * outputStride + rr) = Unsafe.Add(ref i, (nint)rr * inputStride + cc);
                     }
             }
     }
@@ -139,13 +146,13 @@ internal static class RowKernels
 
     // Four rows a, b, c, d of four floats become four columns: unpack pairs, then join halves.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose4x4(ref float output, ref float input, int r, int c, int outputStride, int columns)
+    private static void Transpose4x4(ref float output, ref float input, int r, int c, int outputStride, int inputStride)
     {
-        ref float src = ref Unsafe.Add(ref input, (nint)r * columns + c);
+        ref float src = ref Unsafe.Add(ref input, (nint)r * inputStride + c);
         var a = Vector128.LoadUnsafe(ref src);
-        var b = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, columns));
-        var cc = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 2 * (nint)columns));
-        var d = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 3 * (nint)columns));
+        var b = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, inputStride));
+        var cc = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 2 * (nint)inputStride));
+        var d = Vector128.LoadUnsafe(ref Unsafe.Add(ref src, 3 * (nint)inputStride));
         var ab01 = Sse.UnpackLow(a, b);    // a0 b0 a1 b1
         var cd01 = Sse.UnpackLow(cc, d);   // c0 d0 c1 d1
         var ab23 = Sse.UnpackHigh(a, b);   // a2 b2 a3 b3

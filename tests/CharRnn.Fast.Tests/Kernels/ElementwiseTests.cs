@@ -147,16 +147,18 @@ public class ElementwiseTests
         var shapes = (from r in Enumerable.Range(1, 40) from c in Enumerable.Range(1, 40) select (r, c)).Concat([(512, 65), (65, 512), (1024, 1024), (260, 300)]);
         foreach (var (rows, columns) in shapes)
         {
-            var input = Random(rng, rows * columns);
-            // into rows of R floats, and of R + 3 (a packed panel's stride) with the gaps left untouched
-            foreach (int stride in new[] { rows, rows + 3 })
+            // from rows of C floats and of C + 5 (a block of a wider matrix), into rows of R floats and of R + 3 (a packed
+            // panel's stride) with the gaps left untouched
+            foreach (var (inStride, stride) in new[] { (columns, rows), (columns, rows + 3), (columns + 5, rows) })
             {
+                var input = Random(rng, (rows - 1) * inStride + columns);
                 var output = Enumerable.Repeat(float.NaN, (columns - 1) * stride + rows).ToArray();
-                RowKernels.Transpose(policy, output, stride, input, rows, columns);
+                if (inStride == columns) RowKernels.Transpose(policy, output, stride, input, rows, columns);
+                else RowKernels.Transpose(policy, output, stride, input, inStride, rows, columns);
                 for (int c = 0; c < columns; c++)
                     for (int r = 0; r < stride && c * stride + r < output.Length; r++)
-                        if (r < rows ? output[c * stride + r] != input[r * columns + c] : !float.IsNaN(output[c * stride + r]))
-                            Assert.Fail($"[{rows},{columns}] stride {stride}: output ({c},{r})");
+                        if (r < rows ? output[c * stride + r] != input[r * inStride + c] : !float.IsNaN(output[c * stride + r]))
+                            Assert.Fail($"[{rows},{columns}] from stride {inStride} into stride {stride}: output ({c},{r})");
             }
         }
     });

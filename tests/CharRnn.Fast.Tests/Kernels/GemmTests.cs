@@ -53,6 +53,34 @@ public class GemmTests
     });
 
     [Fact]
+    public void A_transposed_product_taller_than_an_L2_slab_runs_a_slab_at_a_time() => Property(
+        from extra in Gen.Choose(1, 40) from k in Gen.Choose(129, 300) from panels in Gen.Elements(false, true)
+        from seed in Gen.Choose(0, int.MaxValue) select (extra, k, panels, seed), (policy, t) =>
+    {
+        // more rows of C than stay in L2 ([rows, N] in a third of it) are finished a slab at a time through every K
+        // block: each slab's columns of S, rows of init, C and the epilogue's aux, over two K blocks or more
+        const int n = 1000;
+        int m = Gemm.SlabLimit(n) + t.extra;
+        Assert.True(Gemm.SlabRows(m, n) < m, $"M = {m} is one slab");
+        var rng = new Random(t.seed);
+        var source = Random(rng, t.k * n);
+        var packed = new PackedMatrix(policy, t.k, n);
+        packed.Pack(source);
+        var b = t.panels ? packed.View() : PanelView.RowMajor(source, t.k, n);
+        var s = Random(rng, t.k * m); // S [K, M], A = Sᵀ
+        var init = Random(rng, m * n);
+        var h = Random(rng, m * n);
+        var (expected, scale) = NaiveKernels.Gemm(init, s, 1, m, source, m, t.k, n, (x, i) => x * (1 - (double)h[i] * h[i]));
+        var c = (float[])init.Clone();
+        Gemm.Run<TanhGradientEpilogue>(policy, c, c, new StridedMatrix(s, m, t.k, 1, m), b, h);
+        Close.Assert(c, expected, scale, 2.0 * (t.k + 1) / (1 << 24), 2e-6, "C after the epilogue");
+        var (product, productScale) = NaiveKernels.Gemm(new float[m * n], s, 1, m, source, m, t.k, n, (x, _) => x);
+        var written = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        Gemm.MultiplyTransposedA(policy, written, s, b, m);
+        Close.Assert(written, product, productScale, 2.0 * (t.k + 1) / (1 << 24), 2e-6, "written C");
+    }, tests: 3);
+
+    [Fact]
     public void Fused_tanh_cell_matches_naive() => Property(Shapes, (policy, s) =>
     {
         var rng = new Random(s.Seed);
