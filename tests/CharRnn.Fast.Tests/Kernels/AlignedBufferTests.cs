@@ -28,6 +28,45 @@ public class AlignedBufferTests
     }
 
     [Fact]
+    public void Large_buffers_start_on_a_huge_page_and_go_on_huge_pages_where_linux_has_them()
+    {
+        const long hugePage = 2L << 20;
+        // Linux with transparent huge pages for madvised ranges ("[always]" or "[madvise]", not "[never]")
+        const string mode = "/sys/kernel/mm/transparent_hugepage/enabled";
+        bool linuxHuge = OperatingSystem.IsLinux() && File.Exists(mode) && !File.ReadAllText(mode).Contains("[never]", StringComparison.Ordinal);
+        foreach (long bytes in new[] { AlignedBuffer.HugeMinimum - 4, AlignedBuffer.HugeMinimum, AlignedBuffer.HugeMinimum + 3 * hugePage / 2 })
+        {
+            var buffer = new AlignedBuffer((int)(bytes / sizeof(float)));
+            long start = Address(buffer.Span);
+            bool large = bytes >= AlignedBuffer.HugeMinimum;
+            Assert.Equal(0, start % (large ? hugePage : AlignedBuffer.Alignment));
+            Assert.All(buffer.Span.ToArray(), x => Assert.Equal(0f, x)); // zeros, also where small pages were dropped
+            buffer.Span.Fill(1f);
+            if (!large || !linuxHuge) continue;
+            // the kernel counts huge pages in the mapping that holds the buffer's first page
+            long huge = HugePagesKiB(start);
+            Assert.True(huge >= hugePage >> 10, $"the mapping at {start:x} holds {huge} KiB of huge pages");
+            GC.KeepAlive(buffer);
+        }
+    }
+
+    /// <summary>AnonHugePages of the /proc/self/smaps mapping that holds <paramref name="address"/>, in KiB.</summary>
+    private static long HugePagesKiB(long address)
+    {
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && long.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out long from)
+                && long.TryParse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out long to))
+                inside = from <= address && address < to;
+            else if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        return 0;
+    }
+
+    [Fact]
     public void Parameter_matrices_start_on_cache_lines_when_h_is_a_multiple_of_16()
     {
         var p = new RnnParameters(new RnnShape(65, 128, 65));
