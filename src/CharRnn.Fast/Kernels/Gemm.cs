@@ -127,7 +127,7 @@ internal static class Gemm
 
     /// <summary>
     /// The deepest K block of a transposed A: its row-major copy, [rows, block], stays in L2 beside C's slab and B's block
-    /// (the weight gradient of a 512-unit LSTM at 128: 100 KiB, 400 KiB and 256 KiB), which a policy's deeper
+    /// (the weight gradient of a 512-unit LSTM at 128: 96 KiB, 384 KiB and 256 KiB), which a policy's deeper
     /// <see cref="KernelPolicy.KBlock"/> would not.
     /// </summary>
     internal const int TransposedABlock = 128;
