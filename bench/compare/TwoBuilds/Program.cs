@@ -18,6 +18,9 @@ string cell = args[2];
 int[] n = args[3..].Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
 int hidden = n[0], batch = n[1], layers = n[2], rounds = n[3], steps = n[4];
 var run = new[] { TrainStep(args[0]), TrainStep(args[1]) };
+// warm-up, the builds taking turns, for two seconds (the JIT's tiers settle in that time) and at least ten steps each
+var warm = Stopwatch.StartNew();
+for (int i = 0; i < 10 || warm.Elapsed.TotalSeconds < 2; i++) { run[0](); run[1](); }
 var ratios = new List<double>();
 var times = new[] { new List<double>(), new List<double>() };
 for (int r = 0; r < rounds; r++)
@@ -38,8 +41,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"speed-up (base time / new time) median {Median(ratios):F3} ({ratios.Min():F3}-{ratios.Max():F3}), {rounds} rounds x {steps} steps"));
 return 0;
 
-// A training step of a fresh model on the build at path, through its public API (Trainer.NewModel, Trainer.TrainStep),
-// after warm-up steps for a second (the JIT's tiers settle in that time) and at least ten.
+// A training step of a fresh model on the build at path, through its public API (Trainer.NewModel, Trainer.TrainStep).
 Func<double> TrainStep(string path)
 {
     var assembly = new AssemblyLoadContext(path).LoadFromAssemblyPath(Path.GetFullPath(path));
@@ -74,7 +76,5 @@ Func<double> TrainStep(string path)
     var constructor = trainerType.GetConstructors().First(c => c.GetParameters()[1].ParameterType == typeof(int[]));
     var trainer = constructor.Invoke(constructor.GetParameters().Select((p, i) => i switch { 0 => model, 1 => tokens, 2 => options, _ => Type.Missing }).ToArray());
     var step = (Func<double>)Delegate.CreateDelegate(typeof(Func<double>), trainer, trainerType.GetMethod("TrainStep")!);
-    var warm = Stopwatch.StartNew();
-    for (int i = 0; i < 10 || warm.Elapsed.TotalSeconds < 1; i++) step();
     return step;
 }
