@@ -1,6 +1,6 @@
 /* Per-character generation latency through the C ABI: p50 / p99 / max of charrnn_generator_next, one clock read
  * per character (CLOCK_MONOTONIC), after a warm-up.
- *   latency MODEL [CHARS]   prints {"api":"native","p50_us":…,"p99_us":…,"max_us":…,"mean_us":…,"chars":…} */
+ *   latency MODEL [CHARS]   prints {"event":"latency","api":"native","p50_us":…,"p99_us":…,"max_us":…,"mean_us":…,"chars":…} */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
         total += us[i];
     }
     qsort(us, (size_t)chars, sizeof(double), by_value);
-    printf("{\"api\":\"native\",\"p50_us\":%.3f,\"p99_us\":%.3f,\"max_us\":%.3f,\"mean_us\":%.3f,\"chars\":%d}\n",
+    printf("{\"event\":\"latency\",\"api\":\"native\",\"p50_us\":%.3f,\"p99_us\":%.3f,\"max_us\":%.3f,\"mean_us\":%.3f,\"chars\":%d}\n",
            us[chars / 2], us[(size_t)(chars * 0.99)], us[chars - 1], total / chars, chars);
     free(us);
     charrnn_generator_free(generator);

@@ -55,6 +55,11 @@ internal static class Program
         catch (UsageException e) { return Fail(2, $"{e.Message}\n(charrnn {command.Name} --help lists the options)"); }
         catch (CommandError e) { return Fail(1, e.Message); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(1, e.Message); }
+        catch (OutOfMemoryException)
+        {
+            string smaller = command.Name is "train" or "bench" ? " (a smaller --hidden, --layers, --batch or --seq-len needs less)" : "";
+            return Fail(1, $"out of memory: '{command.Name}' needs more memory than this process may use{smaller}");
+        }
         catch (Exception e)
         {
             return Fail(70, $"internal error: {e.GetType().Name}: {e.Message}\nThis is a bug in charrnn; please report it with the command line that caused it.\n{e.StackTrace}");

@@ -158,6 +158,29 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_run_validates_on_the_sample_its_checkpoint_did()
+    {
+        // the first run sets --eval-every 10; the resume gives none (its default would be 500, a sample 50 times longer)
+        string Validations(string stdout) => string.Join(";", stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Where(o => o.GetProperty("event").GetString() == "validation" && o.GetProperty("step").GetInt32() > 20)
+            .Select(o => $"{o.GetProperty("step")}:{o.GetProperty("val_nats_per_char").GetRawText()}"));
+        const string Flags = "--hidden 24 --seq-len 10 --batch 2 --val-frac 0.1 --print-every 10 --eval-every 10 --keep-best";
+        var straight = Charrnn($"train --input {_text} {Flags} --steps 40 --json --checkpoint vs.safetensors");
+        AssertOk(straight);
+        AssertOk(Charrnn($"train --input {_text} {Flags} --steps 20 --checkpoint vp.safetensors"));
+        var resumed = Charrnn($"train --resume vp.safetensors --steps 40 --json");
+        AssertOk(resumed);
+        Assert.Equal("30:", Validations(straight.Stdout)[..3]);
+        Assert.Equal(Validations(straight.Stdout), Validations(resumed.Stdout));
+        var a = SafetensorsReader.Read(Path.Combine(_dir, "vs.safetensors")).Metadata;
+        var b = SafetensorsReader.Read(Path.Combine(_dir, "vp.safetensors")).Metadata;
+        foreach (var key in new[] { "cli.best_val_nats", "cli.best_step", "cli.validation_length", "cli.eval_every" }) Assert.Equal(a[key], b[key]);
+        var full = Charrnn("train --resume vp.safetensors --steps 50 --val-full");
+        Assert.Equal(2, full.ExitCode);
+        Assert.Contains("--val-full differs from the checkpoint's validation sample", full.Stderr);
+    }
+
+    [Fact]
     public void Init_from_a_hand_written_model_file()
     {
         // what a numpy user writes: five tensors in math shapes and the vocabulary, nothing else

@@ -54,6 +54,35 @@ public sealed class MessageTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--init xavier", "--init sets a new model's starting weights")]
+    [InlineData("--init-bias normal:1", "--init-bias sets a new model's starting weights")]
+    [InlineData("--cell lstm --forget-bias 1", "--forget-bias sets a new model's starting weights")]
+    public void A_flag_that_shapes_new_weights_is_refused_with_init_from(string flags, string message)
+    {
+        File.WriteAllText(Path.Combine(_dir, "t.txt"), string.Concat(Enumerable.Repeat("abcabcabc abc ", 10)));
+        var cell = flags.StartsWith("--cell", StringComparison.Ordinal) ? "--cell lstm " : "";
+        Assert.Equal(0, Run(_dir, $"train --input t.txt --hidden 8 --seq-len 4 --batch 1 --steps 2 --eval-every 0 --sample-length 0 {cell}--checkpoint w.safetensors".Split(' ', StringSplitOptions.RemoveEmptyEntries)).ExitCode);
+        var r = Run(_dir, $"train --input t.txt --init-from w.safetensors --seq-len 4 --batch 1 --steps 2 --checkpoint n.safetensors {flags}".Split(' '));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "n.safetensors")));
+    }
+
+    [Theory]
+    [InlineData("bench --hidden 50000 --seconds 0.1", 2)]
+    [InlineData("bench --cell gru --layers 64 --hidden 65536 --seconds 0.1", 2)]
+    [InlineData("train --hidden 65536 --steps 1 --checkpoint big.safetensors", 1)]
+    public void A_model_too_large_for_one_array_is_one_line_naming_its_size(string args, int exitCode)
+    {
+        var r = Run(_dir, args.Split(' '));
+        Assert.Equal(exitCode, r.ExitCode);
+        var first = r.Stderr.Split('\n')[0];
+        Assert.Matches(@"^charrnn: error: a model of \d+ (rnn|gru) layers? of \d+ units over \d+ symbols has [\d,]+ parameters; at most 2,147,483,591 fit one array", first);
+        Assert.DoesNotContain("Actual value", r.Stderr);
+        Assert.DoesNotContain("\n   at ", r.Stderr); // no stack trace
+    }
+
+    [Theory]
     [InlineData("--temperature 0.5")]
     [InlineData("--top-k 3")]
     [InlineData("--top-p 0.9")]

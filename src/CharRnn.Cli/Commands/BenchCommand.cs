@@ -18,7 +18,7 @@ internal static class BenchCommand
     [
         new("hidden", "H", "hidden units (default 128)"),
         new("cell", "CELL", "rnn, lstm or gru (default rnn)"),
-        new("layers", "L", "stacked layers (default 1)"),
+        new("layers", "L", "stacked layers: 1..64 (default 1)"),
         new("batch", "B", "streams per training step (default 1)"),
         new("seq-len", "T", "characters per step (default 25)"),
         new("vocab", "V", "vocabulary size (default 65)"),
@@ -46,11 +46,11 @@ internal static class BenchCommand
         "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
         "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
         "With --streams N, generation of N streams at once counts 2GH²(2L − 1) + 2HV flops per character.\n" +
-        "--json prints {\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
+        "--json prints {\"event\":\"bench\",\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
         "\"generate_weight_bytes_per_char\":…,\"generate_gbps\":…,\"read_gbps\":…,\"generate_fraction_of_read\":…,\n" +
         "\"kernels\":…,\"vector_path\":…,\"cell\":…,\"layers\":…,\"hidden\":…,\"batch\":…,\"threads\":…,\"seq_len\":…,\"vocab\":…,\"weights\":…};\n" +
-        "with --peak {\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
-        "with --latency {\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…,\"weights\":…}.\n" +
+        "with --peak {\"event\":\"peak\",\"peak_gflops\":…,\"kernels\":…,\"vector_path\":…,\"threads\":1};\n" +
+        "with --latency {\"event\":\"latency\",\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…,\"weights\":…}.\n" +
         "--weights applies to generation only (and --streams): training always runs in f32.");
 
     public static int Run(ParsedArguments a)
@@ -70,6 +70,8 @@ internal static class BenchCommand
         var tokens = new int[Math.Max(200_000, 2 * t * b + 1)];
         for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
         var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
+        try { RnnShape.ForCharacters(v, h, cell, layers).Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
         var model = Trainer.NewModel(vocabulary, h, options, cell: cell, layers: layers);
         var policy = KernelPolicy.Default;
         if (!json) Console.Error.WriteLine($"charrnn bench: {cell.Name()} × {layers}, H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
@@ -108,7 +110,7 @@ internal static class BenchCommand
         if (json)
             JsonLine.Write(w =>
             {
-                w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
+                w.WriteString("event", "bench"); w.WriteNumber("train_chars_per_s", trainRate); w.WriteNumber("train_gflops", gflops); w.WriteNumber("peak_gflops", peak);
                 w.WriteNumber("fraction_of_peak", gflops / peak); w.WriteNumber("generate_us_per_char", usPerChar);
                 w.WriteNumber("generate_weight_bytes_per_char", weightBytes); w.WriteNumber("generate_gbps", generateGbps);
                 w.WriteNumber("read_gbps", readGbps); w.WriteNumber("generate_fraction_of_read", generateGbps / readGbps);
@@ -155,7 +157,7 @@ internal static class BenchCommand
         var policy = KernelPolicy.Default;
         double peak = FmaPeak.Measure(policy, seconds);
         if (json)
-            JsonLine.Write(w => { w.WriteNumber("peak_gflops", peak); w.WriteString("kernels", policy.Name); w.WriteString("vector_path", VectorPaths.Describe(policy.Path)); w.WriteNumber("threads", 1); });
+            JsonLine.Write(w => { w.WriteString("event", "peak"); w.WriteNumber("peak_gflops", peak); w.WriteString("kernels", policy.Name); w.WriteString("vector_path", VectorPaths.Describe(policy.Path)); w.WriteNumber("threads", 1); });
         else
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FMA peak {peak:F1} GFLOP/s on one core ({policy})"));
         return 0;
@@ -184,7 +186,7 @@ internal static class BenchCommand
         Array.Sort(us);
         double p50 = us[chars / 2], p99 = us[(int)(chars * 0.99)], max = us[^1], mean = total / chars;
         if (json)
-            JsonLine.Write(w => { w.WriteString("api", "dotnet"); w.WriteNumber("p50_us", p50); w.WriteNumber("p99_us", p99); w.WriteNumber("max_us", max); w.WriteNumber("mean_us", mean); w.WriteNumber("chars", chars); w.WriteString("weights", format.Name()); });
+            JsonLine.Write(w => { w.WriteString("event", "latency"); w.WriteString("api", "dotnet"); w.WriteNumber("p50_us", p50); w.WriteNumber("p99_us", p99); w.WriteNumber("max_us", max); w.WriteNumber("mean_us", mean); w.WriteNumber("chars", chars); w.WriteString("weights", format.Name()); });
         else
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p50 {p50:F3} µs  p99 {p99:F3} µs  max {max:F1} µs  mean {mean:F3} µs over {chars} characters ({format.Name()} weights)"));
         return 0;

@@ -34,7 +34,7 @@ internal static class InfoCommand
         {
             JsonLine.Write(w =>
             {
-                w.WriteNumber("vocab_size", v); w.WriteNumber("hidden_size", h); w.WriteString("cell", m.Cell.Name()); w.WriteNumber("layers", m.Layers);
+                w.WriteString("event", "info"); w.WriteNumber("vocab_size", v); w.WriteNumber("hidden_size", h); w.WriteString("cell", m.Cell.Name()); w.WriteNumber("layers", m.Layers);
                 w.WriteNumber("parameters", m.Parameters.Shape.ParameterCount);
                 w.WriteString("nonlinearity", m.Nonlinearity.ToString().ToLowerInvariant()); w.WriteString("mode", m.SequenceMode ? "lines" : "stream");
                 w.WriteStartObject("shapes");

@@ -13,7 +13,12 @@ internal static class Inputs
     {
         try { return Checkpoint.Load(path); }
         catch (FileNotFoundException) { throw new CommandError($"model file '{path}' does not exist"); }
-        catch (CheckpointFormatException e) { throw new CommandError($"'{path}' is not a valid model file: {e.Message}"); }
+        catch (CheckpointFormatException e)
+        {
+            // the loader names its source, the path, first; the error names it once
+            string reason = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
+            throw new CommandError($"'{path}' is not a valid model file: {reason}");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot read '{path}': {e.Message}"); }
     }
 

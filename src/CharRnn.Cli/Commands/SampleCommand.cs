@@ -22,7 +22,7 @@ internal static class SampleCommand
         new("count", "N", "independent samples, each from a fresh state with its own seed (default 1), generated together up to 64 at a time (each weight read once per step for all of them; the same text as one by one); a stream model prints the line '--- sample I (seed S) ---' before each sample after the first, a lines model one sample per line"),
         new("threads", "N", "threads per character, at most one per 128 hidden units; pays from H = 512 on, same output (default 1); with --count, N > 1 generates the samples one by one instead of together"),
         WeightsChoice.Option(WeightsChoice.StoredFormat),
-        new("json", null, "print each sample as a JSON object {\"sample\": …} per line"),
+        new("json", null, "print each sample as a JSON object {\"event\":\"sample\",\"sample\":…,\"seed\":…} per line"),
     ];
 
     public static string HelpText => Help.For("charrnn sample --model FILE [options]",
@@ -157,7 +157,7 @@ internal static class SampleCommand
             if (json)
             {
                 string text = _json.ToString();
-                JsonLine.Write(w => { w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); });
+                JsonLine.Write(w => { w.WriteString("event", "sample"); w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); });
                 return;
             }
             stdout.Write('\n');

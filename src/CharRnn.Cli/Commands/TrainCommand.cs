@@ -18,6 +18,9 @@ namespace CharRnn.Cli.Commands;
 internal static class TrainCommand
 {
     private const string InputKey = "cli.input", ValFracKey = "cli.val_frac", TestFracKey = "cli.test_frac", EmbeddedInput = "(embedded)", StandardInput = "(stdin)";
+    // the validation sample (characters per stream, or "full") and the passes' interval: a resumed run validates on the
+    // same sample, so its passes compare with the checkpoint's best, and keeps the interval unless given another
+    private const string ValidationLengthKey = "cli.validation_length", EvalEveryKey = "cli.eval_every", FullValidation = "full";
 
     public static readonly Option[] Options =
     [
@@ -25,15 +28,15 @@ internal static class TrainCommand
         new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
         new("cell", "CELL", "rnn (Elman, tanh or --relu), lstm or gru, with PyTorch's equations (default rnn)"),
-        new("layers", "L", "stacked layers, each reading the one below's hidden state (default 1)"),
+        new("layers", "L", "stacked layers, each reading the one below's hidden state: 1..64 (default 1)"),
         new("hidden", "H", "hidden units per layer (default 128)"),
-        new("dropout", "P", "dropout on the output of every layer but the last, while training, as PyTorch (default 0)"),
+        new("dropout", "P", "dropout on the output of every layer but the last, while training, as PyTorch: 0..0.95 (default 0)"),
         new("seq-len", "T", "characters per truncated-BPTT chunk (default 25)"),
         new("batch", "B", "parallel streams: the text is cut into B contiguous shards (default 16)"),
         new("steps", "N", "total optimizer steps of the run, counting steps before a --resume (default 10000)"),
         new("epochs", "E", "train E passes over the text instead of --steps"),
         new("optimizer", "NAME", "sgd, adagrad, adam or rmsprop (default adam)"),
-        new("lr", "X", "learning rate (default 0.002 for adam, 0.1 for adagrad and sgd)"),
+        new("lr", "X", "learning rate (default 0.002 for adam and rmsprop, 0.1 for adagrad and sgd)"),
         new("beta1", "X", "Adam β1 (default 0.9)"),
         new("beta2", "X", "Adam β2 (default 0.999)"),
         new("eps", "X", "Adam / Adagrad / RMSprop ε (default 1e-8)"),
@@ -87,8 +90,9 @@ internal static class TrainCommand
         "training threads; by default each pass reads a fixed sample: the first ⌈K·T/10⌉ characters of each stream, K the\n" +
         "smaller of --eval-every and the run's total steps (with --eval-every 0: the steps of this run), a tenth of the\n" +
         "characters trained between passes (the whole range when it is shorter), forward only, so validation takes a few\n" +
-        "percent of the run whatever the corpus size. --val-full reads the whole range each time. The test range is read\n" +
-        "whole, once, after the last step.\n" +
+        "percent of the run whatever the corpus size. --val-full reads the whole range each time. A resumed run validates\n" +
+        "on the sample its checkpoint's run did (so its passes compare with that run's best) and keeps its --eval-every\n" +
+        "unless given another. The test range is read whole, once, after the last step.\n" +
         "\n" +
         "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
         "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
@@ -115,7 +119,16 @@ internal static class TrainCommand
         if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac, testFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
         int patience = a.Int("patience", 0, 1);
-        if (a.Has("patience") && a.Int("eval-every", 500, 0) == 0) throw new UsageException("--patience counts periodic validations: give --eval-every K > 0");
+        int evalEvery = a.Has("eval-every") || resumed?.Metadata.ContainsKey(EvalEveryKey) != true ? a.Int("eval-every", 500, 0)
+            : (int)StoredCount(resumed, resumePath!, EvalEveryKey, int.MaxValue);
+        long? storedValidation = resumed?.Metadata.GetValueOrDefault(ValidationLengthKey) is { } storedLength
+            ? storedLength == FullValidation ? long.MaxValue : StoredCount(resumed!, resumePath!, ValidationLengthKey, long.MaxValue - 1)
+            : null;
+        if (storedValidation is { } fixedLength && a.Has("val-full") != (fixedLength == long.MaxValue))
+            throw new UsageException(a.Has("val-full")
+                ? $"--val-full differs from the checkpoint's validation sample ({fixedLength:N0} characters per stream): a resumed run validates as it did"
+                : "the checkpoint's run validated on the whole held-out range: give --val-full again");
+        if (a.Has("patience") && evalEvery == 0) throw new UsageException("--patience counts periodic validations: give --eval-every K > 0");
         if ((a.Has("patience") || a.Has("keep-best")) && valFrac == 0) throw new UsageException($"--{(a.Has("patience") ? "patience" : "keep-best")} needs validation: give --val-frac > 0");
 
         // the text, and the model's vocabulary and mode
@@ -171,13 +184,12 @@ internal static class TrainCommand
         {
             var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
-            int evalEvery = a.Int("eval-every", 500, 0);
             var o = trainer.Options;
             // the default validation sample: a tenth of the characters trained between passes, spread over the B streams
             // (a run shorter than K has one pass, after all its steps; min with the whole run's steps keeps a resume's
             // passes the same length as those before it)
             long sampleSteps = evalEvery > 0 ? Math.Min(evalEvery, total) : Math.Max(1, total - trainer.Step);
-            long validationLength = a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10);
+            long validationLength = storedValidation ?? (a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10));
             var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: evalEvery,
                 CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),
                 ValidationLength: validationLength, Patience: patience);
@@ -189,6 +201,8 @@ internal static class TrainCommand
             {
                 [InputKey] = StoredForm(inputs),
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
+                [ValidationLengthKey] = validationLength == long.MaxValue ? FullValidation : validationLength.ToString(CultureInfo.InvariantCulture),
+                [EvalEveryKey] = evalEvery.ToString(CultureInfo.InvariantCulture),
                 [TestFracKey] = testFrac.ToString("R", CultureInfo.InvariantCulture),
                 [CheckpointKeys.RunId] = runId,
                 [CheckpointKeys.TextLength] = corpus.Length.ToString(CultureInfo.InvariantCulture),
@@ -227,6 +241,8 @@ internal static class TrainCommand
         }
         int layers = a.Int("layers", initial?.Layers ?? 1, 1, 64);
         if (initial is not null && layers != initial.Layers) throw new UsageException($"--layers {layers} differs from the --init-from model's {initial.Layers}");
+        foreach (var flag in new[] { "init", "init-bias", "forget-bias" })
+            if (initial is not null && a.Has(flag)) throw new UsageException($"--{flag} sets a new model's starting weights; the --init-from model brings its own");
         return (cell, layers);
     }
 
@@ -318,6 +334,13 @@ internal static class TrainCommand
         if (!resumed.Metadata.TryGetValue(key, out var text)) return 0;
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f is >= 0 and <= 0.5 ? f
             : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{key}\" is '{text}', not a number in 0..0.5");
+    }
+
+    private static long StoredCount(LoadedCheckpoint resumed, string path, string key, long most)
+    {
+        var text = resumed.Metadata[key];
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n <= most ? n
+            : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{key}\" is '{text}', not a count in 0..{most}");
     }
 
     private static string Sample(CharRnnModel model, ulong seed, int length)

@@ -41,7 +41,8 @@ public static class Checkpoint
         metadata[CheckpointKeys.Mode] = model.SequenceMode ? "lines" : "stream";
         metadata[CheckpointKeys.Cell] = model.Cell.Name();
         metadata[CheckpointKeys.Layers] = Invariant(model.Layers);
-        metadata[CheckpointKeys.Dropout] = Invariant(trainer?.Options.Dropout ?? 0);
+        // the training run's dropout; a copy without a trainer (quantize) keeps the one its metadata carries
+        if (trainer is not null || !metadata.ContainsKey(CheckpointKeys.Dropout)) metadata[CheckpointKeys.Dropout] = Invariant(trainer?.Options.Dropout ?? 0);
 
         if (weights != WeightFormat.F32) metadata[CheckpointKeys.Weights] = weights.Name();
         var tensors = new List<SafetensorsTensor>();
@@ -134,6 +135,11 @@ public static class Checkpoint
             "relu" => Nonlinearity.Relu,
             var other => throw new CheckpointFormatException($"{source}: nonlinearity '{other}' is not tanh or relu"),
         };
+        if (nonlinearity == Nonlinearity.Relu && shape.Cell != CellKind.Rnn)
+            throw new CheckpointFormatException($"{source}: nonlinearity 'relu' is a vanilla (rnn) layer's; {shape.Cell.Name()} cells have fixed nonlinearities");
+        if (meta.TryGetValue(CheckpointKeys.Dropout, out var dropout)
+            && !(double.TryParse(dropout, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p >= 0 && p < 1))
+            throw new CheckpointFormatException($"{source}: metadata \"{CheckpointKeys.Dropout}\" is '{dropout}', not a probability in [0, 1)");
         bool lines = meta.GetValueOrDefault(CheckpointKeys.Mode, "stream") switch
         {
             "stream" => false,
@@ -150,7 +156,13 @@ public static class Checkpoint
 
         TrainingResume? training = null;
         if (meta.ContainsKey(CheckpointKeys.Optimizer)) training = ReadTraining(file, model, source);
-        return new LoadedCheckpoint(model, meta, training) { StoredWeights = ModelTensors.StoredFormat(file, parameters) };
+        var stored = ModelTensors.StoredFormat(file, parameters);
+        // as PyTorch's load_state_dict(strict=True): a tensor the model and its training state do not account for is a
+        // file this version would misread (another architecture, a damaged or hand-edited file), not one to half-load
+        if (file.NotAskedFor().FirstOrDefault() is { } extra)
+            throw new CheckpointFormatException($"{source}: tensor '{extra}' is no part of a {model.Layers}-layer {model.Cell.Name()} model" +
+                (training is null ? "" : " or its training state") + " (a file of another architecture, or damaged)");
+        return new LoadedCheckpoint(model, meta, training) { StoredWeights = stored };
     }
 
     private static TrainingResume ReadTraining(SafetensorsContents file, CharRnnModel model, string source)

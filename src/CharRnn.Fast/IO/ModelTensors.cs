@@ -161,12 +161,25 @@ internal static class ModelTensors
             3 => CellKind.Gru,
             _ => throw new CheckpointFormatException($"{source}: rnn.weight_hh_l0 is {ShapeText(whh0.Shape)}: {gates} gate blocks of H = {h} is no rnn (1), lstm (4) or gru (3)"),
         };
-        int layers = 1;
-        while (file.TryGet($"rnn.weight_hh_l{layers}", out _)) layers++;
+        // the depth is the highest layer any of PyTorch's per-layer names mentions, so a file missing a middle layer's
+        // tensor is refused as such instead of read as a shallower model
+        int layers = 1 + file.Tensors.Select(t => LayerOf(t.Name)).Max();
         if (meta.TryGetValue("layers", out var layerText) && layerText != layers.ToString(CultureInfo.InvariantCulture))
-            throw new CheckpointFormatException($"{source}: layers says {layerText} but the file holds rnn.weight_hh_l0 … l{layers - 1}");
+            throw new CheckpointFormatException($"{source}: layers says {layerText} but the file holds tensors of layers 0 … {layers - 1}");
         if (layers > 64) throw new CheckpointFormatException($"{source}: {layers} layers is more than 64");
+        for (int k = 1; k < layers; k++)
+            if (!file.TryGet($"rnn.weight_hh_l{k}", out _))
+                throw new CheckpointFormatException($"{source}: the file holds tensors of layers 0 … {layers - 1} but no rnn.weight_hh_l{k}");
         return CheckHidden(RnnShape.ForCharacters(vocabularySize, h, cell, layers), meta, source);
+    }
+
+    /// <summary>k for PyTorch's per-layer names (<c>rnn.weight_ih_l{k}</c>, <c>rnn.bias_hh_l{k}</c>, …, with any prefix), else 0.</summary>
+    private static int LayerOf(string name)
+    {
+        int at = name.LastIndexOf("_l", StringComparison.Ordinal);
+        if (at < 0 || !name[..at].EndsWith("rnn.weight_ih", StringComparison.Ordinal) && !name[..at].EndsWith("rnn.weight_hh", StringComparison.Ordinal)
+            && !name[..at].EndsWith("rnn.bias_ih", StringComparison.Ordinal) && !name[..at].EndsWith("rnn.bias_hh", StringComparison.Ordinal)) return 0;
+        return int.TryParse(name.AsSpan(at + 2), NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k < 1 << 20 ? k : 0;
     }
 
     /// <summary>
@@ -193,7 +206,7 @@ internal static class ModelTensors
                     // W_ih [G·H, E] applied to embedding rows: the table's row v is W_ih·emb[v]
                     var emb = file.Get(embedding.Name);
                     int e = emb.Shape.Length == 2 && emb.Shape[1] >= 1 ? emb.Shape[1] : -1;
-                    Expect(file, embedding.Name, "V,E", shape, e, source);
+                    emb = Expect(file, embedding.Name, "V,E", shape, e, source) with { Data = Values(file, emb, source) };
                     var wih = Expect(file, Name(prefix, t.Name), "G·H,E", shape, e, source) with { Data = Values(file, file.Get(Name(prefix, t.Name)), source) };
                     for (int x = 0; x < v; x++)
                         for (int r = 0; r < gh; r++)
@@ -214,9 +227,9 @@ internal static class ModelTensors
                 }
                 case ParameterRole.Bias:
                 {
-                    Expect(file, Name(prefix, t.Name), "G·H", shape, 0, source).Data.CopyTo(view);
+                    Values(file, Expect(file, Name(prefix, t.Name), "G·H", shape, 0, source), source).CopyTo(view);
                     if (!file.TryGet(Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), out _)) break;
-                    var hh = Expect(file, Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), "G·H", shape, 0, source).Data;
+                    var hh = Values(file, Expect(file, Name(prefix, ParameterTable.HiddenBiasName(t.Layer)), "G·H", shape, 0, source), source);
                     int folded = shape.Cell == CellKind.Gru ? 2 * h : gh; // b_hn stays apart
                     for (int r = 0; r < folded; r++) view[r] += hh[r];
                     if (shape.Cell == CellKind.Gru) hh.AsSpan(2 * h, h).CopyTo(p.NewGateHiddenBias(t.Layer));
@@ -237,14 +250,14 @@ internal static class ModelTensors
         var s = p.Shape;
         if (s.Cell != CellKind.Rnn || s.Layers != 1) throw new CheckpointFormatException($"{source}: format-1 tensors hold a one-layer vanilla model");
         int h = s.HiddenSize, v = s.InputSize;
-        var wxh = Expect(file, Name(prefix, Wxh), "H,V", s, 0, source).Data;
+        var wxh = Values(file, Expect(file, Name(prefix, Wxh), "H,V", s, 0, source), source);
         var table = p.InputWeights(0);
         for (int r = 0; r < h; r++)
             for (int c = 0; c < v; c++) table[c * h + r] = wxh[r * v + c];
-        Expect(file, Name(prefix, Whh), "H,H", s, 0, source).Data.CopyTo(p.RecurrentWeights(0));
-        Expect(file, Name(prefix, Bh), "H", s, 0, source).Data.CopyTo(p.Bias(0));
-        Expect(file, Name(prefix, Why), "V,H", s, 0, source).Data.CopyTo(p.OutputWeights);
-        Expect(file, Name(prefix, By), "V", s, 0, source).Data.CopyTo(p.OutputBias);
+        Values(file, Expect(file, Name(prefix, Whh), "H,H", s, 0, source), source).CopyTo(p.RecurrentWeights(0));
+        Values(file, Expect(file, Name(prefix, Bh), "H", s, 0, source), source).CopyTo(p.Bias(0));
+        Values(file, Expect(file, Name(prefix, Why), "V,H", s, 0, source), source).CopyTo(p.OutputWeights);
+        Values(file, Expect(file, Name(prefix, By), "V", s, 0, source), source).CopyTo(p.OutputBias);
     }
 
     private static RnnShape CheckHidden(RnnShape shape, IReadOnlyDictionary<string, string> meta, string source)
@@ -252,7 +265,7 @@ internal static class ModelTensors
         if (meta.TryGetValue("hidden_size", out var hs) && hs != shape.HiddenSize.ToString(CultureInfo.InvariantCulture))
             throw new CheckpointFormatException($"{source}: hidden_size says {hs} but the recurrent weights have H = {shape.HiddenSize}");
         try { shape.Validate(); }
-        catch (ArgumentOutOfRangeException e) { throw new CheckpointFormatException($"{source}: {e.Message.Split(Environment.NewLine)[0]}"); }
+        catch (ArgumentException e) { throw new CheckpointFormatException($"{source}: {e.Message.Split(Environment.NewLine)[0]}"); }
         return shape;
     }
 

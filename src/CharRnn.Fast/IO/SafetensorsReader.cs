@@ -14,11 +14,20 @@ public sealed class SafetensorsContents(IReadOnlyList<SafetensorsTensor> tensors
     /// <summary>The <c>__metadata__</c> entries (empty if the file has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
 
-    public bool TryGet(string name, out SafetensorsTensor tensor) => _byName.TryGetValue(name, out tensor!);
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
+
+    public bool TryGet(string name, out SafetensorsTensor tensor)
+    {
+        _asked.Add(name);
+        return _byName.TryGetValue(name, out tensor!);
+    }
 
     /// <summary>The tensor named <paramref name="name"/>; throws <see cref="CheckpointFormatException"/> when it is missing.</summary>
     public SafetensorsTensor Get(string name)
-        => _byName.TryGetValue(name, out var t) ? t : throw new CheckpointFormatException($"the file has no tensor '{name}'");
+        => TryGet(name, out var t) ? t : throw new CheckpointFormatException($"the file has no tensor '{name}'");
+
+    /// <summary>The file's tensors no <see cref="Get"/> or <see cref="TryGet"/> has asked for, in file order: what a reader did not account for.</summary>
+    internal IEnumerable<string> NotAskedFor() => Tensors.Select(t => t.Name).Where(name => !_asked.Contains(name));
 }
 
 /// <summary>

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace CharRnn.Fast.Model;
 
 /// <summary>Hidden nonlinearity of the vanilla (<see cref="CellKind.Rnn"/>) cell.</summary>
@@ -33,7 +35,10 @@ public readonly record struct RnnShape(int InputSize, int HiddenSize, int Output
     public static RnnShape ForCharacters(int vocabularySize, int hiddenSize, CellKind cell = CellKind.Rnn, int layers = 1)
         => new(vocabularySize, hiddenSize, vocabularySize, cell, layers);
 
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless every size is in range and the parameters fit one array.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> unless every size is in range, and <see cref="ArgumentException"/>
+    /// unless the parameters fit one array.
+    /// </summary>
     public void Validate()
     {
         if (InputSize is < 1 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(InputSize), InputSize, "input size must be in 1..1048576");
@@ -41,7 +46,14 @@ public readonly record struct RnnShape(int InputSize, int HiddenSize, int Output
         if (OutputSize is < 1 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "output size must be in 1..1048576");
         if (Layers is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "layers must be in 1..64");
         if (!Enum.IsDefined(Cell)) throw new ArgumentOutOfRangeException(nameof(Cell), Cell, "unknown cell");
-        if (ParameterCount > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, $"{ParameterCount} parameters do not fit one array");
-        if ((long)GateWidth * Math.Max(InputSize, HiddenSize) > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "a weight matrix does not fit one array");
+        // not one argument out of range but the sizes together: a plain ArgumentException, whose message is the whole sentence
+        if (ParameterCount > Array.MaxLength)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{Describe()} has {ParameterCount:N0} parameters; at most {Array.MaxLength:N0} fit one array (fewer units or layers)"));
+        if ((long)GateWidth * Math.Max(InputSize, HiddenSize) > Array.MaxLength)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{Describe()} has a weight matrix of {(long)GateWidth * Math.Max(InputSize, HiddenSize):N0} floats; at most {Array.MaxLength:N0} fit one array (fewer units)"));
     }
+
+    /// <summary>"a model of 2 lstm layers of 512 units over 65 symbols".</summary>
+    private string Describe()
+        => $"a model of {Layers} {Cell.Name()} layer{(Layers == 1 ? "" : "s")} of {HiddenSize} units over {InputSize} symbols";
 }

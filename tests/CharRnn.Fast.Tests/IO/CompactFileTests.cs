@@ -18,6 +18,16 @@ public sealed class CompactFileTests : IDisposable
         => Trainer.NewModel(Vocabulary.FromText("compact files!"), 9, new TrainingOptions { WeightInit = new InitScheme(InitKind.Uniform, 0.7), BiasInit = new InitScheme(InitKind.Uniform, 0.3) },
             cell: cell, layers: layers);
 
+    [Fact]
+    public void A_compact_copy_keeps_the_dropout_its_model_was_trained_with()
+    {
+        var path = Path.Combine(_dir, "d.safetensors");
+        Checkpoint.SaveCompact(path, Model(), WeightFormat.Int8, new Dictionary<string, string> { ["dropout"] = "0.25" });
+        Assert.Equal("0.25", SafetensorsReader.Read(path).Metadata["dropout"]);
+        Checkpoint.SaveCompact(path, Model(), WeightFormat.Int8);
+        Assert.Equal("0", SafetensorsReader.Read(path).Metadata["dropout"]);
+    }
+
     [Theory]
     [InlineData(WeightFormat.Bf16)]
     [InlineData(WeightFormat.Int8)]

@@ -153,6 +153,70 @@ public sealed class Format2Tests : IDisposable
         Assert.Contains("no tensor 'rnn.weight_ih_l1'", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_middle_layer_missing_is_refused_not_read_as_a_shallower_model(bool withLayersMetadata)
+    {
+        var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions(), cell: CellKind.Gru, layers: 3);
+        var path = Path.Combine(_dir, "gap.safetensors");
+        Checkpoint.Save(path, model);
+        var file = SafetensorsReader.Read(path);
+        var metadata = withLayersMetadata ? file.Metadata : new Dictionary<string, string> { ["vocab"] = file.Metadata["vocab"] };
+        SafetensorsWriter.Write(path, file.Tensors.Where(t => t.Name != "rnn.weight_hh_l1").ToList(), metadata);
+        Assert.Contains("no rnn.weight_hh_l1", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Theory]
+    [InlineData("foo", false)]
+    [InlineData("rnn.weight_ih_l0_reverse", false)]
+    [InlineData("fc.weight.scale", false)]
+    [InlineData("adam.m.fc.weight", false)]
+    [InlineData("rmsprop.ms.fc.weight", true)]
+    public void A_tensor_the_model_does_not_account_for_is_refused(string name, bool withTraining)
+    {
+        var options = new TrainingOptions { BatchSize = 2, SequenceLength = 4 };
+        var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, options, cell: CellKind.Lstm, layers: 2);
+        var path = Path.Combine(_dir, "extra.safetensors");
+        using (var trainer = new Trainer(model, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2], options))
+            Checkpoint.Save(path, model, withTraining ? trainer : null);
+        Assert.Null(Record.Exception(() => Checkpoint.Load(path)));
+        var file = SafetensorsReader.Read(path);
+        SafetensorsWriter.Write(path, [.. file.Tensors, new SafetensorsTensor(name, [5], new float[5])], file.Metadata);
+        Assert.Contains($"tensor '{name}' is no part of a 2-layer lstm model", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Theory]
+    [InlineData("rnn.bias_ih_l0")]
+    [InlineData("rnn.bias_hh_l1")]
+    [InlineData("fc.bias")]
+    public void An_int8_bias_is_refused(string name)
+    {
+        var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions(), cell: CellKind.Gru, layers: 2);
+        var path = Path.Combine(_dir, "i8.safetensors");
+        Checkpoint.Save(path, model);
+        var file = SafetensorsReader.Read(path);
+        var tensors = file.Tensors.Select(t => t.Name == name ? t with { DType = "I8", Data = t.Data.Select(_ => 3f).ToArray() } : t).ToList();
+        SafetensorsWriter.Write(path, tensors, file.Metadata);
+        Assert.Contains($"'{name}' is I8 but not a matrix", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Theory]
+    [InlineData("nonlinearity", "relu", "nonlinearity 'relu'")]
+    [InlineData("dropout", "1.5", "not a probability")]
+    [InlineData("dropout", "abc", "not a probability")]
+    public void Metadata_a_gated_model_cannot_have_is_refused(string key, string value, string message)
+    {
+        var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions(), cell: CellKind.Lstm, layers: 2);
+        var path = Path.Combine(_dir, "meta.safetensors");
+        Checkpoint.Save(path, model);
+        var file = SafetensorsReader.Read(path);
+        var metadata = file.Metadata.ToDictionary();
+        metadata[key] = value;
+        SafetensorsWriter.Write(path, file.Tensors, metadata);
+        Assert.Contains(message, Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+
     private static int[] ShapeOf(NaiveStackedRnn reference, string name)
     {
         if (name.StartsWith("fc.weight", StringComparison.Ordinal)) return [reference.O, reference.H];
