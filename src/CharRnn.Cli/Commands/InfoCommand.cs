@@ -4,6 +4,7 @@ using CharRnn.Cli.Output;
 using CharRnn.Fast.IO;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
+using CharRnn.Fast.Training;
 
 namespace CharRnn.Cli.Commands;
 
@@ -67,8 +68,12 @@ internal static class InfoCommand
         foreach (var (name, shape) in shapes) sb.AppendLine($"  {name,-20} [{string.Join(",", shape)}]");
         if (t is null) sb.AppendLine("training     none stored (a weights-only model)");
         else
-            sb.AppendLine($"training     step {t.Step}, epoch {t.Epoch}, smoothed loss {t.SmoothLoss:F4}; {t.Options.Optimizer.ToString().ToLowerInvariant()} lr {t.Options.LearningRate}, " +
-                $"T {t.Options.SequenceLength}, B {t.Options.BatchSize}, clip {t.Options.ClipValue}, dropout {t.Options.Dropout}, seed {t.Options.Seed}, {t.Options.Threads} thread(s)");
+        {
+            var o = t.Options;
+            string alpha = o.Optimizer == OptimizerKind.RmsProp ? $" alpha {o.Alpha}" : "", forget = m.Cell == CellKind.Lstm ? $", forget bias {o.ForgetBias} at init" : "";
+            sb.AppendLine($"training     step {t.Step}, epoch {t.Epoch}, smoothed loss {t.SmoothLoss:F4}; {o.Optimizer.ToString().ToLowerInvariant()} lr {o.LearningRate}{alpha}, " +
+                $"T {o.SequenceLength}, B {o.BatchSize}, clip {o.ClipValue}, dropout {o.Dropout}{forget}, seed {o.Seed}, {o.Threads} thread(s)");
+        }
         foreach (var (k, val) in loaded.Metadata.Where(kv => kv.Key.StartsWith("cli.", StringComparison.Ordinal) || kv.Key == CheckpointKeys.Format))
             sb.AppendLine($"  {k} = {val}");
         Console.Out.Write(sb.ToString());
