@@ -294,6 +294,14 @@ public sealed class TrainRunTests : IDisposable
     }
 
     [Fact]
+    public void By_default_a_run_saves_every_1000_steps_so_a_crash_loses_at_most_that()
+    {
+        var r = Charrnn($"train --input {_text} --hidden 4 --seq-len 2 --batch 1 --steps 2001 --eval-every 0 --print-every 1000 --sample-length 0 --json --checkpoint d.safetensors");
+        AssertOk(r);
+        Assert.Equal([1000L, 2000, 2001], Events(Records(r.Stdout), "checkpoint").Select(o => o.GetProperty("step").GetInt64()));
+    }
+
+    [Fact]
     public void Every_json_line_has_an_event_and_every_plain_message_has_its_record()
     {
         AssertOk(Charrnn($"train --input {_text} {Small} --steps 5 --checkpoint j.safetensors")); // another run's file: a warning

@@ -59,7 +59,7 @@ internal static class TrainCommand
         new("log", "FILE", "append every --json record (progress, validation, test, checkpoint, sample …) to FILE, one per line; charrnn plot draws it"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
         new("checkpoint", "FILE", "where to save model and training state (default: the --resume file, else charrnn.safetensors)"),
-        new("checkpoint-every", "K", "also save every K steps; 0 = only at the end and on Ctrl+C (default 0)"),
+        new("checkpoint-every", "K", "also save every K steps, so a crash loses at most K; 0 = only at the end and on Ctrl+C or SIGTERM (default 1000, as char-rnn and torch-rnn)"),
         new("resume", "CKPT", "continue a run exactly from its checkpoint (same text, checked; options come from the file)"),
         new("init-from", "MODEL", "start from the weights and vocabulary of any model file, with a fresh optimizer"),
         new("threads", "N", "training threads; the batch's streams are split among them (default 1; results depend on N)"),
@@ -191,7 +191,7 @@ internal static class TrainCommand
             long sampleSteps = evalEvery > 0 ? Math.Min(evalEvery, total) : Math.Max(1, total - trainer.Step);
             long validationLength = storedValidation ?? (a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10));
             var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: evalEvery,
-                CheckpointEvery: a.Int("checkpoint-every", 0, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),
+                CheckpointEvery: a.Int("checkpoint-every", 1000, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),
                 ValidationLength: validationLength, Patience: patience);
             // a resumed run saves back to the file it resumed from unless told otherwise
             var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors", resumePath, resume?.Step ?? 0);
