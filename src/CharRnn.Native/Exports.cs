@@ -171,6 +171,7 @@ internal static unsafe partial class Exports
     {
         try
         {
+            if (buffer is not null && capacity > 0) buffer[0] = 0; // "" on every failure
             if (!HandleTable.TryGet<InferenceModel>(model, out var m)) return Fail(Status.InvalidHandle, "not a live model handle");
             if ((uint)token >= (uint)m.VocabularySize) return Fail(Status.InvalidArgument, $"token {token} is outside [0,{m.VocabularySize})");
             var symbol = m.Vocabulary[token];
@@ -376,8 +377,11 @@ internal static unsafe partial class Exports
         }
     }
 
+    // greedy is 0 or 1, as the header says; any other value is a caller's mistake (InvalidArgument), not "true"
     private static SamplingOptions Sampling(NativeSampling* options)
-        => options is null ? new SamplingOptions() : new SamplingOptions(options->Temperature, options->TopK, options->TopP, options->Greedy != 0);
+        => options is null ? new SamplingOptions()
+            : options->Greedy is 0 or 1 ? new SamplingOptions(options->Temperature, options->TopK, options->TopP, options->Greedy != 0)
+            : throw new ArgumentException($"greedy must be 0 or 1, got {options->Greedy}");
 
     private static int NotAGenerator() => Fail(Status.InvalidHandle, "not a live generator handle");
 

@@ -92,7 +92,7 @@ typedef enum charrnn_status {
     CHARRNN_INTERNAL = 99
 } charrnn_status;
 
-/* How the next character is drawn from softmax(logits / temperature). greedy != 0 (or temperature 0) takes the
+/* How the next character is drawn from softmax(logits / temperature). greedy = 1 (or temperature 0) takes the
  * most likely; top_k > 0 keeps the k most likely; top_p < 1 keeps the smallest most-likely set with mass >= top_p.
  * Values outside the ranges below (NaN included) make every call that draws return CHARRNN_INVALID_ARGUMENT. */
 typedef struct charrnn_sampling {

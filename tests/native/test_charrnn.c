@@ -140,6 +140,14 @@ static void states_and_batches(charrnn_model model, const char* other_path, uint
     expect(charrnn_generator_state_load(second, state, size), CHARRNN_STATE_MISMATCH, "load a damaged state");
     expect(charrnn_batch_state_load(batch, 2, state, size), CHARRNN_STATE_MISMATCH, "load a damaged state into a stream");
     state[0] ^= 1;
+    {   /* a NaN in the saved h would poison every character after it: refused like any damage */
+        float saved, nan = NAN;
+        memcpy(&saved, state + 64, sizeof saved);
+        memcpy(state + 64, &nan, sizeof nan);
+        expect(charrnn_generator_state_load(second, state, size), CHARRNN_STATE_MISMATCH, "load a state holding a NaN");
+        expect(charrnn_batch_state_load(batch, 1, state, size), CHARRNN_STATE_MISMATCH, "load it into a stream");
+        memcpy(state + 64, &saved, sizeof saved);
+    }
     if (other_path != NULL) {
         charrnn_model other = 0;
         charrnn_generator foreign = 0;
@@ -304,6 +312,18 @@ int main(int argc, char** argv) {
     expect(charrnn_model_token_text(model, 0, symbol, sizeof symbol, &n), CHARRNN_OK, "token 0's text");
     expect(charrnn_model_token_of(model, (uint32_t)(unsigned char)symbol[0], &token), CHARRNN_OK, "token of that text");
     if (token != 0 && n == 1) { fprintf(stderr, "FAIL token round trip gave %d\n", token); failures++; }
+    symbol[0] = 'X';
+    expect(charrnn_model_token_text(model, -1, symbol, sizeof symbol, &n), CHARRNN_INVALID_ARGUMENT, "token -1's text");
+    check(symbol[0] == 0, "a failed token_text leaves \"\" in the buffer");
+    symbol[0] = 'X';
+    expect(charrnn_model_token_text(12345, 0, symbol, sizeof symbol, &n), CHARRNN_INVALID_HANDLE, "token text of a forged model");
+    check(symbol[0] == 0, "and so does a bad handle");
+    {   /* greedy is 0 or 1: 2 is a mistake, not "true" */
+        charrnn_sampling odd = options;
+        odd.greedy = 2;
+        expect(charrnn_generator_next(generator, &odd, &token), CHARRNN_INVALID_ARGUMENT, "next with greedy = 2");
+        check(charrnn_last_error() != NULL && strstr(charrnn_last_error(), "greedy") != NULL, "its message names greedy");
+    }
 
     /* bad calls: an error code and a message, never a crash */
     charrnn_model none = 0;

@@ -11,6 +11,7 @@ internal static class Inputs
     /// <summary>Loads a model or checkpoint, turning every file problem into a <see cref="CommandError"/>.</summary>
     public static LoadedCheckpoint LoadModel(string path)
     {
+        if (Directory.Exists(path)) throw new CommandError($"'{path}' is a directory, not a model file");
         try { return Checkpoint.Load(path); }
         catch (FileNotFoundException) { throw new CommandError($"model file '{path}' does not exist"); }
         catch (CheckpointFormatException e)

@@ -108,6 +108,8 @@ public static class Checkpoint
     /// <summary>Reads a model (and training state, if present) from <paramref name="path"/>. Throws <see cref="CheckpointFormatException"/> for any problem with the file.</summary>
     public static LoadedCheckpoint Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new IOException($"'{path}' is a directory, not a model file");
         if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' does not exist", path);
         return FromContents(SafetensorsReader.Read(path), path);
     }

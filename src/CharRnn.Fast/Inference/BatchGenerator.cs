@@ -85,8 +85,7 @@ public sealed class BatchGenerator
     /// </summary>
     public void Start(int stream, ulong seed, ReadOnlySpan<char> prime = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(stream);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, _streams);
+        CheckStream(stream);
         var vocabulary = _model.Vocabulary;
         foreach (var rune in prime.EnumerateRunes())
             if (!vocabulary.TryGetId(rune, out _)) vocabulary.Encode(prime.ToString()); // throws, naming every unknown character
@@ -108,10 +107,18 @@ public sealed class BatchGenerator
     }
 
     /// <summary>True once a lines model's sample on <paramref name="stream"/> has drawn its boundary token (until the next <see cref="Start"/>).</summary>
-    public bool IsEnded(int stream) => _ended[stream];
+    public bool IsEnded(int stream)
+    {
+        CheckStream(stream);
+        return _ended[stream];
+    }
 
     /// <summary>Logits [V] of <paramref name="stream"/> after its last fed token (empty before any).</summary>
-    public ReadOnlySpan<float> Logits(int stream) => _hasLogits[stream] ? _logits.AsSpan(stream * _model.OutputColumns, _model.VocabularySize) : default;
+    public ReadOnlySpan<float> Logits(int stream)
+    {
+        CheckStream(stream);
+        return _hasLogits[stream] ? _logits.AsSpan(stream * _model.OutputColumns, _model.VocabularySize) : default;
+    }
 
     /// <summary>
     /// One step for every stream: each stream that has not ended draws its next token from its logits with

@@ -111,13 +111,17 @@ public static class GeneratorState
         if ((flags & EndedFlag) != 0 && (lines == 0 || (flags & HasLogitsFlag) == 0))
             throw new StateMismatchException("a damaged state: only a lines model's sample ends, after a token was fed");
         if (state.Slice(RngOffset, Rng.StateBytes).IndexOfAnyExcept((byte)0) < 0) throw new StateMismatchException("a damaged state: an all-zero RNG");
+        // a generator never holds a NaN or an infinity in its state or logits: one would poison every character after it
+        for (int at = HeaderBytes; at < size; at += sizeof(float))
+            if (!float.IsFinite(BinaryPrimitives.ReadSingleLittleEndian(state[at..])))
+                throw new StateMismatchException($"a damaged state: a NaN or infinite value at byte {at}");
         return flags;
     }
 
     private static string Describe(byte cell, byte nonlinearity, byte lines, int layers, int hidden, int vocabulary)
     {
-        string kind = cell switch { 0 => nonlinearity == 1 ? "rnn (relu)" : "rnn (tanh)", 1 => "lstm", 2 => "gru", _ => $"cell {cell}" };
-        return string.Create(CultureInfo.InvariantCulture, $"a {layers}-layer {kind} {(lines == 1 ? "lines" : "stream")} model, {hidden} hidden units, {vocabulary} characters");
+        string kind = cell switch { 0 => nonlinearity switch { 0 => "rnn (tanh)", 1 => "rnn (relu)", _ => $"rnn (nonlinearity {nonlinearity})" }, 1 => "lstm", 2 => "gru", _ => $"cell {cell}" };
+        return string.Create(CultureInfo.InvariantCulture, $"a {layers}-layer {kind} {(lines switch { 0 => "stream", 1 => "lines", _ => $"mode-{lines}" })} model, {hidden} hidden units, {vocabulary} characters");
     }
 
     private static byte CellCode(CellKind cell) => cell switch { CellKind.Lstm => 1, CellKind.Gru => 2, _ => 0 };

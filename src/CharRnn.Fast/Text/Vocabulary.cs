@@ -26,7 +26,7 @@ public sealed class Vocabulary
     public int Count => _symbols.Length;
 
     /// <summary>The symbol of token <paramref name="id"/>.</summary>
-    public Rune this[int id] => _symbols[id];
+    public Rune this[int id] => _symbols[CheckId(id)];
 
     /// <summary>The symbols in id order.</summary>
     public IReadOnlyList<Rune> Symbols => _symbols;
@@ -53,7 +53,10 @@ public sealed class Vocabulary
     public bool TryGetId(Rune symbol, out int id) => _ids.TryGetValue(symbol.Value, out id);
 
     /// <summary>The string of token <paramref name="id"/> (cached: no allocation).</summary>
-    public string GetString(int id) => _strings[id];
+    public string GetString(int id) => _strings[CheckId(id)];
+
+    private int CheckId(int id)
+        => (uint)id < (uint)_symbols.Length ? id : throw new ArgumentOutOfRangeException(nameof(id), id, $"token ids are in [0,{_symbols.Length})");
 
     /// <summary>
     /// Token ids of <paramref name="text"/>. Characters outside the vocabulary throw an

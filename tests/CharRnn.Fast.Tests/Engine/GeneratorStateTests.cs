@@ -295,6 +295,10 @@ public class GeneratorStateTests
             ("a newer format", Damaged(s => s[4] = 2)),
             ("unknown flags", Damaged(s => s[11] |= 4)),
             ("an all-zero RNG", Damaged(s => s.AsSpan(32, 32).Clear())),
+            ("a NaN in h", Damaged(s => BitConverter.TryWriteBytes(s.AsSpan(64), float.NaN))),
+            ("an infinity in the last layer's h", Damaged(s => BitConverter.TryWriteBytes(s.AsSpan(64 + 4 * model.HiddenSize), float.PositiveInfinity))),
+            ("a NaN in the last logit", Damaged(s => BitConverter.TryWriteBytes(s.AsSpan(s.Length - 4), float.NaN))),
+            ("a corrupted mode byte", Damaged(s => s[10] = 7)),
         };
         var target = new Generator(model, seed: 1);
         foreach (var (what, state) in bad)
@@ -321,6 +325,10 @@ public class GeneratorStateTests
         Assert.Throws<ArgumentException>(() => batch.SaveState(0, new byte[size - 1]));
         Assert.Throws<ArgumentOutOfRangeException>(() => batch.SaveState(2, new byte[size]));
         Assert.Throws<ArgumentOutOfRangeException>(() => batch.LoadState(-1, new byte[size]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.IsEnded(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.Logits(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Vocabulary.GetString(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Vocabulary[model.VocabularySize]);
         Assert.Equal(size, new Generator(model).SaveState(new byte[size + 10])); // room to spare: the state's own size
     }
 }
