@@ -115,6 +115,21 @@ public sealed class CompactWeightsTests(TrainedModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void The_output_never_replaces_a_file_that_is_not_a_model()
+    {
+        var corpus = Path.Combine(fixture.Dir, "corpus-copy.txt");
+        File.WriteAllText(corpus, "a corpus someone needs\n");
+        var r = Charrnn("quantize", "m.safetensors", "-o", "corpus-copy.txt", "--weights", "int8");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("'corpus-copy.txt' exists and is not a model file", r.Stderr);
+        Assert.Equal("a corpus someone needs\n", File.ReadAllText(corpus));
+        // a model file may be replaced
+        AssertOk(Charrnn("quantize", "m.safetensors", "-o", "replace-me.safetensors", "--weights", "bf16"));
+        AssertOk(Charrnn("quantize", "m.safetensors", "-o", "replace-me.safetensors", "--weights", "int8"));
+        Assert.Equal("int8", CharRnn.Fast.IO.SafetensorsReader.Read(Path.Combine(fixture.Dir, "replace-me.safetensors")).Metadata["weights"]);
+    }
+
+    [Fact]
     public void A_missing_model_exits_1()
     {
         var r = Charrnn("quantize", "missing.safetensors", "-o", "y.safetensors", "--weights", "int8");

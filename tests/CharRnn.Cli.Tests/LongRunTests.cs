@@ -161,6 +161,12 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(5, Points("train"));
         Assert.Equal(3, Points("validation"));
         Assert.Single(svg.Descendants(ns + "line"), l => (string?)l.Attribute("class") == "resume"); // one resume at 40 left
+        AssertOk(Charrnn("plot run.log -o run.svg")); // an SVG may be replaced; any other file may not
+        var model = File.ReadAllBytes(PathOf("at40.safetensors"));
+        var refused = Charrnn("plot run.log -o at40.safetensors");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("'at40.safetensors' exists and is not an SVG", refused.Stderr);
+        Assert.Equal(model, File.ReadAllBytes(PathOf("at40.safetensors")));
 
         File.WriteAllText(PathOf("none.log"), "{\"event\":\"start\",\"step\":0}\n");
         Assert.Contains("has no progress or validation records", Charrnn("plot none.log").Stderr);

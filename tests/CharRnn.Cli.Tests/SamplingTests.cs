@@ -26,6 +26,23 @@ public sealed partial class SamplingTests : IDisposable
         return r;
     }
 
+    [Fact]
+    public async Task Sample_stops_when_its_reader_goes_away()
+    {
+        Ok("train --input prose.txt --hidden 16 --seq-len 8 --batch 2 --steps 20 --sample-length 0 --checkpoint pipe.safetensors");
+        // two billion characters would take many minutes; `| head -c 10` stops reading after ten
+        using var process = System.Diagnostics.Process.Start(StartInfo(_dir, "sample", "--model", "pipe.safetensors", "--length", "2000000000"))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var first = new char[10];
+        process.StandardOutput.ReadBlock(first, 0, first.Length);
+        process.StandardOutput.Close();
+        bool ended = process.WaitForExit(120_000);
+        if (!ended) process.Kill(entireProcessTree: true);
+        Assert.True(ended, "sample went on generating after its reader closed the pipe");
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal("", await stderr);
+    }
+
     [GeneratedRegex(@"--- sample at step (\d+) ---\n(.*?)\n---\n", RegexOptions.Singleline)]
     private static partial Regex TrainingSample();
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using CharRnn.Cli.Commands;
 using CharRnn.Fast.IO;
 using Xunit;
 using static CharRnn.Cli.Tests.CliRunner;
@@ -385,6 +386,28 @@ public sealed class TrainRunTests : IDisposable
     }
 
     [Fact]
+    public void A_signal_delivered_twice_at_once_is_one_request_and_the_step_is_saved()
+    {
+        // GNU timeout signals the process and then its process group: two SIGINTs microseconds apart
+        string text = Words("long.txt", 20_000);
+        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint twice.safetensors".Split(' '));
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string? line;
+        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        Interrupt(process);
+        Interrupt(process);
+        var rest = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.DoesNotContain("without saving;", rest);
+        Assert.Matches(@"interrupted at step \d+", rest);
+        Assert.True(Checkpoint.Load(PathOf("twice.safetensors")).Training!.Step >= 2);
+    }
+
+    [Fact]
     public void A_second_ctrl_c_quits_at_once_without_saving_and_says_so()
     {
         // long steps (16 streams × 2,000 characters at H = 768, about a second each): both signals arrive within step 2
@@ -398,6 +421,7 @@ public sealed class TrainRunTests : IDisposable
         Interrupt(process);
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("stopping after this step", StringComparison.Ordinal));
         Assert.Equal("stopping after this step and saving to quit.safetensors; press Ctrl+C again to quit without saving", line);
+        Thread.Sleep(StopRequest.Grace + TimeSpan.FromMilliseconds(50)); // a person's second press, not the first one delivered twice
         Interrupt(process);
         var rest = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(60_000));

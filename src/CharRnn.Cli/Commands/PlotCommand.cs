@@ -31,6 +31,7 @@ internal static class PlotCommand
         string logPath = a.Positional[0];
         string output = a.String("output") ?? Path.ChangeExtension(logPath, ".svg");
         if (Path.GetFullPath(output) == Path.GetFullPath(logPath)) throw new UsageException("the output would replace the log: give -o FILE.svg");
+        ReplaceCheck.OnlySvg(output, "-o");
         var curves = TrainingCurves.Read(logPath);
         if (curves.Train.Count + curves.Validation.Count == 0)
             throw new CommandError($"'{logPath}' has no progress or validation records: write one with charrnn train --log {logPath}");

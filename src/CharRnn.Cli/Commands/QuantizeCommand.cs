@@ -31,10 +31,11 @@ internal static class QuantizeCommand
         if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("the output would replace the model: give -o another file");
         if (!WeightFormats.TryParse(name, out var format) || format == WeightFormat.F32)
             throw new UsageException($"--weights must be bf16 or int8, got '{name}'");
+        ReplaceCheck.OnlyModel(output, "-o");
         var loaded = Inputs.LoadModel(input);
         var metadata = loaded.Metadata.Where(kv => !IsTrainingKey(kv.Key)).ToDictionary();
         try { Checkpoint.SaveCompact(output, loaded.Model, format, metadata); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write '{output}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write '{output}': {FileErrors.Reason(e, output)}"); }
         long before = new FileInfo(input).Length, after = new FileInfo(output).Length;
         if (a.Has("json"))
             JsonLine.Write(w =>

@@ -46,10 +46,15 @@ internal static class SampleCommand
         var loaded = Inputs.LoadModel(path);
         var model = new InferenceModel(loaded.Model, weights: weights ?? loaded.StoredWeights);
         Inputs.Encode(model.Vocabulary, prime, "--prime"); // unknown characters: one clear error before any output
-        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 14);
-        var printer = new SamplePrinter(model, stdout, seed, prime, json);
-        if (count > 1 && threads == 1) SampleTogether(model, options, length, count, printer);
-        else SampleOneByOne(model, options, length, count, threads, printer);
+        var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 14);
+        try
+        {
+            var printer = new SamplePrinter(model, stdout, seed, prime, json);
+            if (count > 1 && threads == 1) SampleTogether(model, options, length, count, printer);
+            else SampleOneByOne(model, options, length, count, threads, printer);
+            stdout.Dispose();
+        }
+        catch (IOException e) when (StandardOutput.ReaderGone(e)) { } // `| head`: nobody reads the rest, so it is not generated
         return 0;
     }
 
@@ -157,7 +162,8 @@ internal static class SampleCommand
             if (json)
             {
                 string text = _json.ToString();
-                JsonLine.Write(w => { w.WriteString("event", "sample"); w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); });
+                stdout.Write(Encoding.UTF8.GetString(JsonLine.Format(w => { w.WriteString("event", "sample"); w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); })));
+                stdout.Flush();
                 return;
             }
             stdout.Write('\n');

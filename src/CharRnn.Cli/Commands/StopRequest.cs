@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace CharRnn.Cli.Commands;
@@ -6,7 +7,9 @@ namespace CharRnn.Cli.Commands;
 /// Ctrl+C (SIGINT) or SIGTERM during training. The first one asks the run to stop after the current step: it cancels
 /// <see cref="Token"/> (so a validation pass under way ends at its next chunk) and calls <c>onFirst</c> to say what
 /// happens. A second one calls <c>onSecond</c> (which says what it does) and ends the process at once with exit code
-/// 130. Until disposed; after that a signal has its default effect.
+/// 130 — unless it comes within <see cref="Grace"/> of the first: that is the same request delivered twice (GNU
+/// <c>timeout</c> signals the process, then its whole process group), not a person pressing Ctrl+C again. Until
+/// disposed; after that a signal has its default effect.
 /// </summary>
 internal sealed class StopRequest : IDisposable
 {
@@ -15,7 +18,10 @@ internal sealed class StopRequest : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly PosixSignalRegistration _interrupt, _terminate;
     private readonly Action _onFirst, _onSecond;
-    private int _signals;
+    private long _firstAt; // Stopwatch timestamp of the first signal; 0 before it
+
+    /// <summary>Signals this soon after the first are the first one again.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
 
     public StopRequest(Action onFirst, Action onSecond)
     {
@@ -33,12 +39,14 @@ internal sealed class StopRequest : IDisposable
     private void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true;
-        if (Interlocked.Increment(ref _signals) == 1)
+        long now = Stopwatch.GetTimestamp();
+        long first = Interlocked.CompareExchange(ref _firstAt, now, 0);
+        if (first == 0)
         {
             _stop.Cancel();
             _onFirst();
         }
-        else
+        else if (Stopwatch.GetElapsedTime(first, now) >= Grace)
         {
             _onSecond();
             Environment.Exit(ExitCode);

@@ -39,7 +39,8 @@ public readonly record struct SamplingOptions(double Temperature = 1.0, int TopK
 
     /// <summary>
     /// 1 / temperature as the float softmax scales by, held at <see cref="float.MaxValue"/> for temperatures so small
-    /// that it would overflow (below about 3e-39): p is then the argmax, the limit as the temperature goes to 0, not NaN.
+    /// that it would overflow (below about 3e-39). Where the logits times it overflow, the softmax puts all the mass on
+    /// the largest logit: the limit as the temperature goes to 0, not NaN.
     /// </summary>
     internal static float InverseTemperature(double temperature) => (float)Math.Min(1.0 / temperature, float.MaxValue);
 

@@ -78,6 +78,7 @@ internal static class Softmax
         float max = MathF.Max(MathF.Max(Max<TS, TV>(ref x, 0, e0), Max<Simd256, Vector256<float>>(ref x, e0, e1)),
             MathF.Max(Max<Simd128, Vector128<float>>(ref x, e1, e2), Max<SimdScalar, float>(ref x, e2, n)));
         if (float.IsNaN(max)) return float.NaN;
+        if (float.IsInfinity(max * inverseTemperature) && float.IsFinite(max)) return ArgMax(ref x, n, max, scale);
         max *= inverseTemperature;
 
         // e_i = exp(x_i·s − max), Σ e_i
@@ -94,6 +95,17 @@ internal static class Softmax
             Scale<SimdScalar, float>(ref x, e2, n, f);
         }
         return MathF.Log(total) + max;
+    }
+
+    // x·s overflows (a temperature near 0): x·s − max would be ∞ − ∞. The limit as s grows is all the mass on the
+    // largest x (the first of equal ones, as a greedy draw takes); the log-partition's limit is ±∞.
+    private static float ArgMax(ref float x, int n, float max, float scale)
+    {
+        int at = 0;
+        while (Unsafe.Add(ref x, at) != max) at++;
+        for (int i = 0; i < n; i++) Unsafe.Add(ref x, i) = 0f;
+        Unsafe.Add(ref x, at) = scale;
+        return max > 0 ? float.PositiveInfinity : float.NegativeInfinity;
     }
 
     // max of x[from, to), a whole number of TS's vectors; −∞ when empty

@@ -58,4 +58,19 @@ public class SoftmaxTests
             Assert.True(float.IsNaN(Softmax.InPlace(policy, y)), $"NaN at {at}");
         }
     });
+
+    [Fact]
+    public void A_temperature_whose_scaled_logits_overflow_gives_the_argmax_not_nan() => Property(
+        from v in Size from seed in Gen.Choose(0, int.MaxValue) select (v, seed), (policy, s) =>
+    {
+        var rng = new Random(s.seed);
+        var x = Random(rng, s.v, 20);
+        x[rng.Next(s.v)] = 50f; // the largest, and large enough that 50·float.MaxValue overflows
+        if (s.v > 1) x[rng.Next(s.v)] = 50f; // maybe a tie: the first one takes the mass, as a greedy draw
+        int first = Array.IndexOf(x, 50f);
+        var expected = new double[s.v];
+        expected[first] = 0.5;
+        Assert.Equal(float.PositiveInfinity, Softmax.InPlace(policy, x, float.MaxValue, 0.5f));
+        Close.Assert(x, expected, 0, 0, "p");
+    });
 }
