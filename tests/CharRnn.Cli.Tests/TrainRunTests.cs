@@ -385,17 +385,24 @@ public sealed class TrainRunTests : IDisposable
         Assert.DoesNotContain("   at ", await stderr);
     }
 
+    // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
+    // reported: a signal sent now lands in step 2. Its stdout is drained; the test reads stderr.
+    private Process StartLongSteps(string checkpoint)
+    {
+        string text = Words("long.txt", 20_000);
+        var process = Process.Start(StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint {checkpoint}".Split(' ')))!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        string? line;
+        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        return process;
+    }
+
     [Fact]
     public void A_signal_delivered_twice_at_once_is_one_request_and_the_step_is_saved()
     {
         // GNU timeout signals the process and then its process group: two SIGINTs microseconds apart
-        string text = Words("long.txt", 20_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint twice.safetensors".Split(' '));
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string? line;
-        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
-        Assert.NotNull(line);
+        using var process = StartLongSteps("twice.safetensors");
         Interrupt(process);
         Interrupt(process);
         var rest = process.StandardError.ReadToEnd();
@@ -410,15 +417,10 @@ public sealed class TrainRunTests : IDisposable
     [Fact]
     public void A_second_ctrl_c_quits_at_once_without_saving_and_says_so()
     {
-        // long steps (16 streams × 2,000 characters at H = 768, about a second each): both signals arrive within step 2
-        string text = Words("long.txt", 20_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint quit.safetensors".Split(' '));
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string? line;
-        do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
-        Assert.NotNull(line);
+        // both signals arrive within step 2
+        using var process = StartLongSteps("quit.safetensors");
         Interrupt(process);
+        string? line;
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("stopping after this step", StringComparison.Ordinal));
         Assert.Equal("stopping after this step and saving to quit.safetensors; press Ctrl+C again to quit without saving", line);
         Thread.Sleep(StopRequest.Grace + TimeSpan.FromMilliseconds(50)); // a person's second press, not the first one delivered twice
