@@ -172,6 +172,11 @@ public sealed class LongRunTests : IDisposable
         Assert.Contains("has no progress or validation records", Charrnn("plot none.log").Stderr);
         Assert.Equal(2, Charrnn("plot").ExitCode);
         Assert.Equal(1, Charrnn("train --log . --steps 1").ExitCode);
+        File.WriteAllText(PathOf("notes.txt"), "not a log\n");
+        var notLog = Charrnn("train --log notes.txt --steps 1");
+        Assert.Equal(1, notLog.ExitCode);
+        Assert.Contains("'notes.txt' exists and is not a training log", notLog.Stderr);
+        Assert.Equal("not a log\n", File.ReadAllText(PathOf("notes.txt")));
     }
 
     [Fact]

@@ -29,6 +29,9 @@ internal sealed class RunLog : IDisposable
                 // a line cut short (a run killed while writing) is ended, so this run's first record starts a line of its own
                 if (file.Length > 0)
                 {
+                    // appended to only if it is a log: its first record, a JSON object, starts the file
+                    if (file.ReadByte() != '{')
+                        throw new Commands.CommandError($"'{path}' exists and is not a training log; choose another --log, or remove the file if it may be replaced");
                     file.Position = file.Length - 1;
                     if (file.ReadByte() != '\n') file.WriteByte((byte)'\n');
                 }
