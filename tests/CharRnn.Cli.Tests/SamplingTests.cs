@@ -58,6 +58,11 @@ public sealed partial class SamplingTests : IDisposable
         string closing = r.Stdout.ReplaceLineEndings("\n");
         Assert.EndsWith("\n", closing);
         Assert.DoesNotContain('\n', closing[..^1]);
+        // a prime cannot break that line
+        var broken = Run(_dir, "sample", "--model", "names.safetensors", "--prime", "an\nbo", "--length", "5");
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("its prime cannot hold a line break", broken.Stderr);
+        Assert.Equal("", broken.Stdout);
     }
 
     [Fact]

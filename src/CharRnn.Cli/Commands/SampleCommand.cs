@@ -12,7 +12,7 @@ internal static class SampleCommand
     public static readonly Option[] Options =
     [
         new("model", "FILE", "model or checkpoint (required)"),
-        new("prime", "TEXT", "text fed before generating, and printed (default: none; generation starts from \\n if the vocabulary has it, else from its first character)"),
+        new("prime", "TEXT", "text fed before generating, and printed; no line break for a lines model (default: none; generation starts from \\n if the vocabulary has it, else from its first character)"),
         new("length", "N", "characters per sample (default 500; lines models stop earlier at the end of the line)"),
         new("temperature", "X", "divide the logits by X; lower is more conservative, 0 = greedy (default 1)"),
         new("top-k", "K", "sample only among the K most likely characters; 0 = off (default 0)"),
@@ -46,6 +46,8 @@ internal static class SampleCommand
         var loaded = Inputs.LoadModel(path);
         var model = new InferenceModel(loaded.Model, weights: weights ?? loaded.StoredWeights);
         Inputs.Encode(model.Vocabulary, prime, "--prime"); // unknown characters: one clear error before any output
+        if (model.SequenceMode && prime.Contains('\n'))
+            throw new UsageException("--prime: a lines model's sample is one line, so its prime cannot hold a line break");
         var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 14);
         try
         {

@@ -177,10 +177,11 @@ internal static class ModelTensors
     private static int LayerOf(string name)
     {
         int at = name.LastIndexOf("_l", StringComparison.Ordinal);
-        if (at < 0 || !name[..at].EndsWith("rnn.weight_ih", StringComparison.Ordinal) && !name[..at].EndsWith("rnn.weight_hh", StringComparison.Ordinal)
-            && !name[..at].EndsWith("rnn.bias_ih", StringComparison.Ordinal) && !name[..at].EndsWith("rnn.bias_hh", StringComparison.Ordinal)) return 0;
+        if (at < 0 || !Array.Exists(LayerTensors, t => name.AsSpan(0, at).EndsWith(t, StringComparison.Ordinal))) return 0;
         return int.TryParse(name.AsSpan(at + 2), NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k < 1 << 20 ? k : 0;
     }
+
+    private static readonly string[] LayerTensors = ["rnn.weight_ih", "rnn.weight_hh", "rnn.bias_ih", "rnn.bias_hh"];
 
     /// <summary>
     /// Reads <paramref name="p"/>'s tensors (prefixed for optimizer moments) from <paramref name="file"/>, in whichever format
