@@ -43,6 +43,19 @@ public sealed partial class SamplingTests : IDisposable
         Assert.Equal("", await stderr);
     }
 
+    [Fact]
+    public void Samples_of_two_commands_sharing_one_output_file_follow_each_other()
+    {
+        Ok("train --input prose.txt --hidden 16 --seq-len 8 --batch 2 --steps 20 --sample-length 0 --checkpoint share.safetensors");
+        string one = Ok("sample --model share.safetensors --length 20 --seed 1").Stdout, two = Ok("sample --model share.safetensors --length 5 --seed 2").Stdout;
+        // the shell opens out.txt once; both commands write through that one descriptor
+        string tool = $"dotnet '{ToolPath}' sample --model share.safetensors";
+        var shell = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", $"{{ {tool} --length 20 --seed 1; {tool} --length 5 --seed 2; }} > out.txt"]) { WorkingDirectory = _dir })!;
+        Assert.True(shell.WaitForExit(120_000));
+        Assert.Equal(0, shell.ExitCode);
+        Assert.Equal(one + two, File.ReadAllText(Path.Combine(_dir, "out.txt")));
+    }
+
     [GeneratedRegex(@"--- sample at step (\d+) ---\n(.*?)\n---\n", RegexOptions.Singleline)]
     private static partial Regex TrainingSample();
 

@@ -24,7 +24,7 @@ internal static class EvalCommand
         new("json", null, "print {\"event\":\"result\",\"nats_per_char\":…,\"bits_per_char\":…,\"perplexity\":…,\"predictions\":…,\"streams\":…,\"weights\":…}"),
     ];
 
-    public static string HelpText => Help.For("charrnn eval --model FILE --input PATH [--streams B] [--threads N] [--weights FORMAT] [--json]",
+    public static string HelpText => Help.For("charrnn eval --model FILE --input PATH [--streams B] [--threads N] [--weights FORMAT] [--replace-invalid] [--json]",
         "Reports the mean cross-entropy of the model's next-character predictions over the text: nats/char, bits/char,\n" +
         "perplexity and the number of predictions. By default (--streams 1) every prediction of the text counts, the hidden\n" +
         "state starting at zero and carried across the whole text. --streams B cuts the N characters into B contiguous\n" +

@@ -18,7 +18,7 @@ internal static class PrepareCommand
         new("json", null, "print {\"event\":\"prepared\",\"store\":…,\"characters\":…,\"vocabulary\":…,\"bytes_per_token\":…,\"files\":…,\"input_bytes\":…,\"reused\":…,\"rebuild_reason\":…,\"text_hash\":…,\"seconds\":…}"),
     ];
 
-    public static string HelpText => Help.For("charrnn prepare --input PATH [--input PATH …] [--lines] [--json]",
+    public static string HelpText => Help.For("charrnn prepare --input PATH [--input PATH …] [--lines] [--replace-invalid] [--verify] [--rebuild] [--json]",
         "Tokenizes the inputs into a token store, as train and eval do on first use, so that training starts at once: the\n" +
         "corpus is streamed twice (its characters, then their ids), in bounded memory, into a file of 1 byte a\n" +
         "character for up to 256 distinct characters, 2 for up to 65,536, else 4. The store goes beside the input\n" +
