@@ -70,9 +70,9 @@ internal static class BenchCommand
         var tokens = new int[Math.Max(200_000, 2 * t * b + 1)];
         for (int i = 0; i < tokens.Length; i++) tokens[i] = rng.Next(v);
         var options = new TrainingOptions { SequenceLength = t, BatchSize = b, Threads = threads, Optimizer = OptimizerKind.Adam, LearningRate = 1e-3, ClipValue = 5 };
-        try { RnnShape.ForCharacters(v, h, cell, layers).Validate(); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
-        var model = Trainer.NewModel(vocabulary, h, options, cell: cell, layers: layers);
+        CharRnnModel model;
+        try { model = Trainer.NewModel(vocabulary, h, options, cell: cell, layers: layers); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); } // sizes too large together
         var policy = KernelPolicy.Default;
         if (!json) Console.Error.WriteLine($"charrnn bench: {cell.Name()} × {layers}, H {h}, B {b}, T {t}, V {v}, {threads} thread(s), kernels {policy}");
 

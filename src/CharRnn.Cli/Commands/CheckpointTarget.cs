@@ -39,7 +39,7 @@ internal sealed class CheckpointTarget(string path, string? resumedFrom = null, 
 
         IReadOnlyDictionary<string, string> metadata;
         try { metadata = SafetensorsReader.Read(target).Metadata; }
-        catch (CheckpointFormatException) { throw new CommandError($"'{Path}' exists and is not a model file; choose another --checkpoint, or remove the file if it may be replaced"); }
+        catch (CheckpointFormatException) { throw ReplaceCheck.Refusal(Path, "a model file", "--checkpoint"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"'{Path}' exists and cannot be read ({e.Message}); this run will replace it"; }
         if (metadata.GetValueOrDefault(CheckpointKeys.RunId) == runId) return null;
         string what = metadata.TryGetValue(CheckpointKeys.Step, out var step) ? $"a checkpoint of another run (step {step})" : "a model file from elsewhere";

@@ -16,7 +16,7 @@ internal static class ReplaceCheck
         if (head is null) return;
         // safetensors: an 8-byte little-endian header length, then the JSON header
         bool model = head.Length == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) is var n && n >= 2 && n <= (ulong)(length - 8);
-        if (!model) throw new CommandError($"'{path}' exists and is not a model file; choose another {option}, or remove the file if it may be replaced");
+        if (!model) throw Refusal(path, "a model file", option);
     }
 
     /// <summary>Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a non-empty file that is not an SVG.</summary>
@@ -25,8 +25,12 @@ internal static class ReplaceCheck
         var head = Head(path, 512, out _);
         if (head is null) return;
         if (!Encoding.UTF8.GetString(head).Contains("<svg", StringComparison.Ordinal))
-            throw new CommandError($"'{path}' exists and is not an SVG; choose another {option}, or remove the file if it may be replaced");
+            throw Refusal(path, "an SVG", option);
     }
+
+    /// <summary>The error for an existing file at <paramref name="path"/> that is not <paramref name="kind"/> ("a model file").</summary>
+    public static CommandError Refusal(string path, string kind, string option)
+        => new($"'{path}' exists and is not {kind}; choose another {option}, or remove the file if it may be replaced");
 
     // the first bytes of an existing non-empty regular file (through symlinks), else null
     private static byte[]? Head(string path, int count, out long length)

@@ -164,8 +164,8 @@ internal static class SampleCommand
             if (json)
             {
                 string text = _json.ToString();
-                stdout.Write(Encoding.UTF8.GetString(JsonLine.Format(w => { w.WriteString("event", "sample"); w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); })));
                 stdout.Flush();
+                stdout.BaseStream.Write(JsonLine.Format(w => { w.WriteString("event", "sample"); w.WriteString("sample", text); w.WriteNumber("seed", Seed(i)); }));
                 return;
             }
             stdout.Write('\n');

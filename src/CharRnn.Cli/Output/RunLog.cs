@@ -31,7 +31,7 @@ internal sealed class RunLog : IDisposable
                 {
                     // appended to only if it is a log: its first record, a JSON object, starts the file
                     if (file.ReadByte() != '{')
-                        throw new Commands.CommandError($"'{path}' exists and is not a training log; choose another --log, or remove the file if it may be replaced");
+                        throw Commands.ReplaceCheck.Refusal(path, "a training log", "--log");
                     file.Position = file.Length - 1;
                     if (file.ReadByte() != '\n') file.WriteByte((byte)'\n');
                 }

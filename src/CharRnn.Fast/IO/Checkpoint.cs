@@ -161,7 +161,7 @@ public static class Checkpoint
         var stored = ModelTensors.StoredFormat(file, parameters);
         // as PyTorch's load_state_dict(strict=True): a tensor the model and its training state do not account for is a
         // file this version would misread (another architecture, a damaged or hand-edited file), not one to half-load
-        if (file.NotAskedFor().FirstOrDefault() is { } extra)
+        if (file.NotAskedFor() is [var extra, ..])
             throw new CheckpointFormatException($"{source}: tensor '{extra}' is no part of a {model.Layers}-layer {model.Cell.Name()} model" +
                 (training is null ? "" : " or its training state") + " (a file of another architecture, or damaged)");
         return new LoadedCheckpoint(model, meta, training) { StoredWeights = stored };

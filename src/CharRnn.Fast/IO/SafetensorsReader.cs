@@ -18,7 +18,7 @@ public sealed class SafetensorsContents(IReadOnlyList<SafetensorsTensor> tensors
 
     public bool TryGet(string name, out SafetensorsTensor tensor)
     {
-        _asked.Add(name);
+        lock (_asked) _asked.Add(name); // readers may share one file's contents across threads
         return _byName.TryGetValue(name, out tensor!);
     }
 
@@ -27,7 +27,10 @@ public sealed class SafetensorsContents(IReadOnlyList<SafetensorsTensor> tensors
         => TryGet(name, out var t) ? t : throw new CheckpointFormatException($"the file has no tensor '{name}'");
 
     /// <summary>The file's tensors no <see cref="Get"/> or <see cref="TryGet"/> has asked for, in file order: what a reader did not account for.</summary>
-    internal IEnumerable<string> NotAskedFor() => Tensors.Select(t => t.Name).Where(name => !_asked.Contains(name));
+    internal IReadOnlyList<string> NotAskedFor()
+    {
+        lock (_asked) return Tensors.Select(t => t.Name).Where(name => !_asked.Contains(name)).ToList();
+    }
 }
 
 /// <summary>
