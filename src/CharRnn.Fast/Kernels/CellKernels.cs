@@ -35,7 +35,8 @@ internal static class CellKernels
     /// <summary>
     /// LSTM backward, from dh (the gradient at h, all paths summed) and dc (at c from the step after; replaced by the
     /// gradient at cPrev, dc⊙f): dgates = (di·i(1−i), df·f(1−f), dg·(1−g²), do·o(1−o)) with do = dh⊙tanh(c),
-    /// dc += dh⊙o⊙(1 − tanh²c), di = dc⊙g, df = dc⊙cPrev, dg = dc⊙i. <paramref name="gates"/> holds (i, f, g, o).
+    /// dc += dh⊙o⊙(1 − tanh²c), di = dc⊙g, df = dc⊙cPrev, dg = dc⊙i. <paramref name="gates"/> holds (i, f, g, o);
+    /// <paramref name="dGates"/> may be the same span (each vector of units is read before its gradients are stored).
     /// </summary>
     public static void LstmBackward(KernelPolicy policy, ReadOnlySpan<float> gates, int stride, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev,
         ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates, int count)
@@ -89,7 +90,8 @@ internal static class CellKernels
     /// GRU backward from dh (the gradient at h from above and from the next step's W_hh product): with
     /// dn = dh⊙(1 − z), da_n = dn⊙(1 − n²), dr = da_n⊙nh: the input side's gate gradients
     /// (dr·r(1−r), dz·z(1−z), da_n) with dz = dh⊙(hPrev − n), the recurrent side's (the same r and z, and da_n⊙r for
-    /// W_hn and b_hn), and <paramref name="dhPrev"/> += dh⊙z, the direct path to hPrev.
+    /// W_hn and b_hn), and <paramref name="dhPrev"/> += dh⊙z, the direct path to hPrev. <paramref name="dInput"/> may
+    /// be the same span as <paramref name="gates"/>.
     /// </summary>
     public static void GruBackward(KernelPolicy policy, ReadOnlySpan<float> gates, int stride, ReadOnlySpan<float> nh, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> dh, Span<float> dInput, Span<float> dRecurrent, Span<float> dhPrev, int count)

@@ -45,7 +45,8 @@ internal sealed class RecurrentLayer
     // the gated cells' gates (input term, then the activations), GRU's W_hn·h + b_hn and recurrent-product scratch
     private readonly AlignedBuffer _hs, _cs, _gates, _nh, _rec;
     private readonly AlignedBuffer _maskedPrev, _maskedPrevCell; // [T·B,H]: the state entering each step with resets applied
-    // backward: gradients at the gates (input side; the recurrent side differs for GRU's n gate), LSTM's dc, masked rows
+    // backward: gradients at the gates (input side, in _gates' memory; the recurrent side differs for GRU's n gate),
+    // LSTM's dc, masked rows
     private readonly AlignedBuffer _dOutput, _dGates, _dRecurrent, _dc, _masked, _discard;
     // operands in the layouts the GEMMs read
     private readonly PackedMatrix _whhT, _whh, _wihT, _wih, _packedPrev, _packedDGates;
@@ -87,7 +88,9 @@ internal sealed class RecurrentLayer
         _maskedPrev = new AlignedBuffer(positions * _h);
         _maskedPrevCell = new AlignedBuffer(_cell == CellKind.Lstm ? positions * _h : 0);
         _dOutput = new AlignedBuffer(positions * _h);
-        _dGates = new AlignedBuffer(gated ? positions * _gh : 0);
+        // the cell's backward pass writes each step's gate gradients over that step's activations, which nothing reads
+        // again: one [T·B, G·H] buffer fewer, and the gradients' stores land on lines the pass has just read
+        _dGates = _gates;
         _dRecurrent = new AlignedBuffer(_cell == CellKind.Gru ? positions * _gh : 0);
         _dc = new AlignedBuffer(_cell == CellKind.Lstm ? batch * _h : 0);
         _masked = new AlignedBuffer(batch * _gh);
