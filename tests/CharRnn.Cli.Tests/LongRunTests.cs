@@ -114,6 +114,52 @@ public sealed class LongRunTests : IDisposable
     }
 
     [Fact]
+    public void A_run_cut_between_two_passes_resumes_with_the_best_and_patience_of_a_straight_run()
+    {
+        // as above, every pass after the first ties with it; the first leg ends at step 25, between two passes
+        const string still = "--hidden 16 --seq-len 10 --batch 2 --optimizer sgd --lr 1e-30 --eval-every 10 --sample-length 0 --json";
+        var straight = Records(Charrnn($"train --input {_text} {still} --keep-best --patience 3 --steps 1000 --checkpoint s.safetensors").Stdout);
+        Assert.Equal(40, Assert.Single(Events(straight, "early_stop")).GetProperty("step").GetInt64());
+
+        var first = Records(Charrnn($"train --input {_text} {still} --keep-best --patience 3 --steps 25 --checkpoint c.safetensors").Stdout);
+        var closing = Events(first, "validation")[^1];
+        Assert.Equal(25, closing.GetProperty("step").GetInt64());
+        Assert.False(closing.TryGetProperty("best", out _)); // reported, not compared
+
+        // the resume keeps --patience and --keep-best from the checkpoint and stops where the straight run did
+        var second = Records(Charrnn("train --resume c.safetensors --steps 1000 --json").Stdout);
+        Assert.Equal(40, Assert.Single(Events(second, "early_stop")).GetProperty("step").GetInt64());
+        Assert.Equal(10, Assert.Single(Events(second, "early_stop")).GetProperty("best_step").GetInt64());
+        Assert.Equal(10, Checkpoint.Load(PathOf("c.best.safetensors")).Training!.Step);
+
+        // a total the checkpoint has already reached leaves nothing to train: refused, the file untouched
+        var before = File.ReadAllBytes(PathOf("c.safetensors"));
+        var done = Charrnn("train --resume c.safetensors --steps 40");
+        Assert.Equal(2, done.ExitCode);
+        Assert.Contains("the checkpoint is at step 40 and --steps 40: the total counts the steps before --resume, so nothing is left to train", done.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(PathOf("c.safetensors")));
+        Assert.Equal(2, Charrnn("train --resume c.safetensors --eval-every 0").ExitCode); // its --patience needs periodic passes
+        Assert.Equal(2, Charrnn($"train --input {_text} --keep-best --eval-every 0").ExitCode);
+    }
+
+    [Fact]
+    public void A_checkpoint_written_at_a_sample_step_holds_the_sampling_rng_after_that_sample()
+    {
+        // the best checkpoint is written at step 10, which also samples (the weights stand still, so the pass at 20 ties
+        // and the best stays at 10); resumed from it, the run goes on as the straight one
+        const string flags = "--hidden 16 --seq-len 10 --batch 2 --optimizer sgd --lr 1e-30 --eval-every 10 --sample-every 10 --sample-length 12 --keep-best --json";
+        var straight = Records(Charrnn($"train --input {_text} {flags} --steps 20 --checkpoint s.safetensors").Stdout);
+        File.Copy(PathOf("s.best.safetensors"), PathOf("at10.safetensors"));
+        var resumed = Records(Charrnn("train --resume at10.safetensors --steps 20 --json").Stdout);
+        string Samples(List<JsonElement> records, long from) => string.Join("|", Events(records, "sample").Where(o => o.GetProperty("step").GetInt64() >= from).Select(o => o.GetProperty("text").GetString()));
+        Assert.Equal(Samples(straight, 11), Samples(resumed, 11));
+        var a = SafetensorsReader.Read(PathOf("s.safetensors"));
+        var b = SafetensorsReader.Read(PathOf("at10.safetensors"));
+        Assert.Equal(a.Metadata["rng_state"], b.Metadata["rng_state"]);
+        foreach (var t in a.Tensors) Assert.Equal(t.Data, b.Get(t.Name).Data);
+    }
+
+    [Fact]
     public void The_log_holds_the_json_records_of_every_run_appended_and_plot_draws_them()
     {
         const string run = "--hidden 16 --seq-len 10 --batch 2 --eval-every 20 --print-every 10 --checkpoint-every 20 --sample-every 20 --sample-length 20";

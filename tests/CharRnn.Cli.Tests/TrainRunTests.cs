@@ -383,6 +383,11 @@ public sealed class TrainRunTests : IDisposable
         Assert.True(interrupted.GetProperty("saved").GetBoolean());
         Assert.Equal(1, Checkpoint.Load(PathOf("v.safetensors")).Training!.Step);
         Assert.DoesNotContain("   at ", await stderr);
+
+        // the resumed run first runs the pass that was cut short, as a straight run did at that step
+        var resumed = Charrnn("train --resume v.safetensors --steps 2 --val-full --sample-length 0 --json");
+        AssertOk(resumed);
+        Assert.Equal([1L, 2], Events(Records(resumed.Stdout), "validation").Select(v => v.GetProperty("step").GetInt64()));
     }
 
     // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is

@@ -21,6 +21,7 @@ internal static class TrainCommand
     // the validation sample (characters per stream, or "full") and the passes' interval: a resumed run validates on the
     // same sample, so its passes compare with the checkpoint's best, and keeps the interval unless given another
     private const string ValidationLengthKey = "cli.validation_length", EvalEveryKey = "cli.eval_every", FullValidation = "full";
+    private const string PatienceKey = "cli.patience", KeepBestKey = "cli.keep_best", SampleEveryKey = "cli.sample_every", SampleLengthKey = "cli.sample_length";
 
     public static readonly Option[] Options =
     [
@@ -52,10 +53,10 @@ internal static class TrainCommand
         new("seed", "S", "seed of initialisation and sampling (default 1)"),
         new("val-frac", "F", "hold out the fraction F of the text before the test range for validation; 0 = none (default 0.05)"),
         new("test-frac", "F", "hold out the last fraction F of the text for a test, reported once at the end; 0 = none (default 0)"),
-        new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500)"),
+        new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500; the periodic passes are the ones --keep-best and --patience compare)"),
         new("val-full", null, "validate on the whole held-out range each time, instead of the default sample (see below)"),
-        new("keep-best", null, "also save the checkpoint of the best validation so far, as CKPT.best.safetensors beside --checkpoint CKPT.safetensors"),
-        new("patience", "K", "stop after K validations in a row without a better one (needs --eval-every > 0)"),
+        new("keep-best", null, "also save the checkpoint of the best periodic validation so far, as CKPT.best.safetensors beside --checkpoint CKPT.safetensors (needs --eval-every > 0)"),
+        new("patience", "K", "stop after K periodic validations in a row without a better one; 0 = off (default 0; needs --eval-every > 0)"),
         new("log", "FILE", "append every --json record (progress, validation, test, checkpoint, sample …) to FILE, one per line; charrnn plot draws it"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
         new("checkpoint", "FILE", "where to save model and training state (default: the --resume file, else charrnn.safetensors)"),
@@ -91,9 +92,13 @@ internal static class TrainCommand
         "training threads; by default each pass reads a fixed sample: the first ⌈K·T/10⌉ characters of each stream, K the\n" +
         "smaller of --eval-every and the run's total steps (with --eval-every 0: the steps of this run), a tenth of the\n" +
         "characters trained between passes (the whole range when it is shorter), forward only, so validation takes a few\n" +
-        "percent of the run whatever the corpus size. --val-full reads the whole range each time. A resumed run validates\n" +
-        "on the sample its checkpoint's run did (so its passes compare with that run's best) and keeps its --eval-every\n" +
-        "unless given another. The test range is read whole, once, after the last step.\n" +
+        "percent of the run whatever the corpus size. --val-full reads the whole range each time. The closing pass of a run\n" +
+        "that ends between two periodic ones is reported only: --keep-best and --patience compare the periodic passes, so a\n" +
+        "run cut in two continues as a straight one. The test range is read whole, once, after the last step.\n" +
+        "\n" +
+        "Resume: a resumed run validates on the sample its checkpoint's run did (so its passes compare with that run's\n" +
+        "best), keeps its --eval-every, --patience, --keep-best, --sample-every and --sample-length unless given others,\n" +
+        "runs first a periodic validation that a Ctrl+C cut short, and needs a total (--steps, --epochs) past its step.\n" +
         "\n" +
         "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
         "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
@@ -119,9 +124,12 @@ internal static class TrainCommand
         var resumeOptions = resume is null ? null : ReadOptions(a, resumed!.Model.Cell, resume.Options); // the flags over the checkpoint's options
         if (resume is not null) ResumeCheck.SameOptions(a, resumeOptions!, resume, resumed!.Model, valFrac, testFrac);
         LoadedCheckpoint? initial = a.String("init-from") is { } initPath ? Inputs.LoadModel(initPath) : null;
-        int patience = a.Int("patience", 0, 1);
-        int evalEvery = a.Has("eval-every") || resumed?.Metadata.ContainsKey(EvalEveryKey) != true ? a.Int("eval-every", 500, 0)
-            : (int)StoredCount(resumed, resumePath!, EvalEveryKey, int.MaxValue);
+        // the run's schedule: a resumed run keeps its checkpoint's unless the flags say otherwise
+        int evalEvery = Kept(a, resumed, resumePath, "eval-every", EvalEveryKey, 500);
+        int patience = Kept(a, resumed, resumePath, "patience", PatienceKey, 0);
+        bool keepBest = a.Has("keep-best") || resumed?.Metadata.GetValueOrDefault(KeepBestKey) == "1";
+        int sampleEvery = Kept(a, resumed, resumePath, "sample-every", SampleEveryKey, 0);
+        int sampleLength = Kept(a, resumed, resumePath, "sample-length", SampleLengthKey, 300);
         long? storedValidation = resumed?.Metadata.GetValueOrDefault(ValidationLengthKey) is { } storedLength
             ? storedLength == FullValidation ? long.MaxValue : StoredCount(resumed!, resumePath!, ValidationLengthKey, long.MaxValue - 1)
             : null;
@@ -129,8 +137,13 @@ internal static class TrainCommand
             throw new UsageException(a.Has("val-full")
                 ? $"--val-full differs from the checkpoint's validation sample ({fixedLength:N0} characters per stream): a resumed run validates as it did"
                 : "the checkpoint's run validated on the whole held-out range: give --val-full again");
-        if (a.Has("patience") && evalEvery == 0) throw new UsageException("--patience counts periodic validations: give --eval-every K > 0");
-        if ((a.Has("patience") || a.Has("keep-best")) && valFrac == 0) throw new UsageException($"--{(a.Has("patience") ? "patience" : "keep-best")} needs validation: give --val-frac > 0");
+        if (patience > 0 && evalEvery == 0)
+            throw new UsageException(a.Has("patience") ? "--patience counts periodic validations: give --eval-every K > 0"
+                : $"the checkpoint's run stops with --patience {patience}, which counts periodic validations: give --eval-every K > 0, or --patience 0");
+        if (keepBest && evalEvery == 0)
+            throw new UsageException(a.Has("keep-best") ? "--keep-best compares periodic validations: give --eval-every K > 0"
+                : "the checkpoint's run keeps its best checkpoint (--keep-best), which compares periodic validations: give --eval-every K > 0");
+        if ((patience > 0 || keepBest) && valFrac == 0) throw new UsageException($"--{(patience > 0 ? "patience" : "keep-best")} needs validation: give --val-frac > 0");
 
         // the text, and the model's vocabulary and mode
         bool lines = resumed?.Model.SequenceMode ?? initial?.Model.SequenceMode ?? a.Has("lines");
@@ -185,6 +198,9 @@ internal static class TrainCommand
         {
             var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
+            if (resume is not null && total <= trainer.Step)
+                throw new UsageException($"the checkpoint is at step {trainer.Step:N0} and {(a.Has("epochs") ? $"--epochs {a.Long("epochs", 1)} is {total:N0} steps" : $"--steps {total:N0}")}: "
+                    + $"the total counts the steps before --resume, so nothing is left to train (give more than {trainer.Step:N0} steps)");
             var o = trainer.Options;
             // the default validation sample: a tenth of the characters trained between passes, spread over the B streams
             // (a run shorter than K has one pass, after all its steps; min with the whole run's steps keeps a resume's
@@ -192,11 +208,11 @@ internal static class TrainCommand
             long sampleSteps = evalEvery > 0 ? Math.Min(evalEvery, total) : Math.Max(1, total - trainer.Step);
             long validationLength = storedValidation ?? (a.Has("val-full") ? long.MaxValue : Math.Max(1, (sampleSteps * o.SequenceLength + 9) / 10));
             var schedule = new RunSchedule(total, PrintEvery: a.Int("print-every", 100, 1), EvalEvery: evalEvery,
-                CheckpointEvery: a.Int("checkpoint-every", 1000, 0), SampleEvery: a.Int("sample-every", 0, 0), SampleLength: a.Int("sample-length", 300, 0),
+                CheckpointEvery: a.Int("checkpoint-every", 1000, 0), SampleEvery: sampleEvery, SampleLength: sampleLength,
                 ValidationLength: validationLength, Patience: patience);
             // a resumed run saves back to the file it resumed from unless told otherwise
             var checkpoint = new CheckpointTarget(a.String("checkpoint") ?? resumePath ?? "charrnn.safetensors", resumePath, resume?.Step ?? 0);
-            var best = a.Has("keep-best") ? new CheckpointTarget(BestPath(checkpoint.Path)) : null;
+            var best = keepBest ? new CheckpointTarget(BestPath(checkpoint.Path)) : null;
             string runId = resume?.RunId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var metadata = new Dictionary<string, string>
             {
@@ -204,7 +220,11 @@ internal static class TrainCommand
                 [ValFracKey] = valFrac.ToString("R", CultureInfo.InvariantCulture),
                 [ValidationLengthKey] = validationLength == long.MaxValue ? FullValidation : validationLength.ToString(CultureInfo.InvariantCulture),
                 [EvalEveryKey] = evalEvery.ToString(CultureInfo.InvariantCulture),
+                [PatienceKey] = patience.ToString(CultureInfo.InvariantCulture),
+                [SampleEveryKey] = sampleEvery.ToString(CultureInfo.InvariantCulture),
+                [SampleLengthKey] = sampleLength.ToString(CultureInfo.InvariantCulture),
                 [TestFracKey] = testFrac.ToString("R", CultureInfo.InvariantCulture),
+                [KeepBestKey] = keepBest ? "1" : "0",
                 [CheckpointKeys.RunId] = runId,
                 [CheckpointKeys.TextLength] = corpus.Length.ToString(CultureInfo.InvariantCulture),
                 [CheckpointKeys.TextHash] = corpus.TextHash,
@@ -215,7 +235,8 @@ internal static class TrainCommand
 
             // counted in characters (tokens): the token at each cut once, in the range after it
             long testCharacters = split.Test.Length, validationCharacters = Math.Max(0, split.Validation.Length - (split.Test.IsEmpty ? 0 : 1));
-            var run = new TrainingRun(trainer, held, checkpoint, best, metadata, BestValidation.From(resumed?.Metadata), sampleRng,
+            var run = new TrainingRun(trainer, held, checkpoint, best, metadata, BestValidation.From(resumed?.Metadata),
+                resumed?.Metadata.ContainsKey(TrainingRun.ValidationDueKey) == true, sampleRng,
                 seed => Sample(model, seed, schedule.SampleLength), schedule, report);
             var start = new TrainStart(corpus.Length, corpus.Length - validationCharacters - testCharacters, validationCharacters, testCharacters,
                 run.ValidationPredictions, vocabulary.Count, model.Cell.Name(), model.Layers, model.HiddenSize, o.SequenceLength, o.BatchSize,
@@ -336,6 +357,10 @@ internal static class TrainCommand
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f is >= 0 and <= 0.5 ? f
             : throw new CommandError($"'{path}' is not a valid checkpoint: metadata \"{key}\" is '{text}', not a number in 0..0.5");
     }
+
+    /// <summary>A count of the run's schedule: the flag's, else (resumed) the checkpoint's under <paramref name="key"/>, else <paramref name="fallback"/>.</summary>
+    private static int Kept(ParsedArguments a, LoadedCheckpoint? resumed, string? path, string flag, string key, int fallback)
+        => a.Has(flag) || resumed?.Metadata.ContainsKey(key) != true ? a.Int(flag, fallback, 0) : (int)StoredCount(resumed, path!, key, int.MaxValue);
 
     private static long StoredCount(LoadedCheckpoint resumed, string path, string key, long most)
     {

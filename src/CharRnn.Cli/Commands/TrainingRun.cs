@@ -53,6 +53,7 @@ internal sealed class TrainingRun(
     CheckpointTarget? best,                 // --keep-best: where the best validation's checkpoint goes
     Dictionary<string, string> metadata,
     BestValidation? bestSoFar,              // from the checkpoint a resumed run started from
+    bool validationDue,                     // that checkpoint's periodic validation was cut short: run it first
     Rng sampleRng,
     Func<ulong, string> sample,             // a sample from the current model, given its seed
     RunSchedule schedule,
@@ -78,10 +79,12 @@ internal sealed class TrainingRun(
         try
         {
             EstimateValidation(stop.Token);
-            Loop(stop);
+            if (!validationDue || !ValidateOnSchedule(trainer.Step, stop)) Loop(stop);
             report.Finish();
             if (stop.IsRequested) return Interrupted();
-            var final = _lastStep == trainer.Step ? _last : Validate(trainer.Step, stop.Token); // an early stop has just validated
+            // the closing pass (unless an early stop has just validated); between two periodic passes it is reported only,
+            // so a run cut there continues with the same best and patience as a straight run
+            var final = _lastStep == trainer.Step ? _last : Validate(trainer.Step, Periodic(trainer.Step), stop.Token);
             if (stop.IsRequested) return Interrupted(); // during the closing validation
             var test = Test(stop.Token);
             if (stop.IsRequested) return Interrupted();
@@ -124,18 +127,26 @@ internal sealed class TrainingRun(
                 double rate = _clock.TakeRate();
                 report.Progress(step, total, loss, trainer.SmoothLoss, rate, _clock.Eta(total - step, ValidationsLeft(step)), trainer.CurrentLearningRate, scheduled);
             }
-            // the last step's validation and save come after the loop; its periodic sample stays, so a run cut in two
-            // draws the sampling RNG exactly as a straight one does
-            if (schedule.EvalEvery > 0 && step % schedule.EvalEvery == 0 && step < total) Validate(step, stop.Token);
-            if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total) Save(periodic: true);
+            // the step's sample comes first, so every checkpoint of the step (periodic, best, Ctrl+C) holds the sampling
+            // RNG after its draw; the last step's validation and save come after the loop, its periodic sample stays:
+            // a run cut in two draws the sampling RNG exactly as a straight one does
             if (schedule.SampleEvery > 0 && schedule.SampleLength > 0 && step % schedule.SampleEvery == 0)
                 report.Sample(step, sample(sampleRng.NextUInt64()), final: false);
-            if (schedule.Patience > 0 && _lastStep == step && _best is { } b && b.Since >= schedule.Patience)
-            {
-                report.EarlyStop(step, schedule.Patience, b.Step, new Evaluation(b.Nats, 0));
-                return;
-            }
+            bool stopEarly = Periodic(step) && step < total && ValidateOnSchedule(step, stop);
+            if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total) Save(periodic: true);
+            if (stopEarly) return;
         }
+    }
+
+    private bool Periodic(long step) => schedule.EvalEvery > 0 && step % schedule.EvalEvery == 0;
+
+    /// <summary>A periodic validation pass at <paramref name="step"/>; true when it leaves --patience run out (reported).</summary>
+    private bool ValidateOnSchedule(long step, StopRequest stop)
+    {
+        Validate(step, counts: true, stop.Token);
+        if (schedule.Patience == 0 || _lastStep != step || _best is not { } b || b.Since < schedule.Patience) return false;
+        report.EarlyStop(step, schedule.Patience, b.Step, new Evaluation(b.Nats, 0));
+        return true;
     }
 
     /// <summary>Validation passes still to come after the report at <paramref name="step"/>: periodic ones in [step, total), and the closing one.</summary>
@@ -146,8 +157,11 @@ internal sealed class TrainingRun(
         return (every > 0 ? last / every - (step - 1) / every : 0) + 1;
     }
 
-    /// <summary>Validation bits/char, reported; null without a validation range or when a Ctrl+C cut the pass short.</summary>
-    private Evaluation? Validate(long step, CancellationToken stop)
+    /// <summary>
+    /// Validation bits/char, reported; null without a validation range or when a Ctrl+C cut the pass short. A pass that
+    /// <paramref name="counts"/> is compared with the best so far (--keep-best, --patience).
+    /// </summary>
+    private Evaluation? Validate(long step, bool counts, CancellationToken stop)
     {
         if (heldOut.Validation is not { } validation) return null;
         long begin = Stopwatch.GetTimestamp();
@@ -157,12 +171,18 @@ internal sealed class TrainingRun(
         double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
         _clock.ValidationTook(seconds);
         (_last, _lastStep) = (result, step);
+        if (!counts)
+        {
+            report.Validation(step, result, seconds, null);
+            return result;
+        }
         bool improved = _best is null || result.NatsPerChar < _best.Nats;
         _best = improved ? new BestValidation(result.NatsPerChar, step, 0) : _best! with { Since = _best.Since + 1 };
         report.Validation(step, result, seconds, best is not null || schedule.Patience > 0 ? improved : null);
         if (improved && best is not null)
         {
             _best.WriteTo(metadata);
+            MarkDue(step);
             best.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
             report.Saved(step, best.Path, periodic: false, best: true);
         }
@@ -222,8 +242,21 @@ internal sealed class TrainingRun(
     private void Save(bool periodic)
     {
         _best?.WriteTo(metadata);
+        MarkDue(trainer.Step);
         checkpoint.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
         report.Saved(trainer.Step, checkpoint.Path, periodic);
+    }
+
+    /// <summary>
+    /// Metadata key present when a checkpoint's step is due a periodic validation that did not run (a Ctrl+C cut it
+    /// short): the resumed run runs it before its first step, as a straight run would have.
+    /// </summary>
+    internal const string ValidationDueKey = "cli.validation_due";
+
+    private void MarkDue(long step)
+    {
+        if (Periodic(step) && heldOut.Validation is not null && _lastStep != step) metadata[ValidationDueKey] = "1";
+        else metadata.Remove(ValidationDueKey);
     }
 
     /// <summary>After the first Ctrl+C: the step's state is saved, unless this run has not trained a step.</summary>

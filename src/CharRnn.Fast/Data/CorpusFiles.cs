@@ -66,12 +66,15 @@ public static class CorpusFiles
         }
     }
 
-    /// <summary>Size and last-write time of <paramref name="path"/> now.</summary>
+    /// <summary>Size and last-write time of <paramref name="path"/> now (of the file a symbolic link leads to: the bytes read are its).</summary>
     internal static CorpusFileStamp Stamp(string path)
     {
         var info = new FileInfo(path);
-        if (!info.Exists) throw new TextInputException($"input file '{path}' does not exist");
-        return new CorpusFileStamp(info.FullName, info.Length, info.LastWriteTimeUtc);
+        var target = info;
+        try { if (info.LinkTarget is not null) target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info; }
+        catch (IOException) { } // a loop of links: reading it fails with its own message
+        if (!target.Exists) throw new TextInputException($"input file '{path}' does not exist");
+        return new CorpusFileStamp(info.FullName, target.Length, target.LastWriteTimeUtc);
     }
 }
 

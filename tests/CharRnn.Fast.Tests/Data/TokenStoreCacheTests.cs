@@ -13,6 +13,22 @@ public sealed class TokenStoreCacheTests : IDisposable
     private string Decode(PreparedCorpus p) => p.Store.Vocabulary.Decode(TempCorpus.ReadAll(p.Store));
 
     [Fact]
+    public void A_corpus_named_through_a_symbolic_link_is_read_and_keyed_by_the_file_it_leads_to()
+    {
+        string first = _corpus.Write("first.txt", "hello world"), second = _corpus.Write("second.txt", "another text, longer");
+        string link = Path.Combine(_corpus.Dir, "link.txt");
+        File.CreateSymbolicLink(link, first);
+        using (var viaLink = TokenStoreCache.Prepare([link], _corpus.Options()))
+            Assert.Equal("hello world", Decode(viaLink));
+
+        File.Delete(link);
+        File.CreateSymbolicLink(link, second);
+        using var repointed = TokenStoreCache.Prepare([link], _corpus.Options());
+        Assert.False(repointed.Reused);
+        Assert.Equal("another text, longer", Decode(repointed));
+    }
+
+    [Fact]
     public void A_store_is_reused_while_the_corpus_is_unchanged_and_rebuilt_when_it_changes()
     {
         string path = _corpus.Write("c.txt", "hello world");
