@@ -296,8 +296,9 @@ public sealed class CommandTests : IDisposable
             Checkpoint.Save(Path.Combine(_dir, "good-weights.safetensors"), good.Model);
             var bytes = File.ReadAllBytes(Path.Combine(_dir, "good-weights.safetensors"));
             File.WriteAllBytes(Path.Combine(_dir, "truncated.safetensors"), bytes[..(bytes.Length - 10)]);
-            good.Model.Parameters.Whh[0] = float.NaN;
-            Checkpoint.Save(Path.Combine(_dir, "nan.safetensors"), good.Model);
+            var file = SafetensorsReader.Read(Path.Combine(_dir, "good-weights.safetensors"));
+            file.Tensors.Single(t => t.Name == "rnn.weight_hh_l0").Data[0] = float.NaN;
+            SafetensorsWriter.Write(Path.Combine(_dir, "nan.safetensors"), file.Tensors, file.Metadata);
         }
         var r = Charrnn(args);
         Assert.Equal(exitCode, r.ExitCode);
@@ -329,6 +330,48 @@ public sealed class CommandTests : IDisposable
         var after = Checkpoint.Load(keep);
         Assert.True(after.Model.Parameters.AllFinite());
         Assert.Equal(failed - 1, after.Training!.Step);
+    }
+
+    [Fact]
+    public void A_diverged_model_is_reported_without_breaking_the_json_and_its_overflowing_update_is_never_saved()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint base.safetensors"));
+        var loaded = Checkpoint.Load(Path.Combine(_dir, "base.safetensors"));
+        var p = loaded.Model.Parameters;
+
+        // logits (3000, 0, 0, …): a loss of 3000 nats for every target but token 0, finite, but its perplexity overflows
+        p.Why.Clear();
+        p.By.Clear();
+        p.By[0] = 3000;
+        Checkpoint.Save(Path.Combine(_dir, "huge.safetensors"), loaded.Model);
+        var r = Charrnn("train --init-from huge.safetensors --input " + _text + " --hidden 24 --seq-len 10 --batch 2 --val-frac 0.1 --optimizer sgd --lr 1e-30 --steps 2 --eval-every 1 --keep-best --sample-length 0 --json --checkpoint huge-run.safetensors");
+        AssertOk(r);
+        var passes = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(o => o.GetProperty("event").GetString() == "validation").ToList();
+        Assert.Equal(2, passes.Count);
+        Assert.All(passes, p => Assert.Equal(JsonValueKind.Null, p.GetProperty("val_perplexity").ValueKind));
+        Assert.All(passes, p => Assert.True(p.GetProperty("val_nats_per_char").GetDouble() > 710));
+        var measured = JsonDocument.Parse(Charrnn($"eval --model huge.safetensors --input {_text} --json").Stdout).RootElement;
+        Assert.Equal(JsonValueKind.Null, measured.GetProperty("perplexity").ValueKind);
+
+        // saturated hidden units (h = 1) and output weights near the top of float: every logit overflows to +∞, the
+        // softmax is NaN, and there is nothing to measure
+        p.Bias(0).Fill(100);
+        p.Why.Fill(3e38f);
+        Checkpoint.Save(Path.Combine(_dir, "overflow.safetensors"), loaded.Model);
+        var nan = Charrnn($"eval --model overflow.safetensors --input {_text}");
+        Assert.Equal(1, nan.ExitCode);
+        Assert.Contains("its outputs overflow", nan.Stderr);
+
+        // an update that overflows the weights (finite, clipped gradients; RMSprop's first step is about 4.5 lr) fails before it is saved
+        var before = File.ReadAllBytes(Path.Combine(_dir, "base.safetensors"));
+        var over = Charrnn($"train --init-from base.safetensors --input {_text} --hidden 24 --seq-len 10 --batch 2 --optimizer rmsprop --lr 1e38 --steps 5 --checkpoint-every 1 --sample-length 0 --json --checkpoint base.safetensors");
+        Assert.Equal(1, over.ExitCode);
+        Assert.Contains("made the weights NaN or infinite", over.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir, "base.safetensors")));
+        var error = JsonDocument.Parse(over.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        Assert.Equal("error", error.GetProperty("event").GetString());
+        Assert.Contains($"step {error.GetProperty("step").GetInt64()}", error.GetProperty("message").GetString());
     }
 
     [Fact]

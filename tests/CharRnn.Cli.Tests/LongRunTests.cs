@@ -110,6 +110,9 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(10, Checkpoint.Load(PathOf("run.best.safetensors")).Training!.Step);
 
         Assert.Equal(2, Charrnn($"train --input {_text} --patience 2 --eval-every 0").ExitCode);
+        var empty = Charrnn($"train --input {_text} --keep-best --val-frac 1e-9");
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Contains("--val-frac 1e-9 leaves no validation text (0 characters): --keep-best needs some", empty.Stderr);
         Assert.Equal(2, Charrnn($"train --input {_text} --keep-best --val-frac 0").ExitCode);
     }
 

@@ -76,16 +76,18 @@ internal static class EvalCommand
         }
         catch (TokenStoreFormatException error) { throw new CommandError(error.Message); } // the store changed while read
         progress?.Finish();
+        if (!double.IsFinite(e.NatsPerChar))
+            throw new CommandError($"the model's loss over this text is {e.NatsPerChar.ToString(CultureInfo.InvariantCulture)}: its outputs overflow (weights of a diverged run), so it cannot be measured");
         if (json)
             JsonLine.Write(w =>
             {
                 w.WriteString("event", "result"); w.WriteNumber("nats_per_char", e.NatsPerChar); w.WriteNumber("bits_per_char", e.BitsPerChar);
-                w.WriteNumber("perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("streams", streams);
+                w.WriteMeasure("perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("streams", streams);
                 w.WriteString("weights", format.Name());
             });
         else
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{e.NatsPerChar:F6} nats/char  {e.BitsPerChar:F6} bits/char  perplexity {e.Perplexity:F4}  over {e.Predictions} predictions") +
+                $"{e.NatsPerChar:F6} nats/char  {e.BitsPerChar:F6} bits/char  perplexity {JsonMeasures.Perplexity(e.Perplexity, 4)}  over {e.Predictions} predictions") +
                 (streams > 1 ? $" in {streams} streams" : "") + (format == WeightFormat.F32 ? "" : $" ({format.Name()} weights)"));
         return 0;
     }

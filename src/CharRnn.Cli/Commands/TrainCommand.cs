@@ -164,6 +164,9 @@ internal static class TrainCommand
         try { split = CorpusSplit.Compute(tokens.Length, valFrac, testFrac, boundary >= 0 ? CorpusSplit.NextBoundaryIn(tokens, boundary) : null); }
         catch (ArgumentOutOfRangeException) { throw new UsageException("--val-frac and --test-frac must leave some text for training"); }
         var held = new HeldOut(Range(tokens, split.Validation), Range(tokens, split.Test));
+        if ((patience > 0 || keepBest) && held.Validation is null)
+            throw new UsageException($"--val-frac {a.String("val-frac") ?? valFrac.ToString(CultureInfo.InvariantCulture)} leaves no validation text ({split.Validation.Length} characters{(boundary >= 0 ? ", the cut moved to the end of a line" : "")}): "
+                + $"--{(patience > 0 ? "patience" : "keep-best")} needs some; give a larger --val-frac");
 
         // trainer: resumed, or new options over a new or given model
         Trainer trainer;
@@ -295,7 +298,7 @@ internal static class TrainCommand
             try { return a.String(name) is { } text ? InitScheme.Parse(text) : fallback; }
             catch (FormatException e) { throw new UsageException($"--{name}: {e.Message}"); }
         }
-        return new TrainingOptions
+        var options = new TrainingOptions
         {
             SequenceLength = a.Int("seq-len", d.SequenceLength, 1, 100_000),
             BatchSize = a.Int("batch", d.BatchSize, 1, 100_000),
@@ -316,6 +319,23 @@ internal static class TrainCommand
             Seed = a.ULong("seed", d.Seed),
             Threads = a.Has("threads") ? ThreadCount.Read(a) : d.Threads,
         };
+        Single(a, "lr", options.LearningRate);
+        Single(a, "eps", options.Epsilon);
+        Single(a, "clip", options.ClipValue);
+        Single(a, "clip-norm", options.ClipNorm);
+        Single(a, "init", options.WeightInit.Scale);
+        Single(a, "init-bias", options.BiasInit.Scale);
+        return options;
+    }
+
+    // training computes in single precision: a value that rounds to 0 there (a clip would silently be off, an ε would
+    // divide by 0) or past its range (an infinite learning rate) is refused
+    private static void Single(ParsedArguments a, string flag, double value)
+    {
+        if (!a.Has(flag) || value == 0) return;
+        float rounded = (float)Math.Abs(value);
+        if (rounded == 0) throw new UsageException($"--{flag} {a.String(flag)} rounds to 0 in single precision, in which training computes: give at least 1.4e-45{(flag.StartsWith("clip", StringComparison.Ordinal) ? ", or 0 for off" : "")}");
+        if (float.IsInfinity(rounded)) throw new UsageException($"--{flag} {a.String(flag)} is past the range of single precision (3.4e38), in which training computes");
     }
 
     // a flag the run would ignore is a mistake the user should hear of, as --relu on a gated cell

@@ -97,7 +97,7 @@ internal sealed class TrainingRun(
         }
         catch (NonFiniteTrainingException e)
         {
-            throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}");
+            throw Failed($"{e.Message}. Training stopped; {checkpoint.DescribeWritten()}", e.Step);
         }
         catch (TokenStoreFormatException e) // the store changed under the run (it is checked before step 1)
         {
@@ -176,13 +176,15 @@ internal sealed class TrainingRun(
             report.Validation(step, result, seconds, null);
             return result;
         }
-        bool improved = _best is null || result.NatsPerChar < _best.Nats;
-        _best = improved ? new BestValidation(result.NatsPerChar, step, 0) : _best! with { Since = _best.Since + 1 };
+        bool improved = double.IsFinite(result.NatsPerChar) && (_best is null || result.NatsPerChar < _best.Nats);
+        if (improved) _best = new BestValidation(result.NatsPerChar, step, 0);
+        else if (_best is not null) _best = _best with { Since = _best.Since + 1 }; // a NaN pass is never the best
         report.Validation(step, result, seconds, best is not null || schedule.Patience > 0 ? improved : null);
         if (improved && best is not null)
         {
-            _best.WriteTo(metadata);
+            _best!.WriteTo(metadata);
             MarkDue(step);
+            EnsureFinite();
             best.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
             report.Saved(step, best.Path, periodic: false, best: true);
         }
@@ -241,6 +243,7 @@ internal sealed class TrainingRun(
 
     private void Save(bool periodic)
     {
+        EnsureFinite();
         _best?.WriteTo(metadata);
         MarkDue(trainer.Step);
         checkpoint.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
@@ -276,10 +279,18 @@ internal sealed class TrainingRun(
         report.QuitWithoutSaving(trainer.Step, checkpoint.LastWrittenStep, checkpoint.DescribeWritten(), checkpoint.Path);
     }
 
-    private CommandError Failed(string message)
+    // An update of finite gradients can still overflow the weights (an extreme learning rate); such a state is never
+    // saved, so the file last written stays loadable.
+    private void EnsureFinite()
+    {
+        if (!trainer.Model.Parameters.AllFinite())
+            throw new NonFiniteTrainingException($"the update of step {trainer.Step} made the weights NaN or infinite: lower the learning rate", trainer.Step);
+    }
+
+    private CommandError Failed(string message, long? step = null)
     {
         report.Finish();
-        report.Error(message, trainer.Step);
+        report.Error(message, step ?? trainer.Step);
         return new CommandError(message);
     }
 }

@@ -30,3 +30,20 @@ internal static class JsonLine
         return buffer.ToArray();
     }
 }
+
+/// <summary>Writing measured values: JSON has no NaN or infinity.</summary>
+internal static class JsonMeasures
+{
+    /// <summary>The value, or null when it is NaN or infinite (the loss or perplexity of a diverged model).</summary>
+    public static void WriteMeasure(this Utf8JsonWriter json, string name, double value)
+    {
+        if (double.IsFinite(value)) json.WriteNumber(name, value);
+        else json.WriteNull(name);
+    }
+
+    /// <summary>A perplexity for people: fixed decimals, or three significant digits and an exponent past a million.</summary>
+    public static string Perplexity(double value, int decimals = 2)
+        => double.IsFinite(value) && Math.Abs(value) >= 1e6 ? value.ToString("0.00e+0", System.Globalization.CultureInfo.InvariantCulture)
+            : value.ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture);
+}
+

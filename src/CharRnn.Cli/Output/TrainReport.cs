@@ -80,13 +80,13 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
     {
         Record("validation", w =>
         {
-            w.WriteNumber("step", step); w.WriteNumber("val_bits_per_char", e.BitsPerChar); w.WriteNumber("val_nats_per_char", e.NatsPerChar);
-            w.WriteNumber("val_perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("seconds", seconds);
+            w.WriteNumber("step", step); w.WriteMeasure("val_bits_per_char", e.BitsPerChar); w.WriteMeasure("val_nats_per_char", e.NatsPerChar);
+            w.WriteMeasure("val_perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("seconds", seconds);
             if (best is { } b) w.WriteBoolean("best", b);
             Elapsed(w);
         });
         if (!json)
-            Line(Invariant($"step {step}: validation {e.BitsPerChar:F4} bits/char ({e.NatsPerChar:F4} nats, perplexity {e.Perplexity:F2}) in {Duration(seconds)}") +
+            Line(Invariant($"step {step}: validation {e.BitsPerChar:F4} bits/char ({e.NatsPerChar:F4} nats, perplexity {JsonMeasures.Perplexity(e.Perplexity)}) in {Duration(seconds)}") +
                  (best == true ? " (best so far)" : ""));
     }
 
@@ -95,11 +95,11 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
     {
         Record("test", w =>
         {
-            w.WriteNumber("step", step); w.WriteNumber("test_bits_per_char", e.BitsPerChar); w.WriteNumber("test_nats_per_char", e.NatsPerChar);
-            w.WriteNumber("test_perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("seconds", seconds); Elapsed(w);
+            w.WriteNumber("step", step); w.WriteMeasure("test_bits_per_char", e.BitsPerChar); w.WriteMeasure("test_nats_per_char", e.NatsPerChar);
+            w.WriteMeasure("test_perplexity", e.Perplexity); w.WriteNumber("predictions", e.Predictions); w.WriteNumber("seconds", seconds); Elapsed(w);
         });
         if (!json)
-            Line(Invariant($"step {step}: test {e.BitsPerChar:F4} bits/char ({e.NatsPerChar:F4} nats, perplexity {e.Perplexity:F2}) over {e.Predictions:N0} predictions in {Duration(seconds)}"));
+            Line(Invariant($"step {step}: test {e.BitsPerChar:F4} bits/char ({e.NatsPerChar:F4} nats, perplexity {JsonMeasures.Perplexity(e.Perplexity)}) over {e.Predictions:N0} predictions in {Duration(seconds)}"));
     }
 
     /// <summary>
@@ -175,8 +175,8 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
         Record("done", w =>
         {
             w.WriteNumber("step", step); w.WriteNumber("smooth_loss", smoothLoss);
-            if (validation is { } v) w.WriteNumber("val_bits_per_char", v.BitsPerChar);
-            if (test is { } t) w.WriteNumber("test_bits_per_char", t.BitsPerChar);
+            if (validation is { } v) w.WriteMeasure("val_bits_per_char", v.BitsPerChar);
+            if (test is { } t) w.WriteMeasure("test_bits_per_char", t.BitsPerChar);
             w.WriteNumber("seconds", seconds); w.WriteString("checkpoint", checkpoint);
         });
         if (json) return;

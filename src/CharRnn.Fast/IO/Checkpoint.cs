@@ -32,6 +32,8 @@ public static class Checkpoint
     private static void Save(string path, CharRnnModel model, Trainer? trainer, IReadOnlyDictionary<string, string>? extraMetadata, string? rngState, WeightFormat weights)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // never write a file the loader refuses (it would replace a good one)
+        if (!model.Parameters.AllFinite()) throw new ArgumentException("the weights contain NaN or infinite values: a model file of them could not be loaded", nameof(model));
         var metadata = new Dictionary<string, string>();
         if (extraMetadata is not null) foreach (var (k, v) in extraMetadata) metadata[k] = v;
         metadata[CheckpointKeys.Format] = CheckpointKeys.FormatTag;

@@ -7,17 +7,25 @@ namespace CharRnn.Fast.Kernels;
 /// <summary>Reductions over a span: Σx² (for global-norm clipping and the non-finite check).</summary>
 internal static class Reductions
 {
-    /// <summary>Σ x², accumulated in float vectors (4 independent chains), returned as double. NaN or ∞ in gives NaN or ∞ out.</summary>
+    /// <summary>
+    /// Σ x², accumulated in float vectors (4 independent chains), returned as double. NaN or ∞ in gives NaN or ∞ out;
+    /// finite values whose squares overflow float (|x| above about 1.8e19) are summed again in double, so they give a
+    /// finite sum.
+    /// </summary>
     public static double SumOfSquares(KernelPolicy policy, ReadOnlySpan<float> x)
     {
         ref float r = ref MemoryMarshal.GetReference(x);
-        return policy.Path switch
+        double sum = policy.Path switch
         {
             VectorPath.V512 => SumOfSquares<Simd512, Vector512<float>>(ref r, x.Length),
             VectorPath.V256 => SumOfSquares<Simd256, Vector256<float>>(ref r, x.Length),
             VectorPath.V128 => SumOfSquares<Simd128, Vector128<float>>(ref r, x.Length),
             _ => SumOfSquares<SimdScalar, float>(ref r, x.Length),
         };
+        if (double.IsFinite(sum)) return sum;
+        sum = 0;
+        foreach (float v in x) sum += (double)v * v;
+        return sum;
     }
 
     private static double SumOfSquares<TS, TV>(ref float x, int n) where TS : ISimd<TV> where TV : struct

@@ -6,7 +6,11 @@ using CharRnn.Fast.Text;
 namespace CharRnn.Fast.Training;
 
 /// <summary>Training stopped because the loss or the gradient became NaN or infinite; the weights were not updated.</summary>
-public sealed class NonFiniteTrainingException(string message) : Exception(message);
+public sealed class NonFiniteTrainingException(string message, long step) : Exception(message)
+{
+    /// <summary>The step that failed (1-based: the first step of a run is step 1).</summary>
+    public long Step { get; } = step;
+}
 
 /// <summary>
 /// Trains a <see cref="CharRnnModel"/> on a token stream: truncated BPTT in the data order of <see cref="TokenStream"/>,
@@ -169,6 +173,13 @@ public sealed class Trainer : IDisposable
     /// <summary>‖g‖₂ of the last step before clipping.</summary>
     public double LastGradientNorm { get; private set; }
 
+    private bool _updated; // this trainer has changed the weights at least once
+
+    // what to change: before any update the starting weights are to blame, after one the step size
+    private NonFiniteTrainingException NonFinite(string what) => new(Step == 0 && !_updated
+        ? $"{what} at step 1, before any update: the starting weights are too large (their initialisation scale)"
+        : $"{what} at step {Step + 1}: lower the learning rate{(Options.ClipValue > 0 || Options.ClipNorm > 0 ? "" : " or enable clipping")}", Step + 1);
+
     /// <summary>The learning rate the next step uses.</summary>
     public double CurrentLearningRate => Options.LearningRateAt(Step);
 
@@ -189,11 +200,10 @@ public sealed class Trainer : IDisposable
         double loss = 0;
         foreach (double l in _losses) loss += l;
         loss /= (double)Options.SequenceLength * Options.BatchSize;
-        if (!double.IsFinite(loss))
-            throw new NonFiniteTrainingException($"the loss became {loss} at step {Step + 1}: lower the learning rate or enable clipping");
+        if (!double.IsFinite(loss)) throw NonFinite($"the loss became {loss}");
         double norm = Optimizer.ClipAndUpdate(Policy, Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
-        if (!double.IsFinite(norm))
-            throw new NonFiniteTrainingException($"the gradient became non-finite at step {Step + 1}: lower the learning rate or enable clipping");
+        if (!double.IsFinite(norm)) throw NonFinite("the gradient became non-finite");
+        _updated = true;
 
         Step++;
         LastLoss = loss;

@@ -85,8 +85,15 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("no tensor 'fc.bias'", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
         SafetensorsWriter.Write(path, file.Tensors, file.Metadata.Where(kv => kv.Key != "vocab").ToDictionary());
         Assert.Contains("\"vocab\"", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
-        model.Parameters.By[2] = float.PositiveInfinity;
-        Checkpoint.Save(path, model);
+        file.Tensors.Single(t => t.Name == "fc.bias").Data[2] = float.PositiveInfinity;
+        SafetensorsWriter.Write(path, file.Tensors, file.Metadata);
         Assert.Contains("NaN or infinite", Assert.Throws<CheckpointFormatException>(() => Checkpoint.Load(path)).Message);
+
+        // nor is such a model written: the file already there stays
+        Checkpoint.Save(path, model);
+        var saved = File.ReadAllBytes(path);
+        model.Parameters.By[2] = float.NaN;
+        Assert.Contains("NaN or infinite", Assert.Throws<ArgumentException>(() => Checkpoint.Save(path, model)).Message);
+        Assert.Equal(saved, File.ReadAllBytes(path));
     }
 }

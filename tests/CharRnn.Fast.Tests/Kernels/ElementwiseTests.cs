@@ -87,6 +87,13 @@ public class ElementwiseTests
         var clipped = g.Select(x => Math.Clamp((double)x, -5, 5)).ToArray();
         double sumSquares = g.Sum(x => (double)x * x);
         Assert.True(Math.Abs(Reductions.SumOfSquares(policy, g) - sumSquares) <= 1e-5 * sumSquares + 1e-9);
+        // a finite element whose square overflows float still gives a finite sum; a non-finite one does not
+        var huge = g.ToArray();
+        huge[rng.Next(s.N)] = 3e20f;
+        double hugeSum = huge.Sum(x => (double)x * x);
+        Assert.True(Math.Abs(Reductions.SumOfSquares(policy, huge) - hugeSum) <= 1e-9 * hugeSum);
+        huge[rng.Next(s.N)] = float.PositiveInfinity;
+        Assert.Equal(double.PositiveInfinity, Reductions.SumOfSquares(policy, huge));
         Elementwise.Apply(policy, new ClipOperator(new GradientClip(5f, 1)), g);
         Close.Assert(g, clipped, 0, 0, "clipped");
         var scaled = g.Select(x => x * 0.5).ToArray();
