@@ -6,7 +6,7 @@ namespace CharRnn.Cli;
 
 /// <summary>
 /// Entry point of <c>charrnn</c>. Exit codes: 0 success, 1 a problem with inputs or files, 2 a command-line mistake,
-/// 70 an internal error, 130 interrupted (training saved a checkpoint).
+/// 70 an internal error, 130 interrupted (training saved a checkpoint, or reading a corpus stopped).
 /// </summary>
 internal static class Program
 {
@@ -54,6 +54,11 @@ internal static class Program
         }
         catch (UsageException e) { return Fail(2, $"{e.Message}\n(charrnn {command.Name} --help lists the options)"); }
         catch (CommandError e) { return Fail(1, e.Message); }
+        catch (StoppedException e)
+        {
+            Console.Error.WriteLine($"charrnn: {e.Message}");
+            return StopRequest.ExitCode;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(1, e.Message); }
         catch (OutOfMemoryException)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CharRnn.Cli.Output;
 using CharRnn.Fast.Data;
 using CharRnn.Fast.IO;
@@ -11,7 +12,7 @@ namespace CharRnn.Cli.Commands;
 /// standard input copied to a temporary file and tokenized into a temporary store (both deleted once the store is
 /// opened), the embedded default corpus (small) in memory.
 /// </summary>
-internal sealed class CorpusText : IDisposable
+internal sealed partial class CorpusText : IDisposable
 {
     private readonly PreparedCorpus? _prepared;
 
@@ -62,22 +63,38 @@ internal sealed class CorpusText : IDisposable
     /// <see cref="CorpusFiles.Expand"/>'s order), or <c>-</c> alone for standard input, or none for the embedded corpus;
     /// <paramref name="lines"/> frames every non-empty line. <paramref name="progress"/> makes the live line of a
     /// tokenization (null: none). Problems are <see cref="CommandError"/>s (exit 1), or <see cref="Arguments.UsageException"/>
-    /// for <c>-</c> among other inputs.
+    /// for <c>-</c> among other inputs or an empty path. Ctrl+C or SIGTERM meanwhile throws <see cref="StoppedException"/>
+    /// once the temporary files are removed.
     /// </summary>
     public static CorpusText Open(IReadOnlyList<string> inputs, bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress = null, bool verify = false, bool rebuild = false)
     {
         if (inputs.Count == 0) return Embedded(lines);
-        if (inputs.Contains(Inputs.StandardInput))
+        if (inputs.Any(string.IsNullOrEmpty)) throw new Arguments.UsageException("--input needs a path; an empty one was given");
+        bool standardInput = inputs.Contains(Inputs.StandardInput);
+        if (standardInput && inputs.Count > 1) throw new Arguments.UsageException("--input - (standard input) cannot be combined with other inputs");
+        string name = standardInput ? "standard input" : inputs.Count == 1 ? $"'{inputs[0]}'" : $"'{inputs[0]}' and {inputs.Count - 1} more input(s)";
+
+        // Without a handler the signal would end the process at once, leaving a partial store (as large as the store)
+        // and standard input's copy behind. With one, a store being built stops at its next chunk and deletes its
+        // temporary file, and standard input's folder is deleted, before the command exits with 130.
+        using var stop = new StopRequest(StopWhileCopying, DeleteStandardInputFolder);
+        try
         {
-            if (inputs.Count > 1) throw new Arguments.UsageException("--input - (standard input) cannot be combined with other inputs");
-            return StandardInput(lines, replaceInvalid, progress);
+            var corpus = standardInput ? StandardInput(lines, replaceInvalid, progress, stop.Token) : Files(inputs, name, lines, replaceInvalid, progress, verify, rebuild, stop.Token);
+            if (!stop.IsRequested) return corpus;
+            corpus.Dispose(); // the signal came once the store was ready (while a reused one was checked, say)
         }
+        catch (OperationCanceledException) when (stop.IsRequested) { }
+        throw new StoppedException($"stopped while reading {name}; its temporary files were removed");
+    }
+
+    private static CorpusText Files(IReadOnlyList<string> inputs, string name, bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress, bool verify, bool rebuild, CancellationToken cancellation)
+    {
         long bytes;
         try { bytes = CorpusFiles.Expand(inputs).Sum(f => new FileInfo(f).Length); }
         catch (TextInputException e) { throw new CommandError(e.Message); }
-        var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, VerifyContent = verify, Rebuild = rebuild };
+        var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, VerifyContent = verify, Rebuild = rebuild, Cancellation = cancellation };
         var prepared = Prepare(inputs, options, progress?.Invoke(bytes / 1e6), rename: null);
-        string name = inputs.Count == 1 ? $"'{inputs[0]}'" : $"'{inputs[0]}' and {inputs.Count - 1} more input(s)";
         return new CorpusText(prepared.Store, prepared.Store.Vocabulary, prepared.Store.TextHash, name, prepared, prepared.Store.Path);
     }
 
@@ -98,19 +115,42 @@ internal sealed class CorpusText : IDisposable
         return new CorpusText(new ArrayTokenSource(vocabulary.Encode(text), vocabulary.Count), vocabulary, TextFingerprint.Of(text), "the embedded corpus", null, null);
     }
 
+    // Standard input's temporary folder while it exists, and whether standard input is being copied into it: a signal
+    // then deletes the folder and ends the process, as the copy may be waiting on a read that nothing can cut short.
+    private static volatile string? s_standardInputFolder;
+    private static volatile bool s_copying;
+
+    private static void StopWhileCopying()
+    {
+        if (!s_copying) return; // tokenizing: the build stops at its next chunk
+        DeleteStandardInputFolder();
+        Console.Error.WriteLine("charrnn: stopped while reading standard input; its temporary files were removed");
+        Environment.Exit(StopRequest.ExitCode);
+    }
+
+    private static void DeleteStandardInputFolder()
+    {
+        if (s_standardInputFolder is not { } folder) return;
+        try { Directory.Delete(folder, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a temporary folder: the system cleans it
+    }
+
     /// <summary>
     /// Standard input can be read once only, and a store is made in two passes: it is copied to a temporary file in
     /// $TMPDIR first. The file and its store are deleted as soon as the store is open (the open file keeps its data).
     /// </summary>
-    private static CorpusText StandardInput(bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress)
+    private static CorpusText StandardInput(bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress, CancellationToken cancellation)
     {
+        if (StandardInputIsClosed()) throw new CommandError("standard input is closed; pipe the text in, or name a file with --input");
         string folder = Path.Combine(Path.GetTempPath(), $"charrnn-stdin-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
         string copy = Path.Combine(folder, "stdin.txt");
+        s_standardInputFolder = folder;
         try
         {
             long bytes;
             try
             {
+                s_copying = true;
                 Directory.CreateDirectory(folder);
                 using var file = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
                 using (var stdin = Console.OpenStandardInput()) stdin.CopyTo(file, 1 << 16);
@@ -121,17 +161,32 @@ internal sealed class CorpusText : IDisposable
             {
                 throw new CommandError($"cannot copy standard input to a temporary file in '{Path.GetTempPath()}' ({FileErrors.Reason(e, copy)}); set TMPDIR to a folder with room for it");
             }
+            finally { s_copying = false; }
             if (bytes == 0) throw new CommandError("standard input is empty");
-            var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, CacheDirectory = folder };
+            var options = new CorpusOptions { Lines = lines, ReplaceInvalid = replaceInvalid, CacheDirectory = folder, Cancellation = cancellation };
             var prepared = Prepare([copy], options, progress?.Invoke(bytes / 1e6), m => m.Replace($"'{copy}'", "standard input", StringComparison.Ordinal).Replace(copy, "standard input", StringComparison.Ordinal));
             return new CorpusText(prepared.Store, prepared.Store.Vocabulary, prepared.Store.TextHash, "standard input", prepared, null);
         }
         finally
         {
-            try { Directory.Delete(folder, recursive: true); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a temporary folder: the system cleans it
+            DeleteStandardInputFolder();
+            s_standardInputFolder = null;
         }
     }
+
+    // A process started with standard input closed (<&-) finds descriptor 0 taken by one the runtime opened for itself,
+    // a pipe only this process writes to: reading it would wait forever. The runtime opens its descriptors close-on-exec,
+    // which an inherited standard input never is (it would not have survived the exec).
+    private static bool StandardInputIsClosed()
+    {
+        if (OperatingSystem.IsWindows()) return false;
+        const int GetDescriptorFlags = 1, CloseOnExec = 1; // F_GETFD, FD_CLOEXEC: the same on Linux and macOS
+        int flags = DescriptorControl(0, GetDescriptorFlags);
+        return flags < 0 || (flags & CloseOnExec) != 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fcntl")]
+    private static partial int DescriptorControl(int descriptor, int command);
 
     /// <summary>Closes the token store, if any.</summary>
     public void Dispose() => _prepared?.Dispose();

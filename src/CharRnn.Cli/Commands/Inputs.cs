@@ -31,11 +31,11 @@ internal static class Inputs
 
     /// <summary>
     /// A lines corpus as the token stream sequence models train on: every non-empty line framed by the boundary
-    /// <c>\n</c> ("\nanna\nbob\n"), carriage returns removed.
+    /// <c>\n</c> ("\nanna\nbob\n"); <c>\n</c>, <c>\r\n</c> and a lone <c>\r</c> each end a line.
     /// </summary>
     public static string FrameLines(string text)
     {
-        var lines = text.Replace("\r", "", StringComparison.Ordinal).Split('\n').Where(l => l.Length > 0).ToArray();
+        var lines = text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries); // "\r\n" leaves an empty line between, skipped
         if (lines.Length == 0) throw new CommandError("the input has no non-empty lines");
         return "\n" + string.Join('\n', lines) + "\n";
     }

@@ -11,7 +11,7 @@ internal static class PrepareCommand
     public static readonly Option[] Options =
     [
         new("input", "PATH", "a UTF-8 file or a directory (its files in ordinal order of their relative paths); repeat for several, concatenated in order (required)") { Repeatable = true },
-        new("lines", null, "the store of --lines training: every non-empty line framed by \\n"),
+        new("lines", null, "the store of --lines training: every non-empty line framed by \\n (a line ends at \\n, \\r\\n or a lone \\r)"),
         new("replace-invalid", null, "replace invalid UTF-8 with U+FFFD instead of stopping"),
         new("verify", null, "before reusing a store, read the inputs again and compare their SHA-256 with the store's (catches edits that kept size and time)"),
         new("rebuild", null, "build the store again even if a valid one exists"),
@@ -21,11 +21,12 @@ internal static class PrepareCommand
     public static string HelpText => Help.For("charrnn prepare --input PATH [--input PATH …] [--lines] [--replace-invalid] [--verify] [--rebuild] [--json]",
         "Tokenizes the inputs into a token store, as train and eval do on first use, so that training starts at once: the\n" +
         "corpus is streamed twice (its characters, then their ids), in bounded memory, into a file of 1 byte a\n" +
-        "character for up to 256 distinct characters, 2 for up to 65,536, else 4. The store goes beside the input\n" +
-        "(FILE.charrnn-tokens; FILE.<key>.charrnn-tokens for several inputs; .lines.charrnn-tokens for --lines), or to\n" +
-        "$XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when that folder cannot be written. It is reused\n" +
-        "while every input keeps its size and last-write time, and rebuilt when one changes or the store is damaged. A\n" +
-        "terminal shows progress on stderr.", Options, CorpusText.InputOrderHelp);
+        "character for up to 256 distinct characters, 2 for up to 65,536, else 4 (at most 1,048,576, the most a model\n" +
+        "holds). The store goes beside the input (FILE.charrnn-tokens; FILE.<key>.charrnn-tokens for several inputs;\n" +
+        ".lines.charrnn-tokens for --lines), or to $XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when\n" +
+        "that folder cannot be written. It is reused while every input keeps its size and last-write time, and rebuilt\n" +
+        "when one changes or the store is damaged. A terminal shows progress on stderr; Ctrl+C stops it, leaving no\n" +
+        "partial store.", Options, CorpusText.InputOrderHelp);
 
     public static int Run(ParsedArguments a)
     {

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace CharRnn.Cli.Commands;
 
 /// <summary>
-/// Ctrl+C (SIGINT) or SIGTERM during training. The first one asks the run to stop after the current step: it cancels
+/// Ctrl+C (SIGINT) or SIGTERM during training, or while a corpus is read (<see cref="CorpusText.Open"/>). The first one asks the run to stop after the current step: it cancels
 /// <see cref="Token"/> (so a validation pass under way ends at its next chunk) and calls <c>onFirst</c> to say what
 /// happens. A second one calls <c>onSecond</c> (which says what it does) and ends the process at once with exit code
 /// 130 — unless it comes within <see cref="Grace"/> of the first: that is the same request delivered twice (GNU
@@ -59,3 +59,9 @@ internal sealed class StopRequest : IDisposable
         _terminate.Dispose(); // _stop stays undisposed: a handler already under way may still cancel it
     }
 }
+
+/// <summary>
+/// A command stopped by Ctrl+C or SIGTERM before it had anything to save, its temporary files removed: the message goes
+/// to stderr and the exit code is <see cref="StopRequest.ExitCode"/>.
+/// </summary>
+internal sealed class StoppedException(string message) : Exception(message);

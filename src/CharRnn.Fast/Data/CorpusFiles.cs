@@ -12,8 +12,9 @@ public static class CorpusFiles
     /// Full paths of the files named by <paramref name="inputs"/>, in order: a file stands for itself; a directory
     /// for every regular file below it, recursively, sorted by relative path ('/'-separated) in ordinal (byte) order,
     /// skipping hidden entries (names starting with '.'), symbolic links, token stores (*.charrnn-tokens) and anything
-    /// that is not a regular file (pipes, devices, sockets). A missing input, a dangling link, a named input that is not
-    /// a regular file or a directory without such files throws <see cref="TextInputException"/>.
+    /// that is not a regular file (pipes, devices, sockets). An empty, missing or unreachable input (permission denied),
+    /// a dangling link, a named input that is not a regular file, a directory that cannot be listed or a directory without
+    /// such files throws <see cref="TextInputException"/>.
     /// </summary>
     public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
     {
@@ -21,6 +22,7 @@ public static class CorpusFiles
         var files = new List<string>();
         foreach (var input in inputs)
         {
+            if (string.IsNullOrEmpty(input)) throw new TextInputException("an input path is empty");
             string full = Path.GetFullPath(input);
             if (IsDanglingLink(full)) throw new TextInputException($"cannot read '{input}': it is a symbolic link to nothing");
             if (File.Exists(full))
@@ -33,14 +35,13 @@ public static class CorpusFiles
             else if (Directory.Exists(full))
             {
                 var found = new List<string>();
-                try { Walk(new DirectoryInfo(full), found); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot list input directory '{input}': {FileErrors.Reason(e, full)}"); }
+                Walk(new DirectoryInfo(full), input, found);
                 if (found.Count == 0) throw new TextInputException($"input directory '{input}' has no text files (hidden files, links and {StoreExtension} files are skipped)");
                 int prefix = Path.TrimEndingDirectorySeparator(full).Length + 1;
                 found.Sort((a, b) => string.CompareOrdinal(Relative(a, prefix), Relative(b, prefix)));
                 files.AddRange(found);
             }
-            else throw new TextInputException($"input '{input}' does not exist");
+            else throw new TextInputException(Unreachable(input, full));
         }
         if (files.Count == 0) throw new TextInputException("no input files were given");
         return files;
@@ -50,18 +51,39 @@ public static class CorpusFiles
     {
         var link = new FileInfo(path);
         if (link.LinkTarget is null) return false;
+        // /dev/fd/N and /dev/stdin on a pipe lead to "pipe:[…]", no path, yet reach the pipe (which is then refused as a FIFO)
+        if (FileKinds.Reaches(path) is { } reaches) return !reaches;
         try { return link.ResolveLinkTarget(returnFinalTarget: true) is { Exists: false } target && !Directory.Exists(target.FullName); }
         catch (IOException) { return true; } // a loop of links
     }
 
+    // File.Exists and Directory.Exists say false also for a path they may not look at (a folder on the way that cannot
+    // be entered); reading its attributes tells the two apart.
+    private static string Unreachable(string input, string full)
+    {
+        try { File.GetAttributes(full); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return $"input '{input}' does not exist"; }
+        catch (UnauthorizedAccessException) { return $"cannot read '{input}': permission denied (a folder on its path cannot be entered)"; }
+        catch (IOException e) { return $"cannot read '{input}': {FileErrors.Reason(e, full)}"; }
+        return $"input '{input}' does not exist";
+    }
+
     private static string Relative(string path, int prefix) => path[prefix..].Replace(Path.DirectorySeparatorChar, '/');
 
-    private static void Walk(DirectoryInfo directory, List<string> found)
+    /// <summary>Adds the files below <paramref name="directory"/>; <paramref name="shown"/> is how messages name it (the input, then the path below it).</summary>
+    private static void Walk(DirectoryInfo directory, string shown, List<string> found)
     {
-        foreach (var entry in directory.EnumerateFileSystemInfos())
+        List<FileSystemInfo> entries;
+        try { entries = directory.EnumerateFileSystemInfos().ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // FileErrors.Reason reads access denied on a directory as "opened a directory as a file"; here it is permission
+            throw new TextInputException($"cannot list input directory '{shown}': {(e is UnauthorizedAccessException ? "permission denied" : FileErrors.Reason(e, directory.FullName))}");
+        }
+        foreach (var entry in entries)
         {
             if (entry.Name.StartsWith('.') || entry.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
-            if (entry is DirectoryInfo sub) Walk(sub, found);
+            if (entry is DirectoryInfo sub) Walk(sub, Path.Combine(shown, sub.Name), found);
             else if (!entry.Name.EndsWith(StoreExtension, StringComparison.Ordinal) && FileKinds.Of(entry.FullName) == FileKind.Regular) found.Add(entry.FullName);
         }
     }

@@ -4,8 +4,8 @@ namespace CharRnn.Fast.Data;
 public sealed record CorpusOptions
 {
     /// <summary>
-    /// Lines framing: every non-empty line framed by '\n', carriage returns removed, each file's end ending its last
-    /// line (the CLI's --lines). Otherwise the files' texts are concatenated as they are, nothing inserted.
+    /// Lines framing: every non-empty line framed by '\n' (a line ends at '\n', "\r\n" or a lone '\r'), each file's
+    /// end ending its last line (the CLI's --lines). Otherwise the files' texts are concatenated as they are, nothing inserted.
     /// </summary>
     public bool Lines { get; init; }
 
@@ -26,6 +26,12 @@ public sealed record CorpusOptions
 
     /// <summary>Build a new store even when a valid one exists.</summary>
     public bool Rebuild { get; init; }
+
+    /// <summary>
+    /// Stops a store being built: <see cref="TokenStoreCache.Prepare"/> throws <see cref="OperationCanceledException"/>
+    /// within one read chunk, and deletes the store's temporary file first.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 
     /// <summary>Called with the fraction of tokenization done (0..1) now and then while a store is built.</summary>
     public Action<double>? Progress { get; init; }

@@ -2,8 +2,10 @@ namespace CharRnn.Fast.Data;
 
 /// <summary>
 /// The lines framing of sequence models, streamed: every non-empty line is framed by the boundary '\n'
-/// ("\nanna\nbob\n"), carriage returns are removed, and the end of each file ends its last line. The result equals
-/// the CLI's whole-string framing of the files' texts joined by '\n'.
+/// ("\nanna\nbob\n"), and the end of each file ends its last line. A line ends at '\n', at "\r\n" and at a lone
+/// '\r' (classic Mac OS text): '\r' and '\n' both end a line and empty lines are skipped, so "\r\n" ends one line
+/// even when a chunk boundary falls between its two characters. The result equals the CLI's whole-string framing of
+/// the files' texts joined by '\n'.
 /// </summary>
 internal sealed class LinesFraming(TextChunkSink inner) : TextChunkSink
 {
@@ -29,7 +31,7 @@ internal sealed class LinesFraming(TextChunkSink inner) : TextChunkSink
                 _lineOpen = true;
             }
             if (stop < 0) break;
-            if (text[stop] == '\n' && _lineOpen)
+            if (_lineOpen)
             {
                 framed[n++] = '\n';
                 _lineOpen = false;

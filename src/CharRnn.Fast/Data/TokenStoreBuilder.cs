@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using CharRnn.Fast.IO;
+using CharRnn.Fast.Model;
 using CharRnn.Fast.Text;
 
 namespace CharRnn.Fast.Data;
@@ -18,13 +19,21 @@ internal static class TokenStoreBuilder
     /// <summary>
     /// Builds the store of <paramref name="files"/> at the first of <paramref name="locations"/> where a file can be
     /// created, and opens it. Input problems throw <see cref="TextInputException"/>; a failed write throws
-    /// <see cref="IOException"/> naming the store, and leaves no file behind. <paramref name="wrapOutput"/> lets tests
+    /// <see cref="IOException"/> naming the store, and a cancelled build <see cref="OperationCanceledException"/>; both
+    /// leave no file behind. <paramref name="wrapOutput"/> lets tests
     /// fail the write part way.
     /// </summary>
     public static TokenStore Build(IReadOnlyList<CorpusFileStamp> files, CorpusOptions options, IReadOnlyList<string> locations, Func<Stream, Stream>? wrapOutput = null)
     {
         var reader = new Utf8ChunkReader(options.ChunkBytes, options.ReplaceInvalid);
-        var progress = Meter(options.Progress, 2 * files.Sum(f => f.Size));
+        var meter = Meter(options.Progress, 2 * files.Sum(f => f.Size));
+        // Checked at every chunk, so a cancelled build stops within one (and the catch below deletes its temporary file).
+        var cancellation = options.Cancellation;
+        Action<int> progress = n =>
+        {
+            cancellation.ThrowIfCancellationRequested();
+            meter?.Invoke(n);
+        };
 
         // Pass 1: which scalars occur, and how many tokens each file ends at.
         var symbols = new SymbolCollector();
@@ -39,6 +48,8 @@ internal static class TokenStoreBuilder
         if (symbols.Count == 0)
             throw new TextInputException(options.Lines ? "the input has no non-empty lines" : files.Count == 1 ? $"input file '{files[0].Path}' is empty" : "the input files are empty");
         var vocabulary = symbols.ToVocabulary();
+        if (vocabulary.Count > RnnShape.MaxVocabulary) // before the encoding pass: no model could be trained on the store
+            throw new TextInputException($"the text has {vocabulary.Count:N0} distinct characters; a model holds at most {RnnShape.MaxVocabulary:N0}");
         var fingerprints = files.Select(f => new CorpusFileFingerprint(f.Path, f.Size, f.LastWriteTimeUtc, "")).ToArray();
         var header = new TokenStoreHeader(vocabulary, symbols.Count, replaced, options.Lines, fingerprints);
         var headerBytes = header.ToBytes(); // hashes still zero: rewritten with them at the end, same length

@@ -7,8 +7,8 @@ namespace CharRnn.Fast.Data;
 /// <summary>
 /// Where a corpus's token store lives and when it is reused. The store is kept beside the corpus —
 /// <c>&lt;input&gt;.charrnn-tokens</c> for one file or directory, <c>&lt;first input&gt;.&lt;key&gt;.charrnn-tokens</c>
-/// for several (<c>.lines.charrnn-tokens</c> for lines framing) — or in the cache directory when that place cannot be
-/// written. A store is reused when it opens cleanly, lists the same files with the same sizes and last-write times
+/// for several (<c>.lines.charrnn-tokens</c> for lines framing; <c>&lt;start of the name&gt;-&lt;key&gt;.charrnn-tokens</c>
+/// when a name would be too long) — or in the cache directory when that place cannot be written. A store is reused when it opens cleanly, lists the same files with the same sizes and last-write times
 /// (and, with <see cref="CorpusOptions.VerifyContent"/>, the same SHA-256), and its tokens still have the SHA-256 its
 /// header recorded (one read of the store, <see cref="TokenStore.VerifyTokens"/>); a store that is corrupt, truncated,
 /// of another format or stale is rebuilt, never used.
@@ -18,7 +18,8 @@ public static class TokenStoreCache
     /// <summary>
     /// The token store of <paramref name="inputs"/> (files and directories, expanded by <see cref="CorpusFiles.Expand"/>):
     /// reused if a valid one exists, else built (the entry point of <c>charrnn prepare</c>). Input problems throw
-    /// <see cref="TextInputException"/>; a store that cannot be written throws <see cref="IOException"/>.
+    /// <see cref="TextInputException"/>; a store that cannot be written throws <see cref="IOException"/>; a build
+    /// stopped by <see cref="CorpusOptions.Cancellation"/> throws <see cref="OperationCanceledException"/>.
     /// </summary>
     public static PreparedCorpus Prepare(IReadOnlyList<string> inputs, CorpusOptions? options = null)
     {
@@ -38,10 +39,32 @@ public static class TokenStoreCache
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', full))));
         string suffix = (options.Lines ? ".lines" : "") + CorpusFiles.StoreExtension;
         string name = Path.GetFileName(full[0]);
+        string stem = name.Length > 0 ? name : "root";
+        string shortened = $"-{key[..16]}{suffix}";
         var locations = new List<string>(2);
-        if (name.Length > 0) locations.Add(full.Length == 1 ? full[0] + suffix : $"{full[0]}.{key[..8]}{suffix}");
-        locations.Add(Path.Combine(options.CacheDirectory ?? DefaultCacheDirectory(), $"{(name.Length > 0 ? name : "root")}-{key[..16]}{suffix}"));
+        if (name.Length > 0)
+            locations.Add(Path.Combine(Path.GetDirectoryName(full[0])!, Fits(full.Length == 1 ? name + suffix : $"{name}.{key[..8]}{suffix}") ?? Shorten(stem, shortened)));
+        locations.Add(Path.Combine(options.CacheDirectory ?? DefaultCacheDirectory(), Fits(stem + shortened) ?? Shorten(stem, shortened)));
         return locations;
+    }
+
+    // A store's name, and its temporary file's ("." + name + ".xxxxxxxx.tmp", 14 bytes more), must fit in one path
+    // component (NAME_MAX, 255 bytes); an input with a longer name gets a store named by the start of its name and the
+    // key of its path.
+    private const int MaxStoreNameBytes = 255 - 14;
+
+    private static string? Fits(string fileName) => Encoding.UTF8.GetByteCount(fileName) <= MaxStoreNameBytes ? fileName : null;
+
+    private static string Shorten(string stem, string tail)
+    {
+        int room = MaxStoreNameBytes - Encoding.UTF8.GetByteCount(tail), used = 0, end = 0;
+        foreach (var rune in stem.EnumerateRunes()) // whole characters only
+        {
+            if (used + rune.Utf8SequenceLength > room) break;
+            used += rune.Utf8SequenceLength;
+            end += rune.Utf16SequenceLength;
+        }
+        return stem[..end] + tail;
     }
 
     internal static PreparedCorpus PrepareAt(IReadOnlyList<CorpusFileStamp> files, CorpusOptions options, IReadOnlyList<string> locations, Func<Stream, Stream>? wrapOutput = null)

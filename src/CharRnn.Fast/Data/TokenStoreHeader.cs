@@ -10,7 +10,7 @@ namespace CharRnn.Fast.Data;
 /// <code>
 ///   magic "CHRNTOKS" · u32 format version (1) · u32 bytes per token (1, 2 or 4)
 ///   i64 header length L (the first token's offset; a multiple of 64) · i64 token count N
-///   i64 invalid UTF-8 sequences replaced by U+FFFD · u32 flags (bit 0: lines framing)
+///   i64 invalid UTF-8 sequences replaced by U+FFFD · u32 flags (bit 1: lines framing)
 ///   u32 V · V × u32 the vocabulary's scalars, ascending
 ///   u32 input count · per input: u32 n, n bytes UTF-8 full path, i64 size, i64 last-write time (UTC ticks), 32 bytes SHA-256
 ///   32 bytes SHA-256 of the text the tokens spell, as UTF-8 (after BOM removal, replacement and lines framing)
@@ -24,6 +24,10 @@ internal sealed class TokenStoreHeader
     public const int FormatVersion = 2;
     private const int Alignment = 64, HashBytes = 32, MaxPathBytes = 1 << 16;
     private static ReadOnlySpan<byte> Magic => "CHRNTOKS"u8;
+
+    // Bit 1 marks the lines framing, in which a lone '\r' ends a line. Bit 0 marked the framing of earlier versions,
+    // which deleted every '\r' (gluing the lines of a classic Mac OS file together): such a store is refused, so rebuilt.
+    private const uint LinesFlag = 2, DeletedCarriageReturnsFlag = 1;
 
     public TokenStoreHeader(Vocabulary vocabulary, long tokenCount, long replacedCount, bool lines, IReadOnlyList<CorpusFileFingerprint> inputs, string textSha256 = "", string tokensSha256 = "")
     {
@@ -65,7 +69,7 @@ internal sealed class TokenStoreHeader
             w.Write(0L); // header length, patched below
             w.Write(TokenCount);
             w.Write(ReplacedCount);
-            w.Write(Lines ? 1u : 0u);
+            w.Write(Lines ? LinesFlag : 0u);
             w.Write((uint)Vocabulary.Count);
             foreach (var symbol in Vocabulary.Symbols) w.Write((uint)symbol.Value);
             w.Write((uint)Inputs.Count);
@@ -155,8 +159,9 @@ internal sealed class TokenStoreHeader
         r.Bytes(sha);
         if (!sha.SequenceEqual(expected)) throw Corrupt("has a header that is corrupt (its hash does not match)");
         if ((r.Position + Alignment - 1) / Alignment * Alignment != length) throw Corrupt("has a header that is corrupt: wrong header length");
-        if (replaced < 0 || (flags & ~1u) != 0) throw Corrupt("has a header that is corrupt: unknown flags");
-        var header = new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & 1) != 0, inputs, textSha256, tokensSha256);
+        if (flags == DeletedCarriageReturnsFlag) throw Corrupt("holds the lines framing of an earlier version (carriage returns deleted, not line ends)");
+        if (replaced < 0 || (flags & ~LinesFlag) != 0) throw Corrupt("has a header that is corrupt: unknown flags");
+        var header = new TokenStoreHeader(Vocabulary.FromSymbols(symbols), count, replaced, (flags & LinesFlag) != 0, inputs, textSha256, tokensSha256);
         if (header.BytesPerToken != width) throw Corrupt($"has a header that is corrupt: {width} bytes per token for a vocabulary of {v}");
         return (header, length);
     }

@@ -17,7 +17,8 @@ public sealed class VocabularyMappedSource : ITokenSource
     /// <summary>
     /// <paramref name="source"/> (ids in <paramref name="from"/>) read in <paramref name="to"/>: the source itself when
     /// the vocabularies are the same. Characters of <paramref name="from"/> missing from <paramref name="to"/> throw
-    /// <see cref="UnknownCharactersException"/> naming every one (as <see cref="Vocabulary.Encode"/> does).
+    /// <see cref="UnknownCharactersException"/> holding every one in order of first appearance (as
+    /// <see cref="Vocabulary.Encode"/> does; finding that order reads the source until each has appeared).
     /// </summary>
     public static ITokenSource Map(ITokenSource source, Vocabulary from, Vocabulary to)
     {
@@ -27,13 +28,29 @@ public sealed class VocabularyMappedSource : ITokenSource
         if (source.VocabularySize != from.Count) throw new ArgumentException($"the source has {source.VocabularySize} token ids but its vocabulary {from.Count} characters", nameof(from));
         if (from.Symbols.SequenceEqual(to.Symbols)) return source;
         var ids = new int[from.Count];
-        var unknown = new List<string>();
+        var missing = new bool[from.Count];
+        int unknown = 0;
         for (int i = 0; i < ids.Length; i++)
-            if (!to.TryGetId(from[i], out ids[i])) unknown.Add(from.GetString(i));
-        if (unknown.Count > 0)
-            throw new UnknownCharactersException(
-                $"{unknown.Count} character(s) are not in the model's vocabulary: {string.Join(" ", unknown.Select(s => "'" + Vocabulary.Escape(s) + "'"))}", unknown);
+            if (!to.TryGetId(from[i], out ids[i])) { missing[i] = true; unknown++; }
+        if (unknown > 0) throw new UnknownCharactersException(InOrderOfAppearance(source, missing, unknown).Select(from.GetString).ToList());
         return new VocabularyMappedSource(source, ids, to.Count);
+    }
+
+    /// <summary>The ids marked in <paramref name="missing"/> (<paramref name="count"/> of them) in the order they first occur in <paramref name="source"/>.</summary>
+    private static List<int> InOrderOfAppearance(ITokenSource source, bool[] missing, int count)
+    {
+        var order = new List<int>(count);
+        var block = new int[1 << 16];
+        for (long at = 0; at < source.Length && order.Count < count; at += block.Length)
+        {
+            var tokens = block.AsSpan(0, (int)Math.Min(block.Length, source.Length - at));
+            source.Read(at, tokens);
+            foreach (int id in tokens)
+                if (missing[id]) { missing[id] = false; order.Add(id); }
+        }
+        for (int id = 0; id < missing.Length; id++) // a vocabulary may hold characters its text lacks
+            if (missing[id]) order.Add(id);
+        return order;
     }
 
     /// <inheritdoc/>

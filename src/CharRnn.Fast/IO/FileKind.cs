@@ -29,6 +29,13 @@ internal static partial class FileKinds
         return OperatingSystem.IsLinux() && TypeBits(path) is { } mode ? FromMode(mode) : FileKind.Regular;
     }
 
+    /// <summary>
+    /// Whether following the links of <paramref name="path"/> reaches a file (statx on Linux), or null where that cannot
+    /// be asked. Unlike resolving the link's text, this also holds for /dev/fd/N and /dev/stdin on a pipe, whose target
+    /// ("pipe:[…]") is no path.
+    /// </summary>
+    public static bool? Reaches(string path) => OperatingSystem.IsLinux() && HasStatx ? TypeBits(path) is not null : null;
+
     /// <summary>"a character device", "a FIFO" …, for messages.</summary>
     public static string Describe(FileKind kind) => kind switch
     {
@@ -56,6 +63,10 @@ internal static partial class FileKinds
     };
 
     private const int AtCurrentDirectory = -100, StatxType = 0x1, StatxSize = 256, ModeOffset = 28; // struct statx: stx_mode is a u16 at byte 28
+
+    [SupportedOSPlatform("linux")]
+    private static bool HasStatx => s_hasStatx ??= TypeBits("/") is not null;
+    private static bool? s_hasStatx;
 
     [SupportedOSPlatform("linux")]
     private static unsafe int? TypeBits(string path)

@@ -35,15 +35,18 @@ public readonly record struct RnnShape(int InputSize, int HiddenSize, int Output
     public static RnnShape ForCharacters(int vocabularySize, int hiddenSize, CellKind cell = CellKind.Rnn, int layers = 1)
         => new(vocabularySize, hiddenSize, vocabularySize, cell, layers);
 
+    /// <summary>The most characters a model's vocabulary (its input and output size) may hold: 1,048,576.</summary>
+    public const int MaxVocabulary = 1 << 20;
+
     /// <summary>
     /// Throws <see cref="ArgumentOutOfRangeException"/> unless every size is in range, and <see cref="ArgumentException"/>
     /// unless the parameters fit one array.
     /// </summary>
     public void Validate()
     {
-        if (InputSize is < 1 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(InputSize), InputSize, "input size must be in 1..1048576");
+        if (InputSize is < 1 or > MaxVocabulary) throw new ArgumentOutOfRangeException(nameof(InputSize), InputSize, "input size must be in 1..1048576");
         if (HiddenSize is < 1 or > 1 << 16) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "hidden size must be in 1..65536");
-        if (OutputSize is < 1 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "output size must be in 1..1048576");
+        if (OutputSize is < 1 or > MaxVocabulary) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "output size must be in 1..1048576");
         if (Layers is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "layers must be in 1..64");
         if (!Enum.IsDefined(Cell)) throw new ArgumentOutOfRangeException(nameof(Cell), Cell, "unknown cell");
         // not one argument out of range but the sizes together: a plain ArgumentException, whose message is the whole sentence

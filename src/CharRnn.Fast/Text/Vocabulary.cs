@@ -60,7 +60,7 @@ public sealed class Vocabulary
 
     /// <summary>
     /// Token ids of <paramref name="text"/>. Characters outside the vocabulary throw an
-    /// <see cref="UnknownCharactersException"/> that names every one of them.
+    /// <see cref="UnknownCharactersException"/> that holds every one of them.
     /// </summary>
     public int[] Encode(string text)
     {
@@ -77,9 +77,7 @@ public sealed class Vocabulary
                 if (!unknown.Contains(s)) unknown.Add(s);
             }
         }
-        if (unknown is not null)
-            throw new UnknownCharactersException(
-                $"{unknown.Count} character(s) are not in the model's vocabulary: {string.Join(" ", unknown.Select(s => "'" + Escape(s) + "'"))}", unknown);
+        if (unknown is not null) throw new UnknownCharactersException(unknown);
         return ids.ToArray();
     }
 
@@ -163,8 +161,27 @@ public sealed class Vocabulary
 }
 
 /// <summary>Text contained characters the vocabulary does not have; <see cref="Characters"/> lists them.</summary>
-public sealed class UnknownCharactersException(string message, IReadOnlyList<string> characters) : Exception(message)
+public sealed class UnknownCharactersException : Exception
 {
+    /// <summary>How many of the characters the message names: a text in another script can miss tens of thousands.</summary>
+    public const int Named = 10;
+
+    public UnknownCharactersException(string message, IReadOnlyList<string> characters) : base(message) => Characters = characters;
+
+    /// <summary>
+    /// The message says how many <paramref name="characters"/> (in order of first appearance) are not in the model's
+    /// vocabulary and names the first <see cref="Named"/>.
+    /// </summary>
+    public UnknownCharactersException(IReadOnlyList<string> characters) : this(Describe(characters), characters) { }
+
     /// <summary>The distinct unknown characters, in order of first appearance.</summary>
-    public IReadOnlyList<string> Characters { get; } = characters;
+    public IReadOnlyList<string> Characters { get; }
+
+    private static string Describe(IReadOnlyList<string> characters)
+    {
+        ArgumentNullException.ThrowIfNull(characters);
+        string named = string.Join(" ", characters.Take(Named).Select(s => "'" + Vocabulary.Escape(s) + "'"));
+        string more = characters.Count > Named ? string.Create(CultureInfo.InvariantCulture, $" and {characters.Count - Named:N0} more") : "";
+        return string.Create(CultureInfo.InvariantCulture, $"{characters.Count:N0} character(s) are not in the model's vocabulary: {named}{more}");
+    }
 }

@@ -16,7 +16,7 @@ public sealed class TokenizationTests : IDisposable
 
     /// <summary>The CLI's lines framing (Inputs.FrameLines) on a whole string: the reference the stream must equal.</summary>
     private static string FrameLines(string text) =>
-        "\n" + string.Join('\n', text.Replace("\r", "", StringComparison.Ordinal).Split('\n').Where(l => l.Length > 0)) + "\n";
+        "\n" + string.Join('\n', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)) + "\n";
 
     [Theory]
     [InlineData(3, 1)]
