@@ -26,7 +26,7 @@ internal static class TrainCommand
     public static readonly Option[] Options =
     [
         new("input", "PATH", "training text: a UTF-8 file, or a directory (its files in ordinal order of their relative paths); repeat for several, concatenated in order; - reads standard input (default: the embedded corpus, this project's source)") { Repeatable = true },
-        new("lines", null, "sequence mode: one example per line, each framed by \\n; the hidden state restarts at every line"),
+        new("lines", null, "sequence mode: one example per non-empty line (a line ends at \\n, \\r\\n or a lone \\r), each framed by \\n; the hidden state restarts at every line"),
         new("replace-invalid", null, "replace invalid UTF-8 in the input with U+FFFD instead of stopping"),
         new("cell", "CELL", "rnn (Elman, tanh or --relu), lstm or gru, with PyTorch's equations (default rnn)"),
         new("layers", "L", "stacked layers, each reading the one below's hidden state: 1..64 (default 1)"),
