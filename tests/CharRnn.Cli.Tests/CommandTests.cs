@@ -367,11 +367,24 @@ public sealed class CommandTests : IDisposable
         var before = File.ReadAllBytes(Path.Combine(_dir, "base.safetensors"));
         var over = Charrnn($"train --init-from base.safetensors --input {_text} --hidden 24 --seq-len 10 --batch 2 --optimizer rmsprop --lr 1e38 --steps 5 --checkpoint-every 1 --sample-length 0 --json --checkpoint base.safetensors");
         Assert.Equal(1, over.ExitCode);
-        Assert.Contains("made the weights NaN or infinite", over.Stderr);
+        Assert.Contains("made the weights or the optimizer's state NaN or infinite", over.Stderr);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir, "base.safetensors")));
         var error = JsonDocument.Parse(over.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
         Assert.Equal("error", error.GetProperty("event").GetString());
         Assert.Contains($"step {error.GetProperty("step").GetInt64()}", error.GetProperty("message").GetString());
+
+        // relu units at 1e21 read by output weights of 1e-21: a finite loss, finite gradients of about 1e21 that Adam's
+        // second moment (their squares) cannot hold; unclipped, the update runs, and that state is not saved either
+        AssertOk(Charrnn($"train --input {_text} {Small} --relu --steps 10 --checkpoint relu.safetensors"));
+        var relu = Checkpoint.Load(Path.Combine(_dir, "relu.safetensors"));
+        relu.Model.Parameters.Bias(0).Fill(1e21f);
+        relu.Model.Parameters.Why.Fill(1e-21f);
+        Checkpoint.Save(Path.Combine(_dir, "relu-huge.safetensors"), relu.Model);
+        before = File.ReadAllBytes(Path.Combine(_dir, "relu-huge.safetensors"));
+        var moments = Charrnn($"train --init-from relu-huge.safetensors --input {_text} --hidden 24 --seq-len 10 --batch 2 --relu --clip 0 --steps 5 --checkpoint-every 1 --sample-length 0 --checkpoint relu-huge.safetensors");
+        Assert.Equal(1, moments.ExitCode);
+        Assert.Contains("the update of step 1 made the weights or the optimizer's state NaN or infinite", moments.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir, "relu-huge.safetensors")));
     }
 
     [Fact]

@@ -129,8 +129,10 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(25, closing.GetProperty("step").GetInt64());
         Assert.False(closing.TryGetProperty("best", out _)); // reported, not compared
 
-        // the resume keeps --patience and --keep-best from the checkpoint and stops where the straight run did
-        var second = Records(Charrnn("train --resume c.safetensors --steps 1000 --json").Stdout);
+        // the resume keeps --patience from the checkpoint and stops where the straight run did; --keep-best is given again
+        var resumed = Charrnn("train --resume c.safetensors --steps 1000 --json");
+        Assert.Contains("the checkpoint's run kept its best checkpoint (--keep-best); this one does not unless given --keep-best again", resumed.Stderr);
+        var second = Records(resumed.Stdout);
         Assert.Equal(40, Assert.Single(Events(second, "early_stop")).GetProperty("step").GetInt64());
         Assert.Equal(10, Assert.Single(Events(second, "early_stop")).GetProperty("best_step").GetInt64());
         Assert.Equal(10, Checkpoint.Load(PathOf("c.best.safetensors")).Training!.Step);
@@ -141,8 +143,13 @@ public sealed class LongRunTests : IDisposable
         Assert.Equal(2, done.ExitCode);
         Assert.Contains("the checkpoint is at step 40 and --steps 40: the total counts the steps before --resume, so nothing is left to train", done.Stderr);
         Assert.Equal(before, File.ReadAllBytes(PathOf("c.safetensors")));
-        Assert.Equal(2, Charrnn("train --resume c.safetensors --eval-every 0").ExitCode); // its --patience needs periodic passes
-        Assert.Equal(2, Charrnn($"train --input {_text} --keep-best --eval-every 0").ExitCode);
+        var patience = Charrnn("train --resume c.safetensors --eval-every 0");
+        Assert.Equal(2, patience.ExitCode); // its --patience needs periodic passes
+        Assert.Contains("the checkpoint's run stops with --patience 3, which counts periodic validations", patience.Stderr);
+
+        // a run with no periodic pass before its end compares its closing one: --keep-best keeps it
+        AssertOk(Charrnn($"train --input {_text} --hidden 16 --seq-len 10 --batch 2 --keep-best --steps 30 --eval-every 50 --sample-length 0 --checkpoint few.safetensors"));
+        Assert.Equal(30, Checkpoint.Load(PathOf("few.best.safetensors")).Training!.Step);
     }
 
     [Fact]

@@ -390,6 +390,33 @@ public sealed class TrainRunTests : IDisposable
         Assert.Equal([1L, 2], Events(Records(resumed.Stdout), "validation").Select(v => v.GetProperty("step").GetInt64()));
     }
 
+    [Fact]
+    public void Ctrl_c_during_the_closing_validation_is_finished_by_a_resume_to_the_same_total()
+    {
+        // one step, then the closing pass over 150,000 characters at H = 512 (seconds), cut short
+        string text = Words("long.txt", 60_000);
+        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --steps 1 --print-every 1 --sample-length 0 --json --checkpoint c.safetensors".Split(' '));
+        using var process = Process.Start(info)!;
+        _ = process.StandardError.ReadToEndAsync();
+        string? line;
+        do line = process.StandardOutput.ReadLine();
+        while (line is not null && !line.Contains("\"event\":\"progress\"", StringComparison.Ordinal)); // step 1's progress: the closing pass runs now
+        Assert.NotNull(line);
+        Interrupt(process);
+        var rest = Records(process.StandardOutput.ReadToEnd());
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(130, process.ExitCode);
+        Assert.Empty(Events(rest, "validation"));
+
+        // the same total is not "nothing to train" here: the resume runs the closing pass and ends the run
+        var finished = Charrnn("train --resume c.safetensors --steps 1 --val-full --sample-length 0 --json");
+        AssertOk(finished);
+        var records = Records(finished.Stdout);
+        Assert.Equal(1, Assert.Single(Events(records, "validation")).GetProperty("step").GetInt64());
+        Assert.Equal("done", records[^1].GetProperty("event").GetString());
+        Assert.Equal(2, Charrnn("train --resume c.safetensors --steps 1 --val-full").ExitCode); // finished: nothing left
+    }
+
     // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
     // reported: a signal sent now lands in step 2. Its stdout is drained; the test reads stderr.
     private Process StartLongSteps(string checkpoint)

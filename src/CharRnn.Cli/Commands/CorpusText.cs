@@ -130,7 +130,11 @@ internal sealed partial class CorpusText : IDisposable
 
     private static void DeleteStandardInputFolder()
     {
-        if (s_standardInputFolder is not { } folder) return;
+        if (s_standardInputFolder is { } folder) DeleteFolder(folder);
+    }
+
+    private static void DeleteFolder(string folder)
+    {
         try { Directory.Delete(folder, recursive: true); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a temporary folder: the system cleans it
     }
@@ -169,8 +173,8 @@ internal sealed partial class CorpusText : IDisposable
         }
         finally
         {
-            DeleteStandardInputFolder();
             s_standardInputFolder = null;
+            DeleteFolder(folder);
         }
     }
 

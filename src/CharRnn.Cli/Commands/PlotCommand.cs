@@ -92,10 +92,17 @@ internal sealed record TrainingCurves(List<(double X, double Y)> Train, List<(do
                 Resumes.RemoveAll(step => from == 0 || step >= from);
                 if (from > 0) Resumes.Add(from);
                 break;
-            case "progress": Train.Add((record.GetProperty("step").GetInt64(), record.GetProperty("loss").GetDouble() / Math.Log(2))); break;
-            case "validation": Validation.Add((record.GetProperty("step").GetInt64(), record.GetProperty("val_bits_per_char").GetDouble())); break;
-            case "test": Test.Add((record.GetProperty("step").GetInt64(), record.GetProperty("test_bits_per_char").GetDouble())); break;
+            case "progress": Add(Train, record, "loss", 1 / Math.Log(2)); break;
+            case "validation": Add(Validation, record, "val_bits_per_char"); break;
+            case "test": Add(Test, record, "test_bits_per_char"); break;
         }
         return true;
+    }
+
+    // a measure that was not finite (a diverged run's) is null in the log: a record, with no point to draw
+    private static void Add(List<(double X, double Y)> points, JsonElement record, string measure, double scale = 1)
+    {
+        var value = record.GetProperty(measure);
+        if (value.ValueKind != JsonValueKind.Null) points.Add((record.GetProperty("step").GetInt64(), value.GetDouble() * scale));
     }
 }

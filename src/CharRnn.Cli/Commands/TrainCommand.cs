@@ -55,7 +55,7 @@ internal static class TrainCommand
         new("test-frac", "F", "hold out the last fraction F of the text for a test, reported once at the end; 0 = none (default 0)"),
         new("eval-every", "K", "report validation bits/char every K steps; 0 = only at the end (default 500; the periodic passes are the ones --keep-best and --patience compare)"),
         new("val-full", null, "validate on the whole held-out range each time, instead of the default sample (see below)"),
-        new("keep-best", null, "also save the checkpoint of the best periodic validation so far, as CKPT.best.safetensors beside --checkpoint CKPT.safetensors (needs --eval-every > 0)"),
+        new("keep-best", null, "also save the checkpoint of the best validation so far, as CKPT.best.safetensors beside --checkpoint CKPT.safetensors"),
         new("patience", "K", "stop after K periodic validations in a row without a better one; 0 = off (default 0; needs --eval-every > 0)"),
         new("log", "FILE", "append every --json record (progress, validation, test, checkpoint, sample …) to FILE, one per line; charrnn plot draws it"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
@@ -97,8 +97,9 @@ internal static class TrainCommand
         "run cut in two continues as a straight one. The test range is read whole, once, after the last step.\n" +
         "\n" +
         "Resume: a resumed run validates on the sample its checkpoint's run did (so its passes compare with that run's\n" +
-        "best), keeps its --eval-every, --patience, --keep-best, --sample-every and --sample-length unless given others,\n" +
-        "runs first a periodic validation that a Ctrl+C cut short, and needs a total (--steps, --epochs) past its step.\n" +
+        "best), keeps its --eval-every, --patience, --sample-every and --sample-length unless given others (--keep-best\n" +
+        "is given again), runs first a periodic validation that a Ctrl+C cut short, and needs a total (--steps, --epochs)\n" +
+        "past its step, or equal to it to finish closing steps (validation, test) that a Ctrl+C cut short.\n" +
         "\n" +
         "Checkpoint: before step 1 the folder must be writable with room for the file; a symlink is written through to its\n" +
         "target; a path that is not a regular file, or a file that is not a model, is never replaced; replacing a model of\n" +
@@ -127,7 +128,7 @@ internal static class TrainCommand
         // the run's schedule: a resumed run keeps its checkpoint's unless the flags say otherwise
         int evalEvery = Kept(a, resumed, resumePath, "eval-every", EvalEveryKey, 500);
         int patience = Kept(a, resumed, resumePath, "patience", PatienceKey, 0);
-        bool keepBest = a.Has("keep-best") || resumed?.Metadata.GetValueOrDefault(KeepBestKey) == "1";
+        bool keepBest = a.Has("keep-best");
         int sampleEvery = Kept(a, resumed, resumePath, "sample-every", SampleEveryKey, 0);
         int sampleLength = Kept(a, resumed, resumePath, "sample-length", SampleLengthKey, 300);
         long? storedValidation = resumed?.Metadata.GetValueOrDefault(ValidationLengthKey) is { } storedLength
@@ -140,9 +141,6 @@ internal static class TrainCommand
         if (patience > 0 && evalEvery == 0)
             throw new UsageException(a.Has("patience") ? "--patience counts periodic validations: give --eval-every K > 0"
                 : $"the checkpoint's run stops with --patience {patience}, which counts periodic validations: give --eval-every K > 0, or --patience 0");
-        if (keepBest && evalEvery == 0)
-            throw new UsageException(a.Has("keep-best") ? "--keep-best compares periodic validations: give --eval-every K > 0"
-                : "the checkpoint's run keeps its best checkpoint (--keep-best), which compares periodic validations: give --eval-every K > 0");
         if ((patience > 0 || keepBest) && valFrac == 0) throw new UsageException($"--{(patience > 0 ? "patience" : "keep-best")} needs validation: give --val-frac > 0");
 
         // the text, and the model's vocabulary and mode
@@ -156,6 +154,8 @@ internal static class TrainCommand
         var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? corpus.Vocabulary;
         var tokens = corpus.In(vocabulary, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
         var warnings = new List<string>();
+        if (!keepBest && resumed?.Metadata.GetValueOrDefault(KeepBestKey) == "1")
+            warnings.Add("the checkpoint's run kept its best checkpoint (--keep-best); this one does not unless given --keep-best again");
         if (corpus.RebuildReason is { } rebuilt) warnings.Add($"rebuilt the token store: {rebuilt}");
         if (resume is not null && ResumeCheck.SameText(resume, resumePath!, corpus.Length, corpus.TextHash, corpus.Name) is { } textWarning) warnings.Add(textWarning);
 
@@ -201,7 +201,8 @@ internal static class TrainCommand
         {
             var sampleRng = resume?.RngState is { } state ? Rng.FromState(state) : new Rng(seed ^ 0x5DEECE66DUL);
             long total = a.Has("epochs") ? checked(a.Long("epochs", 1, 1) * trainer.Data.StepsPerEpoch) : a.Long("steps", 10000, 1);
-            if (resume is not null && total <= trainer.Step)
+            bool closingDue = resumed?.Metadata.ContainsKey(TrainingRun.ClosingDueKey) == true;
+            if (resume is not null && (total < trainer.Step || (total == trainer.Step && !closingDue)))
                 throw new UsageException($"the checkpoint is at step {trainer.Step:N0} and {(a.Has("epochs") ? $"--epochs {a.Long("epochs", 1)} is {total:N0} steps" : $"--steps {total:N0}")}: "
                     + $"the total counts the steps before --resume, so nothing is left to train (give more than {trainer.Step:N0} steps)");
             var o = trainer.Options;
@@ -239,7 +240,7 @@ internal static class TrainCommand
             // counted in characters (tokens): the token at each cut once, in the range after it
             long testCharacters = split.Test.Length, validationCharacters = Math.Max(0, split.Validation.Length - (split.Test.IsEmpty ? 0 : 1));
             var run = new TrainingRun(trainer, held, checkpoint, best, metadata, BestValidation.From(resumed?.Metadata),
-                resumed?.Metadata.ContainsKey(TrainingRun.ValidationDueKey) == true, sampleRng,
+                resumed?.Metadata.ContainsKey(TrainingRun.ValidationDueKey) == true, closingDue, sampleRng,
                 seed => Sample(model, seed, schedule.SampleLength), schedule, report);
             var start = new TrainStart(corpus.Length, corpus.Length - validationCharacters - testCharacters, validationCharacters, testCharacters,
                 run.ValidationPredictions, vocabulary.Count, model.Cell.Name(), model.Layers, model.HiddenSize, o.SequenceLength, o.BatchSize,

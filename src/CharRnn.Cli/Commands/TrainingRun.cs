@@ -53,7 +53,8 @@ internal sealed class TrainingRun(
     CheckpointTarget? best,                 // --keep-best: where the best validation's checkpoint goes
     Dictionary<string, string> metadata,
     BestValidation? bestSoFar,              // from the checkpoint a resumed run started from
-    bool validationDue,                     // that checkpoint's periodic validation was cut short: run it first
+    bool validationDue,                     // that checkpoint's validation at its step was cut short: run it first
+    bool closingDue,                        // that checkpoint's closing steps (validation, test) were cut short
     Rng sampleRng,
     Func<ulong, string> sample,             // a sample from the current model, given its seed
     RunSchedule schedule,
@@ -79,12 +80,16 @@ internal sealed class TrainingRun(
         try
         {
             EstimateValidation(stop.Token);
-            if (!validationDue || !ValidateOnSchedule(trainer.Step, stop)) Loop(stop);
+            bool stopped = validationDue && trainer.Step < schedule.TotalSteps && Periodic(trainer.Step) && ValidateOnSchedule(trainer.Step, stop);
+            if (!stopped) Loop(stop);
             report.Finish();
             if (stop.IsRequested) return Interrupted();
-            // the closing pass (unless an early stop has just validated); between two periodic passes it is reported only,
-            // so a run cut there continues with the same best and patience as a straight run
-            var final = _lastStep == trainer.Step ? _last : Validate(trainer.Step, Periodic(trainer.Step), stop.Token);
+            _closing = true;
+            // the closing pass (unless an early stop has just validated, or a resume only finishes closing steps whose
+            // validation had run); between two periodic passes it is reported only, so a run cut there continues with the
+            // same best and patience as a straight run
+            bool validate = _lastStep != trainer.Step && (trainer.Step > _firstStep || validationDue || !closingDue);
+            var final = validate ? Validate(trainer.Step, Compared(trainer.Step), stop.Token) : _lastStep == trainer.Step ? _last : null;
             if (stop.IsRequested) return Interrupted(); // during the closing validation
             var test = Test(stop.Token);
             if (stop.IsRequested) return Interrupted();
@@ -139,6 +144,12 @@ internal sealed class TrainingRun(
     }
 
     private bool Periodic(long step) => schedule.EvalEvery > 0 && step % schedule.EvalEvery == 0;
+
+    /// <summary>
+    /// Whether a pass at <paramref name="step"/> is compared with the best (--keep-best, --patience): a periodic one, or
+    /// the closing one of a run that has no periodic pass before it (--eval-every 0, or more than the run's steps).
+    /// </summary>
+    private bool Compared(long step) => schedule.EvalEvery == 0 || step <= schedule.EvalEvery || step % schedule.EvalEvery == 0;
 
     /// <summary>A periodic validation pass at <paramref name="step"/>; true when it leaves --patience run out (reported).</summary>
     private bool ValidateOnSchedule(long step, StopRequest stop)
@@ -256,16 +267,24 @@ internal sealed class TrainingRun(
     /// </summary>
     internal const string ValidationDueKey = "cli.validation_due";
 
+    /// <summary>Metadata key present when a Ctrl+C cut a run's closing steps short: a resume to the same total finishes them.</summary>
+    internal const string ClosingDueKey = "cli.closing_due";
+
+    private bool _closing, _closingCut; // the loop is over; a Ctrl+C came after that
+
     private void MarkDue(long step)
     {
-        if (Periodic(step) && heldOut.Validation is not null && _lastStep != step) metadata[ValidationDueKey] = "1";
+        if ((Periodic(step) || _closing) && heldOut.Validation is not null && _lastStep != step) metadata[ValidationDueKey] = "1";
         else metadata.Remove(ValidationDueKey);
+        if (_closingCut) metadata[ClosingDueKey] = "1";
+        else metadata.Remove(ClosingDueKey);
     }
 
     /// <summary>After the first Ctrl+C: the step's state is saved, unless this run has not trained a step.</summary>
     private int Interrupted()
     {
         bool trained = trainer.Step > _firstStep;
+        _closingCut = _closing;
         if (trained && checkpoint.LastWrittenStep != trainer.Step) Save(periodic: false);
         report.Interrupted(trainer.Step, trained ? checkpoint.Path : null);
         return StopRequest.ExitCode;
@@ -279,12 +298,14 @@ internal sealed class TrainingRun(
         report.QuitWithoutSaving(trainer.Step, checkpoint.LastWrittenStep, checkpoint.DescribeWritten(), checkpoint.Path);
     }
 
-    // An update of finite gradients can still overflow the weights (an extreme learning rate); such a state is never
-    // saved, so the file last written stays loadable.
+    // An update of finite gradients can still overflow the weights or the optimizer's moments (an extreme learning rate,
+    // or unclipped gradients near float's limit); such a state is never saved, so the file last written stays loadable.
     private void EnsureFinite()
     {
-        if (!trainer.Model.Parameters.AllFinite())
-            throw new NonFiniteTrainingException($"the update of step {trainer.Step} made the weights NaN or infinite: lower the learning rate", trainer.Step);
+        var o = trainer.Optimizer;
+        if (!trainer.Model.Parameters.AllFinite() || o.FirstMoment?.AllFinite() == false || o.SecondMoment?.AllFinite() == false)
+            throw new NonFiniteTrainingException($"the update of step {trainer.Step} made the weights or the optimizer's state NaN or infinite: "
+                + (trainer.Options.ClipValue > 0 || trainer.Options.ClipNorm > 0 ? "lower the learning rate" : "lower the learning rate or enable clipping"), trainer.Step);
     }
 
     private CommandError Failed(string message, long? step = null)

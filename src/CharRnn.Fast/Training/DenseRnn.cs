@@ -30,7 +30,7 @@ public sealed class DenseRnn
         _outputs = new float[maxSteps * shape.OutputSize];
         _state = new float[shape.StateSize(1)];
         _layers = new RecurrentLayer[shape.Layers];
-        for (int l = 0; l < shape.Layers; l++) _layers[l] = new RecurrentLayer(Policy, shape, nonlinearity, l, maxSteps, 1, oneHotInput: false);
+        for (int l = 0; l < shape.Layers; l++) _layers[l] = new RecurrentLayer(Policy, shape, nonlinearity, l, maxSteps, 1, oneHotInput: false, repeatableBackward: true);
         _output = new OutputLayer(Policy, shape, maxSteps, batch: false);
     }
 

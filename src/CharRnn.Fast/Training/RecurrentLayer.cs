@@ -65,9 +65,11 @@ internal sealed class RecurrentLayer
     /// reading token ids (<paramref name="oneHotInput"/>) or dense rows. With a <paramref name="team"/> (batch 1) the time loop is
     /// split by units across its members, in whole multiples of the policy's column split unit, so the results are
     /// bit-identical to one thread; a chunk runs on the caller alone while a <see cref="SplitChooser"/> measures that to
-    /// be faster (the team's threads lack free cores).
+    /// be faster (the team's threads lack free cores). Unless <paramref name="repeatableBackward"/>, the backward pass
+    /// writes the gated cells' gate gradients over the forward pass's activations, so it runs once per forward pass.
     /// </summary>
-    public RecurrentLayer(KernelPolicy policy, RnnShape shape, Nonlinearity act, int layer, int steps, int batch, bool oneHotInput, WorkerTeam? team = null)
+    public RecurrentLayer(KernelPolicy policy, RnnShape shape, Nonlinearity act, int layer, int steps, int batch, bool oneHotInput, WorkerTeam? team = null,
+        bool repeatableBackward = false)
     {
         _policy = policy;
         _layer = layer;
@@ -90,7 +92,7 @@ internal sealed class RecurrentLayer
         _dOutput = new AlignedBuffer(positions * _h);
         // the cell's backward pass writes each step's gate gradients over that step's activations, which nothing reads
         // again: one [T·B, G·H] buffer fewer, and the gradients' stores land on lines the pass has just read
-        _dGates = _gates;
+        _dGates = repeatableBackward ? new AlignedBuffer(gated ? positions * _gh : 0) : _gates;
         _dRecurrent = new AlignedBuffer(_cell == CellKind.Gru ? positions * _gh : 0);
         _dc = new AlignedBuffer(_cell == CellKind.Lstm ? batch * _h : 0);
         _masked = new AlignedBuffer(batch * _gh);

@@ -177,7 +177,7 @@ public sealed class Trainer : IDisposable
 
     // what to change: before any update the starting weights are to blame, after one the step size
     private NonFiniteTrainingException NonFinite(string what) => new(Step == 0 && !_updated
-        ? $"{what} at step 1, before any update: the starting weights are too large (their initialisation scale)"
+        ? $"{what} at step 1, before any update: the starting weights are too large"
         : $"{what} at step {Step + 1}: lower the learning rate{(Options.ClipValue > 0 || Options.ClipNorm > 0 ? "" : " or enable clipping")}", Step + 1);
 
     /// <summary>The learning rate the next step uses.</summary>

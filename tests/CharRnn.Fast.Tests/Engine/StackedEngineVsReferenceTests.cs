@@ -114,6 +114,9 @@ public class StackedEngineVsReferenceTests
         rnn.Gradient.All.Fill(float.NaN); // overwritten by Backward
         var gradient = rnn.Backward(dOut.Select(x => (float)x).ToArray());
         ReferenceMapping.AssertGradients(gradient, reference.DenseBackward(inputs, dOut, c.t, 1).Gradients, 1e-3, 1e-5, c.ToString());
+        // a second backward pass through the same forward pass gives the same gradients
+        var first = gradient.All.ToArray();
+        Assert.Equal(first, rnn.Backward(dOut.Select(x => (float)x).ToArray()).All.ToArray());
     }, tests: 30);
 
     [Fact]
