@@ -112,19 +112,34 @@ public sealed class TokenStore : ITokenSource, IDisposable
     /// <summary>
     /// Reads the token bytes back from the file, a block at a time (memory does not grow with the store)
     /// and throws <see cref="TokenStoreFormatException"/> unless their SHA-256 is the one the header recorded: damage
-    /// that keeps every id inside the vocabulary, which <see cref="Read"/> cannot see. Costs one read of the file.
+    /// that keeps every id inside the vocabulary, which <see cref="Read"/> cannot see. Costs one read of the file;
+    /// <paramref name="cancellation"/> stops it between blocks (<see cref="OperationCanceledException"/>).
     /// </summary>
-    public void VerifyTokens()
+    public void VerifyTokens(CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         byte[] actual;
         using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20, FileOptions.SequentialScan))
         {
             stream.Position = _headerLength;
-            actual = SHA256.HashData(stream);
+            actual = Sha256Of(stream, cancellation);
         }
         if (!Convert.ToHexStringLower(actual).Equals(_tokensSha256, StringComparison.Ordinal))
             throw new TokenStoreFormatException($"token store '{Path}' is corrupt: its tokens do not match the hash in its header");
+    }
+
+    /// <summary>SHA-256 of the rest of <paramref name="stream"/>, read in blocks; <paramref name="cancellation"/> is checked before each.</summary>
+    internal static byte[] Sha256Of(Stream stream, CancellationToken cancellation)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var block = new byte[1 << 20];
+        int n;
+        while ((n = stream.Read(block)) > 0)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            hash.AppendData(block, 0, n);
+        }
+        return hash.GetHashAndReset();
     }
 
     /// <inheritdoc/>

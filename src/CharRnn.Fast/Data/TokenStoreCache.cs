@@ -80,14 +80,17 @@ public static class TokenStoreCache
                     reason ??= e.Message;
                     continue;
                 }
-                string? stale = Stale(store, files, options);
+                string? stale;
+                try { stale = Stale(store, files, options); }
+                catch { store.Dispose(); throw; } // an input that cannot be read, or a stop while its content is hashed
                 if (stale is null)
                 {
                     try
                     {
-                        store.VerifyTokens();
+                        store.VerifyTokens(options.Cancellation);
                         return new PreparedCorpus(store, Reused: true, RebuildReason: null);
                     }
+                    catch (OperationCanceledException) { store.Dispose(); throw; }
                     catch (Exception e) when (e is TokenStoreFormatException or IOException or UnauthorizedAccessException) { stale = e.Message; }
                     store.Dispose();
                     reason ??= stale;
@@ -116,7 +119,7 @@ public static class TokenStoreCache
             foreach (var input in store.Inputs)
             {
                 string sha;
-                try { using var stream = File.OpenRead(input.Path); sha = Convert.ToHexStringLower(SHA256.HashData(stream)); }
+                try { using var stream = File.OpenRead(input.Path); sha = Convert.ToHexStringLower(TokenStore.Sha256Of(stream, options.Cancellation)); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TextInputException($"cannot read '{input.Path}': {FileErrors.Reason(e, input.Path)}"); }
                 if (sha != input.Sha256) return $"'{input.Path}' changed content (same size and time)";
             }

@@ -38,6 +38,13 @@ public sealed class CorpusReadingTests : IDisposable
         Assert.ThrowsAny<OperationCanceledException>(() => TokenStoreCache.Prepare([path], stopped));
         Assert.Equal(["c.txt"], FilesIn(_corpus.Dir));
         Assert.False(Directory.Exists(_corpus.Cache));
+
+        // a store that would be reused: the checks that read it (and, verifying, the inputs) stop too, and leave it
+        using (TokenStoreCache.Prepare([path], _corpus.Options())) { }
+        Assert.ThrowsAny<OperationCanceledException>(() => TokenStoreCache.Prepare([path], stopped));
+        Assert.ThrowsAny<OperationCanceledException>(() => TokenStoreCache.Prepare([path], stopped with { VerifyContent = true }));
+        using var reused = TokenStoreCache.Prepare([path], _corpus.Options());
+        Assert.True(reused.Reused);
     }
 
     [Theory]

@@ -188,7 +188,7 @@ public sealed class TokenStoreCacheTests : IDisposable
         File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path)); // the corpus itself is unchanged
 
         using (var opened = TokenStore.Open(store))
-            Assert.Contains("its tokens do not match the hash in its header", Assert.Throws<TokenStoreFormatException>(opened.VerifyTokens).Message);
+            Assert.Contains("its tokens do not match the hash in its header", Assert.Throws<TokenStoreFormatException>(() => opened.VerifyTokens()).Message);
         using var rebuilt = TokenStoreCache.Prepare([path], _corpus.Options());
         Assert.False(rebuilt.Reused);
         Assert.Contains("its tokens do not match", rebuilt.RebuildReason);
