@@ -403,7 +403,7 @@ internal static unsafe partial class Exports
                 // a free raced the call in flight: the handle died under it
                 ObjectDisposedException => Fail(Status.InvalidHandle, "not a live generator handle (it was freed during the call)"),
                 FileNotFoundException or IOException or UnauthorizedAccessException => Fail(Status.IoError, e.Message),
-                CheckpointFormatException => Fail(Status.FormatError, e.Message),
+                CheckpointFormatException or NonFiniteOutputException => Fail(Status.FormatError, e.Message),
                 UnknownCharactersException => Fail(Status.UnknownCharacter, e.Message),
                 StateMismatchException => Fail(Status.StateMismatch, e.Message),
                 ArgumentException => Fail(Status.InvalidArgument, e.Message),

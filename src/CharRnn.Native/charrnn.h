@@ -84,7 +84,8 @@ typedef enum charrnn_status {
     CHARRNN_INVALID_ARGUMENT = 1,    /* NULL pointer, out-of-range value, or call in the wrong order */
     CHARRNN_INVALID_HANDLE = 2,      /* not a live handle of the expected kind (freed, or never created) */
     CHARRNN_IO_ERROR = 3,            /* file missing or unreadable */
-    CHARRNN_FORMAT_ERROR = 4,        /* not a valid model file (truncated, corrupt, wrong shapes, NaN weights …) */
+    CHARRNN_FORMAT_ERROR = 4,        /* not a valid model file (truncated, corrupt, wrong shapes, NaN weights …),
+                                        or weights so large that the outputs overflow (next: nothing drawn or fed) */
     CHARRNN_UNKNOWN_CHARACTER = 5,   /* text contains characters outside the model's vocabulary */
     CHARRNN_BUFFER_TOO_SMALL = 6,    /* see *written / the message for the size needed */
     CHARRNN_STATE_MISMATCH = 7,      /* (1.1) a saved state of another model (cell, layers, hidden size, mode or

@@ -362,6 +362,13 @@ public sealed class CommandTests : IDisposable
         var nan = Charrnn($"eval --model overflow.safetensors --input {_text}");
         Assert.Equal(1, nan.ExitCode);
         Assert.Contains("its outputs overflow", nan.Stderr);
+        foreach (var how in new[] { "", "--greedy", "--count 3" }) // nor can anything be sampled from it
+        {
+            var drawn = Charrnn($"sample --model overflow.safetensors --length 5 {how}");
+            Assert.Equal(1, drawn.ExitCode);
+            Assert.Contains("the model's outputs overflow", drawn.Stderr);
+            Assert.DoesNotContain("   at ", drawn.Stderr);
+        }
 
         // an update that overflows the weights (finite, clipped gradients; RMSprop's first step is about 4.5 lr) fails before it is saved
         var before = File.ReadAllBytes(Path.Combine(_dir, "base.safetensors"));

@@ -57,6 +57,7 @@ internal static class SampleCommand
             stdout.Dispose();
         }
         catch (IOException e) when (StandardOutput.ReaderGone(e)) { } // `| head`: nobody reads the rest, so it is not generated
+        catch (NonFiniteOutputException e) { throw new CommandError(e.Message); }
         return 0;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using CharRnn.Cli.Output;
 using CharRnn.Fast.Data;
+using CharRnn.Fast.Inference;
 using CharRnn.Fast.Model;
 using CharRnn.Fast.Training;
 
@@ -96,7 +97,7 @@ internal sealed class TrainingRun(
             Save(periodic: false);
             stop.Dispose(); // saved: from here a Ctrl+C loses nothing and ends the process as usual
             double seconds = wall.Elapsed.TotalSeconds;
-            string? finalSample = schedule.SampleLength > 0 ? sample(sampleRng.NextUInt64()) : null;
+            string? finalSample = schedule.SampleLength > 0 ? DrawSample() : null;
             report.Done(trainer.Step, trainer.SmoothLoss, final, test, seconds, checkpoint.Path, finalSample);
             return 0;
         }
@@ -136,10 +137,21 @@ internal sealed class TrainingRun(
             // RNG after its draw; the last step's validation and save come after the loop, its periodic sample stays:
             // a run cut in two draws the sampling RNG exactly as a straight one does
             if (schedule.SampleEvery > 0 && schedule.SampleLength > 0 && step % schedule.SampleEvery == 0)
-                report.Sample(step, sample(sampleRng.NextUInt64()), final: false);
+                report.Sample(step, DrawSample(), final: false);
             bool stopEarly = Periodic(step) && step < total && ValidateOnSchedule(step, stop);
             if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total) Save(periodic: true);
             if (stopEarly) return;
+        }
+    }
+
+    // A sample from the model as it is now; weights an update made so large that the outputs overflow stop the run here
+    // (the next step's loss would).
+    private string DrawSample()
+    {
+        try { return sample(sampleRng.NextUInt64()); }
+        catch (NonFiniteOutputException)
+        {
+            throw new NonFiniteTrainingException($"the update of step {trainer.Step} made the model's outputs overflow (NaN): lower the learning rate", trainer.Step);
         }
     }
 

@@ -3,6 +3,12 @@ using CharRnn.Fast.Model;
 
 namespace CharRnn.Fast.Inference;
 
+/// <summary>
+/// A model's outputs (logits) were NaN or infinite, so no character can be drawn: its weights are so large that the
+/// products overflow (the weights of a diverged run). Nothing was fed to the generator.
+/// </summary>
+public sealed class NonFiniteOutputException() : Exception("the model's outputs overflow (its weights are so large, as a diverged run's are, that the logits are not finite): nothing can be sampled from it");
+
 /// <summary>Draws a token from logits: greedy, temperature, top-k, top-p. Allocation-free over caller buffers.</summary>
 internal static class Sampler
 {
@@ -13,8 +19,13 @@ internal static class Sampler
     /// <param name="logits">[V]</param>
     public static int Sample(KernelPolicy policy, Span<float> logits, in SamplingOptions options, Rng rng, Span<float> keys, Span<int> order)
     {
-        if (options.IsGreedy) return ArgMax(logits);
-        Softmax.InPlace(policy, logits, SamplingOptions.InverseTemperature(options.Temperature));
+        if (options.IsGreedy)
+        {
+            foreach (float x in logits) if (!float.IsFinite(x)) throw new NonFiniteOutputException();
+            return ArgMax(logits);
+        }
+        // a NaN logit, or infinite ones (∞ − ∞), make the softmax NaN
+        if (float.IsNaN(Softmax.InPlace(policy, logits, SamplingOptions.InverseTemperature(options.Temperature)))) throw new NonFiniteOutputException();
         int v = logits.Length;
         bool truncate = (options.TopK > 0 && options.TopK < v) || options.TopP < 1;
         if (!truncate) return Draw(logits, 1.0, rng);

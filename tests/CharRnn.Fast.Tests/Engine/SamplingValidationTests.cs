@@ -85,4 +85,25 @@ public class SamplingValidationTests
         foreach (var options in new[] { new SamplingOptions(0), new SamplingOptions(1, 0, 1), new SamplingOptions(2, 100, 1e-9), new SamplingOptions(Greedy: true) })
             Assert.InRange(generator.Next(options), 0, generator.Model.VocabularySize - 1);
     }
+
+    [Fact]
+    public void A_model_whose_outputs_overflow_refuses_to_draw_and_feeds_nothing()
+    {
+        // saturated hidden units read by output weights near float's limit: every logit overflows
+        var model = Trainer.NewModel(Vocabulary.FromText("abc \n"), 16, new TrainingOptions());
+        model.Parameters.Bias(0).Fill(100);
+        model.Parameters.Why.Fill(3e38f);
+        var generator = new Generator(new InferenceModel(model), seed: 3);
+        generator.Prime("ab");
+        var state = generator.HiddenState.ToArray();
+        foreach (var options in new SamplingOptions[] { new(1.0), new(Greedy: true), new(0.8, 2, 0.9) })
+        {
+            Assert.Throws<NonFiniteOutputException>(() => generator.Next(options));
+            Assert.Equal(state, generator.HiddenState.ToArray());
+        }
+        var batch = new BatchGenerator(new InferenceModel(model), 2);
+        batch.Start(0, 1, "a");
+        batch.Start(1, 2, "b");
+        Assert.Throws<NonFiniteOutputException>(() => batch.Next([new SamplingOptions(1.0)], new int[2]));
+    }
 }
