@@ -417,6 +417,30 @@ public sealed class TrainRunTests : IDisposable
         Assert.Equal(2, Charrnn("train --resume c.safetensors --steps 1 --val-full").ExitCode); // finished: nothing left
     }
 
+    [Fact]
+    public void Ctrl_c_during_the_closing_test_is_finished_by_a_resume_that_does_not_validate_again()
+    {
+        // a short validation range, then the test over 150,000 characters at H = 512 (seconds), cut short
+        string text = Words("long.txt", 60_000);
+        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.001 --test-frac 0.5 --steps 1 --eval-every 1 --sample-length 0 --json --checkpoint t.safetensors".Split(' '));
+        using var process = Process.Start(info)!;
+        _ = process.StandardError.ReadToEndAsync();
+        string? line;
+        do line = process.StandardOutput.ReadLine();
+        while (line is not null && !line.Contains("\"event\":\"validation\"", StringComparison.Ordinal)); // the closing pass is done: the test runs now
+        Assert.NotNull(line);
+        Interrupt(process);
+        var rest = Records(process.StandardOutput.ReadToEnd());
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(130, process.ExitCode);
+        Assert.Empty(Events(rest, "test"));
+
+        var finished = Records(Charrnn("train --resume t.safetensors --steps 1 --sample-length 0 --json").Stdout);
+        Assert.Empty(Events(finished, "validation")); // it ran before the Ctrl+C
+        Assert.Equal(1, Assert.Single(Events(finished, "test")).GetProperty("step").GetInt64());
+        Assert.False(SafetensorsReader.Read(PathOf("t.safetensors")).Metadata.ContainsKey("cli.validation_due"));
+    }
+
     // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
     // reported: a signal sent now lands in step 2. Its stdout is drained; the test reads stderr.
     private Process StartLongSteps(string checkpoint)

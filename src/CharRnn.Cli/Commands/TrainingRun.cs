@@ -286,7 +286,9 @@ internal sealed class TrainingRun(
 
     private void MarkDue(long step)
     {
-        if ((Periodic(step) || _closing) && heldOut.Validation is not null && _lastStep != step) metadata[ValidationDueKey] = "1";
+        // the checkpoint this run resumed at this step had already validated it, unless it said otherwise
+        bool validatedBefore = step == _firstStep && !validationDue;
+        if ((Periodic(step) || _closing) && heldOut.Validation is not null && _lastStep != step && !validatedBefore) metadata[ValidationDueKey] = "1";
         else metadata.Remove(ValidationDueKey);
         if (_closingCut) metadata[ClosingDueKey] = "1";
         else metadata.Remove(ClosingDueKey);
