@@ -312,15 +312,8 @@ internal sealed class TrainingRun(
         report.QuitWithoutSaving(trainer.Step, checkpoint.LastWrittenStep, checkpoint.DescribeWritten(), checkpoint.Path);
     }
 
-    // An update of finite gradients can still overflow the weights or the optimizer's moments (an extreme learning rate,
-    // or unclipped gradients near float's limit); such a state is never saved, so the file last written stays loadable.
-    private void EnsureFinite()
-    {
-        var o = trainer.Optimizer;
-        if (!trainer.Model.Parameters.AllFinite() || o.FirstMoment?.AllFinite() == false || o.SecondMoment?.AllFinite() == false)
-            throw new NonFiniteTrainingException($"the update of step {trainer.Step} made the weights or the optimizer's state NaN or infinite: "
-                + (trainer.Options.ClipValue > 0 || trainer.Options.ClipNorm > 0 ? "lower the learning rate" : "lower the learning rate or enable clipping"), trainer.Step);
-    }
+    // a state that an update overflowed is never saved, so the file last written stays loadable
+    private void EnsureFinite() => trainer.ThrowIfNotFinite();
 
     private CommandError Failed(string message, long? step = null)
     {

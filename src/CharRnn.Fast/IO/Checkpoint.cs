@@ -34,6 +34,8 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(model);
         // never write a file the loader refuses (it would replace a good one)
         if (!model.Parameters.AllFinite()) throw new ArgumentException("the weights contain NaN or infinite values: a model file of them could not be loaded", nameof(model));
+        if (trainer?.Optimizer is { } moments && (moments.FirstMoment?.AllFinite() == false || moments.SecondMoment?.AllFinite() == false))
+            throw new ArgumentException("the optimizer's state contains NaN or infinite values: a checkpoint of it could not be loaded", nameof(trainer));
         var metadata = new Dictionary<string, string>();
         if (extraMetadata is not null) foreach (var (k, v) in extraMetadata) metadata[k] = v;
         metadata[CheckpointKeys.Format] = CheckpointKeys.FormatTag;

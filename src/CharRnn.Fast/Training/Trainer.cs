@@ -173,12 +173,23 @@ public sealed class Trainer : IDisposable
     /// <summary>‖g‖₂ of the last step before clipping.</summary>
     public double LastGradientNorm { get; private set; }
 
-    private bool _updated; // this trainer has changed the weights at least once
-
-    // what to change: before any update the starting weights are to blame, after one the step size
-    private NonFiniteTrainingException NonFinite(string what) => new(Step == 0 && !_updated
+    // what to change: before any update (step 1 of a new run) the starting weights are to blame, after one the step size
+    private NonFiniteTrainingException NonFinite(string what) => new(Step == 0
         ? $"{what} at step 1, before any update: the starting weights are too large"
-        : $"{what} at step {Step + 1}: lower the learning rate{(Options.ClipValue > 0 || Options.ClipNorm > 0 ? "" : " or enable clipping")}", Step + 1);
+        : $"{what} at step {Step + 1}: {StepAdvice}", Step + 1);
+
+    private string StepAdvice => Options.ClipValue > 0 || Options.ClipNorm > 0 ? "lower the learning rate" : "lower the learning rate or enable clipping";
+
+    /// <summary>
+    /// Throws <see cref="NonFiniteTrainingException"/> when the weights or the optimizer's moments hold a NaN or an
+    /// infinity: an update of finite gradients can still overflow them (an extreme learning rate, or unclipped gradients
+    /// near float's limit), which the loss shows only a step later. Call it before saving; it reads every value once.
+    /// </summary>
+    public void ThrowIfNotFinite()
+    {
+        if (Model.Parameters.AllFinite() && Optimizer.FirstMoment?.AllFinite() != false && Optimizer.SecondMoment?.AllFinite() != false) return;
+        throw new NonFiniteTrainingException($"the update of step {Step} made the weights or the optimizer's state NaN or infinite: {StepAdvice}", Step);
+    }
 
     /// <summary>The learning rate the next step uses.</summary>
     public double CurrentLearningRate => Options.LearningRateAt(Step);
@@ -203,7 +214,6 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(loss)) throw NonFinite($"the loss became {loss}");
         double norm = Optimizer.ClipAndUpdate(Policy, Model.Parameters, gradient, Options, Options.LearningRateAt(Step));
         if (!double.IsFinite(norm)) throw NonFinite("the gradient became non-finite");
-        _updated = true;
 
         Step++;
         LastLoss = loss;

@@ -75,6 +75,24 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Optimizer_moments_that_overflowed_are_never_saved_and_the_trainer_says_so()
+    {
+        var options = new TrainingOptions { SequenceLength = 4, Optimizer = OptimizerKind.Adam };
+        var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, options);
+        using var trainer = new Trainer(model, model.Vocabulary.Encode("abcdeabcdeabcde"), options);
+        trainer.TrainStep();
+        trainer.ThrowIfNotFinite();
+        var path = Path.Combine(_dir, "moments.safetensors");
+        Checkpoint.Save(path, model, trainer);
+        var saved = File.ReadAllBytes(path);
+
+        trainer.Optimizer.SecondMoment!.All[3] = float.PositiveInfinity;
+        Assert.Contains("step 1 made the weights or the optimizer's state NaN or infinite", Assert.Throws<NonFiniteTrainingException>(trainer.ThrowIfNotFinite).Message);
+        Assert.Contains("optimizer's state", Assert.Throws<ArgumentException>(() => Checkpoint.Save(path, model, trainer)).Message);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void Missing_tensors_vocabulary_and_nan_weights_are_rejected()
     {
         var model = Trainer.NewModel(Vocabulary.FromText("abcde"), 6, new TrainingOptions());
