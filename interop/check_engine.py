@@ -40,6 +40,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from charrnn_torch import (CELLS, CharRnnTorch, encode, load_charrnn, logits_over, read_safetensors,  # noqa: E402
                            save_charrnn, train_torch)
+from test_interop import readme_save  # noqa: E402  (the README's numpy writer of format-1 files)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGITS_TOL, WEIGHT_TOL, UPDATE_TOL = 1e-4, 1e-4, 1e-3
@@ -290,7 +291,7 @@ class Checks:
              "bh": rng.standard_normal(hidden) * 0.2, "Why": rng.standard_normal((v, hidden)) * 0.4,
              "by": rng.standard_normal(v) * 0.2}
         path = self.file("format1.safetensors")
-        readme_numpy_save(path, w, vocab)
+        readme_save(path, w, vocab)
         return self.same_logits(path)
 
     def embedding(self, cell, layers=2):
@@ -314,20 +315,6 @@ def folded_bias_rows(model):
             mask[2 * hidden:] = False
         masks[f"bias_hh_l{k}"] = mask
     return masks
-
-
-def readme_numpy_save(path, tensors, vocab):
-    """The README's numpy writer of format-1 files."""
-    header, offset, blobs = {"__metadata__": {"vocab": json.dumps(vocab)}}, 0, []
-    for k, t in tensors.items():
-        b = np.ascontiguousarray(t, "<f4").tobytes()
-        header[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-(8 + len(h)) % 64)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
