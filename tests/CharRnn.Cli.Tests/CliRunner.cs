@@ -70,6 +70,17 @@ internal static class CliRunner
     /// </summary>
     public static string? RunOnTerminal(string workingDirectory, params string[] args)
     {
+        if (OnTerminal(workingDirectory, args) is not { } info) return null;
+        var r = Run(info);
+        return r.ExitCode == 0 ? r.Stdout : throw new InvalidOperationException($"charrnn {string.Join(' ', args)} on a terminal: exit {r.ExitCode}\n{r.Stdout}{r.Stderr}");
+    }
+
+    /// <summary>
+    /// How to start the tool on a pseudo-terminal of its own: script(1), whose standard output is everything the terminal
+    /// shows and whose end hangs the terminal up; null where script(1) is not installed.
+    /// </summary>
+    public static ProcessStartInfo? OnTerminal(string workingDirectory, params string[] args)
+    {
         if (!File.Exists("/usr/bin/script")) return null;
         static string Quoted(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
         var info = new ProcessStartInfo("/usr/bin/script")
@@ -77,8 +88,7 @@ internal static class CliRunner
             WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, StandardOutputEncoding = Encoding.UTF8, UseShellExecute = false,
         };
         foreach (var a in new[] { "-qec", string.Join(' ', new[] { "dotnet", ToolPath }.Concat(args).Select(Quoted)), "/dev/null" }) info.ArgumentList.Add(a);
-        var r = Run(info);
-        return r.ExitCode == 0 ? r.Stdout : throw new InvalidOperationException($"charrnn {string.Join(' ', args)} on a terminal: exit {r.ExitCode}\n{r.Stdout}{r.Stderr}");
+        return info;
     }
 
     private static Result Run(ProcessStartInfo info)

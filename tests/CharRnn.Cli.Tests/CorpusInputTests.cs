@@ -105,7 +105,7 @@ public sealed class CorpusInputTests : IDisposable
         using (var file = File.Create(PathOf("big.txt")))
             for (long written = 0; written < 64 << 20; written += line.Length) file.Write(line);
 
-        foreach (var signal in new[] { 2, 15 }) // SIGINT, SIGTERM
+        foreach (var signal in new[] { 2, 15, 1 }) // SIGINT, SIGTERM, SIGHUP
         {
             using var process = Process.Start(StartInfo(_dir, "prepare", "--input", "big.txt", "--rebuild"))!;
             var stderr = process.StandardError.ReadToEndAsync();

@@ -391,6 +391,58 @@ public sealed class TrainRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_hang_up_of_its_terminal_saves_the_step_and_ends_the_run()
+    {
+        // checkpoints only at the end or on a stop: the file appears only if the hang-up stops the run and it saves,
+        // although nothing can be written to the terminal any more
+        var info = OnTerminal(_dir, $"train --input {_text} --hidden 16 --steps 100000000 --checkpoint-every 0 --eval-every 0 --print-every 1 --checkpoint h.safetensors".Split(' '));
+        Assert.NotNull(info); // util-linux's script(1), part of every Debian
+        using var terminal = Process.Start(info)!;
+        var shown = new System.Text.StringBuilder();
+        var reading = Task.Run(() =>
+        {
+            var buffer = new char[4096];
+            for (int n; (n = terminal.StandardOutput.Read(buffer)) > 0;)
+                lock (shown) shown.Append(buffer, 0, n);
+        });
+        var clock = Stopwatch.StartNew();
+        while (!Shown().Contains("step 20/", StringComparison.Ordinal))
+        {
+            Assert.False(terminal.HasExited, $"script(1) ended before training was under way:\n{Shown()}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"no progress on the terminal in 60 s:\n{Shown()}");
+            Thread.Sleep(5);
+        }
+        terminal.Kill(); // script(1) alone, with SIGKILL: its end closes the terminal, and the kernel hangs up the session
+        await reading.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // the run saves, then ends (its process, the one working in this folder, goes away)
+        while (!File.Exists(PathOf("h.safetensors")) || ToolRunsIn(_dir))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"after the hang-up: checkpoint {(File.Exists(PathOf("h.safetensors")) ? "saved" : "not saved")}, charrnn {(ToolRunsIn(_dir) ? "still running" : "ended")}");
+            Thread.Sleep(20);
+        }
+        Assert.True(Checkpoint.Load(PathOf("h.safetensors")).Training!.Step >= 20);
+
+        string Shown() { lock (shown) return shown.ToString(); }
+    }
+
+    // Whether a charrnn process has its working directory in dir.
+    private static bool ToolRunsIn(string dir)
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out _)) continue;
+            try
+            {
+                if (new DirectoryInfo(Path.Combine(proc, "cwd")).LinkTarget == dir && File.ReadAllText(Path.Combine(proc, "cmdline")).Contains("charrnn.dll", StringComparison.Ordinal))
+                    return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // gone meanwhile, or not ours to read
+        }
+        return false;
+    }
+
+    [Fact]
     public void Ctrl_c_during_the_closing_validation_is_finished_by_a_resume_to_the_same_total()
     {
         // one step, then the closing pass over 150,000 characters at H = 512 (seconds), cut short

@@ -63,7 +63,7 @@ internal sealed partial class CorpusText : IDisposable
     /// <see cref="CorpusFiles.Expand"/>'s order), or <c>-</c> alone for standard input, or none for the embedded corpus;
     /// <paramref name="lines"/> frames every non-empty line. <paramref name="progress"/> makes the live line of a
     /// tokenization (null: none). Problems are <see cref="CommandError"/>s (exit 1), or <see cref="Arguments.UsageException"/>
-    /// for <c>-</c> among other inputs or an empty path. Ctrl+C or SIGTERM meanwhile throws <see cref="StoppedException"/>
+    /// for <c>-</c> among other inputs or an empty path. Ctrl+C, SIGTERM or a hang-up meanwhile throws <see cref="StoppedException"/>
     /// once the temporary files are removed.
     /// </summary>
     public static CorpusText Open(IReadOnlyList<string> inputs, bool lines, bool replaceInvalid, Func<double, TaskProgress?>? progress = null, bool verify = false, bool rebuild = false)

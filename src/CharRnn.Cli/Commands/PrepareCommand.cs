@@ -25,8 +25,8 @@ internal static class PrepareCommand
         "holds). The store goes beside the input (FILE.charrnn-tokens; FILE.<key>.charrnn-tokens for several inputs;\n" +
         ".lines.charrnn-tokens for --lines), or to $XDG_CACHE_HOME/charrnn/tokens (default ~/.cache/charrnn/tokens) when\n" +
         "that folder cannot be written. It is reused while every input keeps its size and last-write time, and rebuilt\n" +
-        "when one changes or the store is damaged. A terminal shows progress on stderr; Ctrl+C stops it, leaving no\n" +
-        "partial store.", Options, CorpusText.InputOrderHelp);
+        "when one changes or the store is damaged. A terminal shows progress on stderr; Ctrl+C (or SIGTERM, or\n" +
+        "a hang-up) stops it, leaving no partial store.", Options, CorpusText.InputOrderHelp);
 
     public static int Run(ParsedArguments a)
     {

@@ -4,19 +4,22 @@ using System.Runtime.InteropServices;
 namespace CharRnn.Cli.Commands;
 
 /// <summary>
-/// Ctrl+C (SIGINT) or SIGTERM during training, or while a corpus is read (<see cref="CorpusText.Open"/>). The first one asks the run to stop after the current step: it cancels
-/// <see cref="Token"/> (so a validation pass under way ends at its next chunk) and calls <c>onFirst</c> to say what
-/// happens. A second one calls <c>onSecond</c> (which says what it does) and ends the process at once with exit code
-/// 130 — unless it comes within <see cref="Grace"/> of the first: that is the same request delivered twice (GNU
-/// <c>timeout</c> signals the process, then its whole process group), not a person pressing Ctrl+C again. Until
-/// disposed; after that a signal has its default effect.
+/// Ctrl+C (SIGINT), SIGTERM or a hang-up (SIGHUP: the terminal closed, the ssh session dropped) during training, or
+/// while a corpus is read (<see cref="CorpusText.Open"/>). The first one asks the run to stop after the current step:
+/// it cancels <see cref="Token"/> (so a validation pass under way ends at its next chunk) and calls <c>onFirst</c> to
+/// say what happens. A second one calls <c>onSecond</c> (which says what it does) and ends the process at once with
+/// exit code 130 — unless it comes within <see cref="Grace"/> of the first: that is the same request delivered twice
+/// (GNU <c>timeout</c> signals the process, then its whole process group), not a person pressing Ctrl+C again. A
+/// hang-up is never a second request. After a hang-up nothing can be shown any more and a write to the closed terminal
+/// would fail, so standard output and error that went to it are silenced first (<see cref="Output.Terminal"/>) and the
+/// run still saves and ends. Until disposed; after that a signal has its default effect.
 /// </summary>
 internal sealed class StopRequest : IDisposable
 {
     public const int ExitCode = 130;
 
     private readonly CancellationTokenSource _stop = new();
-    private readonly PosixSignalRegistration _interrupt, _terminate;
+    private readonly PosixSignalRegistration _interrupt, _terminate, _hangUp;
     private readonly Action _onFirst, _onSecond;
     private long _firstAt; // Stopwatch timestamp of the first signal; 0 before it
 
@@ -29,6 +32,12 @@ internal sealed class StopRequest : IDisposable
         _onSecond = onSecond;
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        _hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            Output.Terminal.HungUp();
+            if (Interlocked.Read(ref _firstAt) == 0) OnSignal(context);
+            else context.Cancel = true; // nobody asks twice by hanging up: the shell passing its own SIGHUP on, say
+        });
     }
 
     public bool IsRequested => _stop.IsCancellationRequested;
@@ -56,12 +65,13 @@ internal sealed class StopRequest : IDisposable
     public void Dispose()
     {
         _interrupt.Dispose();
+        _hangUp.Dispose();
         _terminate.Dispose(); // _stop stays undisposed: a handler already under way may still cancel it
     }
 }
 
 /// <summary>
-/// A command stopped by Ctrl+C or SIGTERM before it had anything to save, its temporary files removed: the message goes
+/// A command stopped by Ctrl+C, SIGTERM or a hang-up before it had anything to save, its temporary files removed: the message goes
 /// to stderr and the exit code is <see cref="StopRequest.ExitCode"/>.
 /// </summary>
 internal sealed class StoppedException(string message) : Exception(message);

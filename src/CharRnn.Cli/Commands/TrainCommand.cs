@@ -60,7 +60,7 @@ internal static class TrainCommand
         new("log", "FILE", "append every --json record (progress, validation, test, checkpoint, sample …) to FILE, one per line; charrnn plot draws it"),
         new("print-every", "K", "steps between progress lines when stderr is not a terminal, and between --json reports (default 100)"),
         new("checkpoint", "FILE", "where to save model and training state (default: the --resume file, else charrnn.safetensors)"),
-        new("checkpoint-every", "K", "also save every K steps, so a crash loses at most K; 0 = only at the end and on Ctrl+C or SIGTERM (default 1000, as char-rnn and torch-rnn)"),
+        new("checkpoint-every", "K", "also save every K steps, so a crash loses at most K; 0 = only at the end and on Ctrl+C, SIGTERM or a hang-up (default 1000, as char-rnn and torch-rnn)"),
         new("resume", "CKPT", "continue a run exactly from its checkpoint (same text, checked; options come from the file)"),
         new("init-from", "MODEL", "start from the weights and vocabulary of any model file, with a fresh optimizer"),
         new("threads", "N", "training threads; the batch's streams are split among them (default 1; results depend on N)"),
@@ -74,7 +74,8 @@ internal static class TrainCommand
         "backpropagation through time and saves it as a safetensors checkpoint in PyTorch's own names and layouts.\n" +
         "Ctrl+C stops after the current step (a validation pass under way stops at once), saves the checkpoint and exits with\n" +
         "130; a second Ctrl+C (a quarter of a second or more after the first: a signal sent twice at once, as GNU timeout\n" +
-        "sends it, counts once) quits at once without saving. --resume continues bit-identically.", Options,
+        "sends it, counts once) quits at once without saving. SIGTERM does what Ctrl+C does, and so does a hang-up (SIGHUP:\n" +
+        "the terminal or ssh session went away), silently. --resume continues bit-identically.", Options,
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
         "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
         "\n" +

@@ -20,7 +20,7 @@ internal sealed class Progress(bool live)
         string line = string.Create(CultureInfo.InvariantCulture,
             $"step {step}/{total}  loss {loss:F4}  smooth {smoothLoss:F4}  {Rate(charsPerSecond)} chars/s  ETA {Format(eta)}");
         if (Live) Status(line);
-        else Console.Error.WriteLine(line);
+        else Terminal.Write(toError: true, () => Console.Error.WriteLine(line));
     }
 
     /// <summary>
@@ -34,7 +34,7 @@ internal sealed class Progress(bool live)
 
     private void Status(string line)
     {
-        Console.Error.Write("\r" + line.PadRight(_lastLength));
+        Terminal.Write(toError: true, () => Console.Error.Write("\r" + line.PadRight(_lastLength)));
         _lastLength = line.Length;
     }
 
@@ -42,7 +42,7 @@ internal sealed class Progress(bool live)
     public void Line(string text)
     {
         Clear();
-        Console.Error.WriteLine(text);
+        Terminal.Write(toError: true, () => Console.Error.WriteLine(text));
     }
 
     /// <summary>Erases the live line, if any.</summary>
@@ -50,14 +50,15 @@ internal sealed class Progress(bool live)
     {
         if (Live && _lastLength > 0)
         {
-            Console.Error.Write("\r" + new string(' ', _lastLength) + "\r");
+            int length = _lastLength;
+            Terminal.Write(toError: true, () => Console.Error.Write("\r" + new string(' ', length) + "\r"));
             _lastLength = 0;
         }
     }
 
     public void Finish()
     {
-        if (Live && _lastLength > 0) Console.Error.WriteLine();
+        if (Live && _lastLength > 0) Terminal.Write(toError: true, () => Console.Error.WriteLine());
         _lastLength = 0;
     }
 

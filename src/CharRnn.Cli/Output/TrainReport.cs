@@ -118,7 +118,7 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
     {
         Record("sample", w => { w.WriteNumber("step", step); w.WriteBoolean("final", final); w.WriteString("text", text); Elapsed(w); });
         if (json) return;
-        if (final) lock (_output) Console.Out.WriteLine(text);
+        if (final) lock (_output) Terminal.Write(toError: false, () => Console.Out.WriteLine(text));
         else Line($"--- sample at step {step} ---\n{text}\n---");
     }
 
@@ -181,7 +181,7 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
         });
         if (json) return;
         Line(Invariant($"done: {step} steps in {seconds:F1} s, smoothed loss {smoothLoss:F4} nats/char; saved {checkpoint}"));
-        if (finalSample is not null) lock (_output) Console.Out.WriteLine(finalSample);
+        if (finalSample is not null) lock (_output) Terminal.Write(toError: false, () => Console.Out.WriteLine(finalSample));
     }
 
     /// <summary>A failure after the start (the message also goes to stderr with the exit code): a record in the JSON form.</summary>
@@ -209,11 +209,12 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
         lock (_output)
         {
             if (json)
-            {
-                var stdout = Console.OpenStandardOutput();
-                stdout.Write(line);
-                stdout.Flush();
-            }
+                Terminal.Write(toError: false, () =>
+                {
+                    var stdout = Console.OpenStandardOutput();
+                    stdout.Write(line);
+                    stdout.Flush();
+                });
             if (log is not null) failed = log.Append(line);
         }
         if (failed is not null) Warning(failed);
