@@ -155,6 +155,11 @@ internal sealed partial class CorpusText : IDisposable
             try
             {
                 s_copying = true;
+                // a signal whose handler read s_copying before it was set only cancelled: stop here, or the copy would
+                // wait for standard input to end first (the fence orders the flag's store before the token's load, as the
+                // handler's cancel comes before its load of the flag)
+                Interlocked.MemoryBarrier();
+                cancellation.ThrowIfCancellationRequested();
                 Directory.CreateDirectory(folder);
                 using var file = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
                 using (var stdin = Console.OpenStandardInput()) stdin.CopyTo(file, 1 << 16);
