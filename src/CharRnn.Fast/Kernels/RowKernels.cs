@@ -88,21 +88,27 @@ internal static class RowKernels
             throw new ArgumentException("transpose operands are too short");
         ref float o = ref MemoryMarshal.GetReference(output);
         ref float i = ref MemoryMarshal.GetReference(input);
-        // 16×16 blocks keep a block's 16 source and 16 destination lines in L1 (and off one cache set at 4 KiB strides)
+        // 16×16 blocks keep a block's 16 source and 16 destination lines in L1 (and off one cache set at 4 KiB strides);
+        // inside them 8 × 8 tiles with 256-bit shuffles on the wide paths, 4 × 4 with 128-bit ones otherwise
         const int Block = 16;
         bool vectors = Sse.IsSupported && policy.Path != VectorPath.Scalar;
-        int rows4 = vectors ? rows - rows % 4 : 0, columns4 = vectors ? columns - columns % 4 : 0;
+        int tile = vectors && Avx.IsSupported && policy.Path is VectorPath.V256 or VectorPath.V512 ? 8 : 4;
+        int rowsT = vectors ? rows - rows % tile : 0, columnsT = vectors ? columns - columns % tile : 0;
         for (int r0 = 0; r0 < rows; r0 += Block)
             for (int c0 = 0; c0 < columns; c0 += Block)
             {
                 int rEnd = Math.Min(r0 + Block, rows), cEnd = Math.Min(c0 + Block, columns);
-                for (int r = r0; r < rEnd; r += 4)
-                    for (int c = c0; c < cEnd; c += 4)
+                for (int r = r0; r < rEnd; r += tile)
+                    for (int c = c0; c < cEnd; c += tile)
                     {
-                        if (r + 4 <= rows4 && c + 4 <= columns4) Transpose4x4(ref o, ref i, r, c, outputStride, inputStride);
+                        if (r + tile <= rowsT && c + tile <= columnsT)
+                        {
+                            if (tile == 8) Transpose8x8(ref o, ref i, r, c, outputStride, inputStride);
+                            else Transpose4x4(ref o, ref i, r, c, outputStride, inputStride);
+                        }
                         else
-                            for (int rr = r; rr < Math.Min(r + 4, rEnd); rr++)
-                                for (int cc = c; cc < Math.Min(c + 4, cEnd); cc++)
+                            for (int rr = r; rr < Math.Min(r + tile, rEnd); rr++)
+                                for (int cc = c; cc < Math.Min(c + tile, cEnd); cc++)
                                     Unsafe.Add(ref o, (nint)cc * outputStride + rr) = Unsafe.Add(ref i, (nint)rr * inputStride + cc);
                     }
             }
@@ -142,6 +148,40 @@ internal static class RowKernels
             for (; c + w <= columns; c += w) TS.Store(TS.Load(in Unsafe.Add(ref input, c)), ref Unsafe.Add(ref output, c));
             for (; c < columns; c++) Unsafe.Add(ref output, c) = Unsafe.Add(ref input, c);
         }
+    }
+
+    // Eight rows of eight floats become eight columns: unpack pairs of rows (within 128-bit lanes), shuffle pairs of
+    // pairs, then join the lanes of rows 0–3 with those of rows 4–7.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float output, ref float input, int r, int c, int outputStride, int inputStride)
+    {
+        ref float src = ref Unsafe.Add(ref input, (nint)r * inputStride + c);
+        nint si = inputStride, so = outputStride;
+        var r0 = Vector256.LoadUnsafe(ref src);
+        var r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, si));
+        var r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 2 * si));
+        var r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 3 * si));
+        var r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 4 * si));
+        var r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 5 * si));
+        var r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 6 * si));
+        var r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref src, 7 * si));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // r0[0] r1[0] r0[1] r1[1] | columns 4, 5; columns 2, 3 | 6, 7
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE); // rows 0–3 of column 0 | 4; of 1 | 5
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE); // columns 2 | 6; 3 | 7
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE); // rows 4–7 likewise
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        ref float dst = ref Unsafe.Add(ref output, (nint)c * outputStride + r);
+        Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref dst);
+        Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref Unsafe.Add(ref dst, so));
+        Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref Unsafe.Add(ref dst, 2 * so));
+        Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref Unsafe.Add(ref dst, 3 * so));
+        Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 4 * so));
+        Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 5 * so));
+        Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 6 * so));
+        Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref Unsafe.Add(ref dst, 7 * so));
     }
 
     // Four rows a, b, c, d of four floats become four columns: unpack pairs, then join halves.
