@@ -119,10 +119,12 @@ internal sealed partial class CorpusText : IDisposable
     // then deletes the folder and ends the process, as the copy may be waiting on a read that nothing can cut short.
     private static volatile string? s_standardInputFolder;
     private static volatile bool s_copying;
+    private static int s_stopTaken; // 1 once the handler or the copying thread has taken charge of a stop during the copy
 
     private static void StopWhileCopying()
     {
         if (!s_copying) return; // tokenizing: the build stops at its next chunk
+        if (Interlocked.Exchange(ref s_stopTaken, 1) != 0) return; // the copying thread saw the cancellation first and reports it
         DeleteStandardInputFolder();
         Console.Error.WriteLine("charrnn: stopped while reading standard input; its temporary files were removed");
         Environment.Exit(StopRequest.ExitCode);
@@ -157,9 +159,10 @@ internal sealed partial class CorpusText : IDisposable
                 s_copying = true;
                 // a signal whose handler read s_copying before it was set only cancelled: stop here, or the copy would
                 // wait for standard input to end first (the fence orders the flag's store before the token's load, as the
-                // handler's cancel comes before its load of the flag)
+                // handler's cancel comes before its load of the flag). Where both saw the other, whichever takes the stop
+                // first reports it: the handler by ending the process, this thread by throwing.
                 Interlocked.MemoryBarrier();
-                cancellation.ThrowIfCancellationRequested();
+                if (cancellation.IsCancellationRequested && Interlocked.Exchange(ref s_stopTaken, 1) == 0) cancellation.ThrowIfCancellationRequested();
                 Directory.CreateDirectory(folder);
                 using var file = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
                 using (var stdin = Console.OpenStandardInput()) stdin.CopyTo(file, 1 << 16);

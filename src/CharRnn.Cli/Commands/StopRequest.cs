@@ -10,7 +10,8 @@ namespace CharRnn.Cli.Commands;
 /// say what happens. A second one calls <c>onSecond</c> (which says what it does) and ends the process at once with
 /// exit code 130 — unless it comes within <see cref="Grace"/> of the first: that is the same request delivered twice
 /// (GNU <c>timeout</c> signals the process, then its whole process group), not a person pressing Ctrl+C again. A
-/// hang-up is never a second request. After a hang-up nothing can be shown any more and a write to the closed terminal
+/// hang-up is never a second request, and after one no signal is (a SIGTERM from the session's manager, say: nobody can
+/// press Ctrl+C on a closed terminal), so the run saves. After a hang-up nothing can be shown any more and a write to the closed terminal
 /// would fail, so standard output and error that went to it are silenced first (<see cref="Output.Terminal"/>) and the
 /// run still saves and ends. Until disposed; after that a signal has its default effect.
 /// </summary>
@@ -55,7 +56,7 @@ internal sealed class StopRequest : IDisposable
             _stop.Cancel();
             _onFirst();
         }
-        else if (Stopwatch.GetElapsedTime(first, now) >= Grace)
+        else if (Stopwatch.GetElapsedTime(first, now) >= Grace && !Output.Terminal.IsHungUp)
         {
             _onSecond();
             Environment.Exit(ExitCode);

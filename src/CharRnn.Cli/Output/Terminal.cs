@@ -11,6 +11,9 @@ internal static class Terminal
 {
     private static volatile bool s_hungUp;
 
+    /// <summary>Whether the terminal has hung up (then nobody can press Ctrl+C there any more).</summary>
+    public static bool IsHungUp => s_hungUp;
+
     /// <summary>The terminal has hung up: standard output and error that went to it are silenced.</summary>
     public static void HungUp()
     {
