@@ -26,7 +26,6 @@ import math
 import os
 import shlex
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile

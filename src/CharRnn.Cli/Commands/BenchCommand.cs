@@ -82,7 +82,7 @@ internal static class BenchCommand
         using (var trainer = new Trainer(model, tokens, options))
         {
             Measure(() => trainer.TrainStep(), Math.Min(0.5, seconds / 4), 3, batch: 1);
-            trainRate = BestRate(() => trainer.TrainStep(), seconds, 3, batch: 1) * t * b;
+            trainRate = BestRate(() => trainer.TrainStep(), seconds, 1, batch: 1) * t * b;
         }
         var format = weights ?? WeightFormat.F32;
         using var generator = new Generator(new InferenceModel(model, policy, format), 1, threads);
