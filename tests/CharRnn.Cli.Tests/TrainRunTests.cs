@@ -435,30 +435,6 @@ public sealed class TrainRunTests : IDisposable
         string Shown() { lock (shown) return shown.ToString(); }
     }
 
-    [Fact]
-    public void A_sigterm_after_a_hang_up_still_saves()
-    {
-        // steps of about a second: the SIGTERM comes while the step the hang-up interrupted still runs, later than a
-        // signal sent twice at once; a second Ctrl+C would quit without saving, but nobody presses one after a hang-up
-        string text = Words("big.txt", 5000);
-        var info = StartInfo(_dir, $"train --input {text} --cell lstm --hidden 1536 --batch 32 --seq-len 100 --eval-every 0 --print-every 1 --steps 100 --sample-length 0 --json --checkpoint t.safetensors".Split(' '));
-        using var process = Process.Start(info)!;
-        _ = process.StandardError.ReadToEndAsync();
-        string? line;
-        do line = process.StandardOutput.ReadLine();
-        while (line is not null && !line.Contains("\"event\":\"progress\"", StringComparison.Ordinal)); // step 1 done; step 2 runs
-        Assert.NotNull(line);
-        Assert.Equal(0, Kill(process.Id, 1)); // SIGHUP
-        Thread.Sleep(StopRequest.Grace * 2);
-        Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM
-        var rest = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000));
-
-        Assert.Equal(130, process.ExitCode);
-        Assert.True(Assert.Single(Events(Records(rest), "interrupted")).GetProperty("saved").GetBoolean(), rest);
-        Assert.True(Checkpoint.Load(PathOf("t.safetensors")).Training!.Step >= 1);
-    }
-
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
@@ -496,13 +472,8 @@ public sealed class TrainRunTests : IDisposable
     {
         // one step, then the closing pass over 150,000 characters at H = 512 (seconds), cut short
         string text = Words("long.txt", 60_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --steps 1 --print-every 1 --sample-length 0 --json --checkpoint c.safetensors".Split(' '));
-        using var process = Process.Start(info)!;
-        _ = process.StandardError.ReadToEndAsync();
-        string? line;
-        do line = process.StandardOutput.ReadLine();
-        while (line is not null && !line.Contains("\"event\":\"progress\"", StringComparison.Ordinal)); // step 1's progress: the closing pass runs now
-        Assert.NotNull(line);
+        // step 1's progress: the closing pass runs now
+        using var process = StartUntil($"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --steps 1 --print-every 1 --sample-length 0 --json --checkpoint c.safetensors", "\"event\":\"progress\"");
         Interrupt(process);
         var rest = Records(process.StandardOutput.ReadToEnd());
         Assert.True(process.WaitForExit(60_000));
@@ -523,13 +494,8 @@ public sealed class TrainRunTests : IDisposable
     {
         // a short validation range, then the test over 150,000 characters at H = 512 (seconds), cut short
         string text = Words("long.txt", 60_000);
-        var info = StartInfo(_dir, $"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.001 --test-frac 0.5 --steps 1 --eval-every 1 --sample-length 0 --json --checkpoint t.safetensors".Split(' '));
-        using var process = Process.Start(info)!;
-        _ = process.StandardError.ReadToEndAsync();
-        string? line;
-        do line = process.StandardOutput.ReadLine();
-        while (line is not null && !line.Contains("\"event\":\"validation\"", StringComparison.Ordinal)); // the closing pass is done: the test runs now
-        Assert.NotNull(line);
+        // the closing pass is done: the test runs now
+        using var process = StartUntil($"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.001 --test-frac 0.5 --steps 1 --eval-every 1 --sample-length 0 --json --checkpoint t.safetensors", "\"event\":\"validation\"");
         Interrupt(process);
         var rest = Records(process.StandardOutput.ReadToEnd());
         Assert.True(process.WaitForExit(60_000));
@@ -540,6 +506,17 @@ public sealed class TrainRunTests : IDisposable
         Assert.Empty(Events(finished, "validation")); // it ran before the Ctrl+C
         Assert.Equal(1, Assert.Single(Events(finished, "test")).GetProperty("step").GetInt64());
         Assert.False(SafetensorsReader.Read(PathOf("t.safetensors")).Metadata.ContainsKey("cli.validation_due"));
+    }
+
+    // charrnn ARGS (JSON records on stdout), returned once it has written a record that contains marker.
+    private Process StartUntil(string args, string marker)
+    {
+        var process = Process.Start(StartInfo(_dir, args.Split(' ')))!;
+        _ = process.StandardError.ReadToEndAsync();
+        string? line;
+        do line = process.StandardOutput.ReadLine(); while (line is not null && !line.Contains(marker, StringComparison.Ordinal));
+        Assert.NotNull(line);
+        return process;
     }
 
     // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
@@ -562,13 +539,30 @@ public sealed class TrainRunTests : IDisposable
         using var process = StartLongSteps("twice.safetensors");
         Interrupt(process);
         Interrupt(process);
+        AssertStoppedAndSaved(process, "twice.safetensors");
+    }
+
+    [Fact]
+    public void A_sigterm_after_a_hang_up_still_saves()
+    {
+        // both signals arrive within step 2, the second later than a signal delivered twice at once: a second Ctrl+C
+        // then would quit without saving, but nobody presses one on a terminal that hung up
+        using var process = StartLongSteps("hup.safetensors");
+        Assert.Equal(0, Kill(process.Id, 1)); // SIGHUP
+        Thread.Sleep(StopRequest.Grace * 2);
+        Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM
+        AssertStoppedAndSaved(process, "hup.safetensors");
+    }
+
+    // A StartLongSteps run that was asked to stop: it ends with 130 once it has saved step 2 to checkpoint.
+    private void AssertStoppedAndSaved(Process process, string checkpoint)
+    {
         var rest = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(60_000));
-
         Assert.Equal(130, process.ExitCode);
         Assert.DoesNotContain("without saving;", rest);
         Assert.Matches(@"interrupted at step \d+", rest);
-        Assert.True(Checkpoint.Load(PathOf("twice.safetensors")).Training!.Step >= 2);
+        Assert.True(Checkpoint.Load(PathOf(checkpoint)).Training!.Step >= 2);
     }
 
     [Fact]
