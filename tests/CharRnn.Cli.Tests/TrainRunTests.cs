@@ -474,11 +474,7 @@ public sealed class TrainRunTests : IDisposable
         string text = Words("long.txt", 60_000);
         // step 1's progress: the closing pass runs now
         using var process = StartUntil($"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.5 --val-full --steps 1 --print-every 1 --sample-length 0 --json --checkpoint c.safetensors", "\"event\":\"progress\"");
-        Interrupt(process);
-        var rest = Records(process.StandardOutput.ReadToEnd());
-        Assert.True(process.WaitForExit(60_000));
-        Assert.Equal(130, process.ExitCode);
-        Assert.Empty(Events(rest, "validation"));
+        Assert.Empty(Events(InterruptedRecords(process), "validation"));
 
         // the same total is not "nothing to train" here: the resume runs the closing pass and ends the run
         var finished = Charrnn("train --resume c.safetensors --steps 1 --val-full --sample-length 0 --json");
@@ -496,11 +492,7 @@ public sealed class TrainRunTests : IDisposable
         string text = Words("long.txt", 60_000);
         // the closing pass is done: the test runs now
         using var process = StartUntil($"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.001 --test-frac 0.5 --steps 1 --eval-every 1 --sample-length 0 --json --checkpoint t.safetensors", "\"event\":\"validation\"");
-        Interrupt(process);
-        var rest = Records(process.StandardOutput.ReadToEnd());
-        Assert.True(process.WaitForExit(60_000));
-        Assert.Equal(130, process.ExitCode);
-        Assert.Empty(Events(rest, "test"));
+        Assert.Empty(Events(InterruptedRecords(process), "test"));
 
         var finished = Records(Charrnn("train --resume t.safetensors --steps 1 --sample-length 0 --json").Stdout);
         Assert.Empty(Events(finished, "validation")); // it ran before the Ctrl+C
@@ -517,6 +509,16 @@ public sealed class TrainRunTests : IDisposable
         do line = process.StandardOutput.ReadLine(); while (line is not null && !line.Contains(marker, StringComparison.Ordinal));
         Assert.NotNull(line);
         return process;
+    }
+
+    // Ctrl+C to a StartUntil run: the records it writes after, once it has ended with 130.
+    private static List<JsonElement> InterruptedRecords(Process process)
+    {
+        Interrupt(process);
+        var rest = Records(process.StandardOutput.ReadToEnd());
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(130, process.ExitCode);
+        return rest;
     }
 
     // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
