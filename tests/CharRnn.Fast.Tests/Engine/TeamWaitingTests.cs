@@ -140,17 +140,40 @@ public class TeamWaitingTests
     [Fact]
     public void The_caller_runs_the_slots_its_blocked_members_have_not_taken_yet()
     {
-        int members = Oversubscribed;
-        using var team = new WorkerTeam(members);
-        var ranOn = new int[members];
-        int caller = Environment.CurrentManagedThreadId, stolen = 0;
-        for (int run = 0; run < 30; run++)
+        const int members = 4;
+        var team = new WorkerTeam(members);
+        team.Run(_ => { });
+        // The members block on the team's start signal. While the caller holds that signal's monitor (it is reentrant,
+        // so the caller's own wake-up still goes through), a woken member cannot leave its wait: it is a member
+        // without a core, deterministically. Only the caller can then run slots 1..n−1; a team whose caller only
+        // waited for its members would never finish the Run.
+        var start = Field(team, "_start");
+        var gate = Field(start, "_gate");
+        var blocked = Stopwatch.StartNew();
+        while ((int)Field(start, "_sleepers") < members - 1)
         {
-            Thread.Sleep(10); // the members block; waking them takes longer than the caller's empty slot 0
-            team.Run(m => ranOn[m] = Environment.CurrentManagedThreadId);
-            for (int m = 1; m < members; m++) if (ranOn[m] == caller) stolen++;
+            Assert.True(blocked.Elapsed < TimeSpan.FromSeconds(30), "the idle members never blocked");
+            Thread.Sleep(1);
         }
-        Assert.True(stolen > 0, "the caller waited for every member instead of running the untaken slots");
+        var ranOn = new int[members];
+        int caller = 0;
+        var run = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            lock (gate) team.Run(m => ranOn[m] = Environment.CurrentManagedThreadId);
+        }) { IsBackground = true };
+        run.Start();
+        Assert.True(run.Join(TimeSpan.FromSeconds(30)), "the caller waited for members that could not run");
+        Assert.All(ranOn, id => Assert.Equal(caller, id));
+        // released, the members find their slots taken and meet the next Run as usual
+        var counts = new int[members];
+        for (int i = 0; i < 20; i++) team.Run(m => Interlocked.Increment(ref counts[m]));
+        Assert.All(counts, c => Assert.Equal(20, c));
+        team.Dispose();
+
+        static object Field(object owner, string name) =>
+            owner.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(owner)
+            ?? throw new InvalidOperationException($"{owner.GetType().Name} has no field {name}");
     }
 
     [Fact]
