@@ -521,17 +521,35 @@ public sealed class TrainRunTests : IDisposable
         return rest;
     }
 
-    // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each), returned once step 1 is
-    // reported: a signal sent now lands in step 2. Its stdout is drained; the test reads stderr.
-    private Process StartLongSteps(string checkpoint)
+    // A run of long steps (16 streams × 2,000 characters at H = 768, about a second each on a 2.3 GHz Xeon; longer with
+    // a longer seqLen), returned once step 1 is reported: a signal sent now lands in step 2. Its stdout is drained; the
+    // test reads stderr.
+    private Process StartLongSteps(string checkpoint, string schedule = "--val-frac 0 --steps 1000", int seqLen = 2000)
     {
         string text = Words("long.txt", 20_000);
-        var process = Process.Start(StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len 2000 --batch 16 --val-frac 0 --print-every 1 --steps 1000 --checkpoint {checkpoint}".Split(' ')))!;
+        var process = Process.Start(StartInfo(_dir, $"train --input {text} --hidden 768 --seq-len {seqLen} --batch 16 {schedule} --print-every 1 --checkpoint {checkpoint}".Split(' ')))!;
         _ = process.StandardOutput.ReadToEndAsync();
         string? line;
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1/", StringComparison.Ordinal));
         Assert.NotNull(line);
         return process;
+    }
+
+    [Fact]
+    public void Ctrl_c_during_the_last_step_leaves_the_closing_steps_to_a_resume_to_the_same_total()
+    {
+        // step 2 is the last: the loop ends with every step trained, but stopped before its closing steps began
+        using var process = StartLongSteps("last.safetensors", "--val-frac 0.1 --steps 2 --sample-length 0");
+        Interrupt(process);
+        AssertStoppedAndSaved(process, "last.safetensors");
+        Assert.Equal("1", SafetensorsReader.Read(PathOf("last.safetensors")).Metadata["cli.closing_due"]);
+
+        var finished = Charrnn("train --resume last.safetensors --steps 2 --sample-length 0 --json");
+        AssertOk(finished);
+        var records = Records(finished.Stdout);
+        Assert.Empty(Events(records, "progress")); // no step is trained again
+        Assert.Equal(2, Assert.Single(Events(records, "validation")).GetProperty("step").GetInt64());
+        Assert.Equal("done", records[^1].GetProperty("event").GetString());
     }
 
     [Fact]
@@ -570,8 +588,9 @@ public sealed class TrainRunTests : IDisposable
     [Fact]
     public void A_second_ctrl_c_quits_at_once_without_saving_and_says_so()
     {
-        // both signals arrive within step 2
-        using var process = StartLongSteps("quit.safetensors");
+        // both signals arrive within step 2, the second a person's pause after the first: steps of about 3 s leave that
+        // margin on a CPU a few times faster
+        using var process = StartLongSteps("quit.safetensors", seqLen: 4000);
         Interrupt(process);
         string? line;
         do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("stopping after this step", StringComparison.Ordinal));

@@ -84,6 +84,9 @@ internal sealed class TrainingRun(
             bool stopped = validationDue && trainer.Step < schedule.TotalSteps && Periodic(trainer.Step) && ValidateOnSchedule(trainer.Step, stop);
             if (!stopped) Loop(stop);
             report.Finish();
+            // a Ctrl+C during the last step (or just after it) ends the loop with every step trained: what is left are
+            // the closing steps, which the checkpoint must then say are due
+            _closing = trainer.Step >= schedule.TotalSteps;
             if (stop.IsRequested) return Interrupted();
             _closing = true;
             // the closing pass (unless an early stop has just validated, or a resume only finishes closing steps whose

@@ -74,8 +74,11 @@ internal sealed class GenerationSignal
     {
         Interlocked.Increment(ref _sleepers);
         lock (_gate)
+        {
             while (Volatile.Read(ref _value) == seen) Monitor.Wait(_gate);
-        Interlocked.Decrement(ref _sleepers);
+            // still under the monitor: whoever holds it and counts the sleepers knows none of them is on its way out
+            Interlocked.Decrement(ref _sleepers);
+        }
     }
 
     private static long Ticks(int microseconds) => Math.Max(1, Stopwatch.Frequency * microseconds / 1_000_000);

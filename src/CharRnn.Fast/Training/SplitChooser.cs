@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace CharRnn.Fast.Training;
 
 /// <summary>
@@ -16,10 +14,12 @@ namespace CharRnn.Fast.Training;
 /// call site.
 /// </para>
 /// </summary>
-internal sealed class SplitChooser
+/// <param name="clock">the clock calls are timed on (the system's; tests move their own)</param>
+internal sealed class SplitChooser(TimeProvider? clock = null)
 {
     private const int TrialCalls = 32, TrialCostShare = 50;
-    private double _split, _alone;   // Stopwatch ticks per step, smoothed; 0 until measured
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private double _split, _alone;   // clock ticks per step, smoothed; 0 until measured
     private double _sinceTrial;      // ticks run outside trials since the last one
     private int _trialLeft;          // calls left in the current trial
     private bool _trialSplits, _splitting, _timed, _trial, _started;
@@ -41,7 +41,7 @@ internal sealed class SplitChooser
         _splitting = split;
         _steps = steps;
         _started = true;
-        _start = Stopwatch.GetTimestamp();
+        _start = _clock.GetTimestamp();
         return split;
     }
 
@@ -50,7 +50,7 @@ internal sealed class SplitChooser
     {
         if (!_started) return;
         _started = false;
-        long ticks = Stopwatch.GetTimestamp() - _start;
+        long ticks = _clock.GetTimestamp() - _start;
         if (!_trial) _sinceTrial += ticks;
         if (!_timed) return;
         double perStep = Math.Max(1, ticks) / (double)_steps;
