@@ -130,6 +130,31 @@ public sealed class CompactWeightsTests(TrainedModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void The_output_never_replaces_the_model_through_a_symbolic_link()
+    {
+        File.Copy(Path.Combine(fixture.Dir, "m.safetensors"), Path.Combine(fixture.Dir, "linked.safetensors"), overwrite: true);
+        var before = File.ReadAllBytes(Path.Combine(fixture.Dir, "linked.safetensors"));
+        File.Delete(Path.Combine(fixture.Dir, "link.safetensors"));
+        File.CreateSymbolicLink(Path.Combine(fixture.Dir, "link.safetensors"), "linked.safetensors");
+        var r = Charrnn("quantize", "linked.safetensors", "-o", "link.safetensors", "--weights", "bf16");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("the output would replace the model", r.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(fixture.Dir, "linked.safetensors")));
+    }
+
+    [Fact]
+    public void The_output_never_replaces_a_training_runs_checkpoint()
+    {
+        var run = Path.Combine(fixture.Dir, "other-run.safetensors");
+        File.Copy(Path.Combine(fixture.Dir, "m.safetensors"), run, overwrite: true);
+        var before = File.ReadAllBytes(run);
+        var r = Charrnn("quantize", "m.safetensors", "-o", "other-run.safetensors", "--weights", "int8");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("'other-run.safetensors' holds a training run's checkpoint (step 80)", r.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(run));
+    }
+
+    [Fact]
     public void A_missing_model_exits_1()
     {
         var r = Charrnn("quantize", "missing.safetensors", "-o", "y.safetensors", "--weights", "int8");

@@ -10,7 +10,7 @@ internal static class QuantizeCommand
 {
     public static readonly Option[] Options =
     [
-        new("out", "FILE", "the compact model file to write (required)") { Short = 'o' },
+        new("out", "FILE", "the compact model file to write (required); never MODEL itself, a file that is not a model or a training run's checkpoint") { Short = 'o' },
         new("weights", "FORMAT", "bf16 (round to nearest even) or int8 (symmetric, one scale per row) (required)"),
         new("json", null, "print {\"event\":\"quantized\",\"weights\":…,\"model\":…,\"input_bytes\":…,\"output_bytes\":…}"),
     ];
@@ -28,15 +28,18 @@ internal static class QuantizeCommand
         string input = a.Positional[0];
         string output = a.String("out") ?? throw new UsageException("-o OUT is required: the compact model file to write");
         string name = a.String("weights") ?? throw new UsageException("--weights bf16|int8 is required");
-        if (Path.GetFullPath(output) == Path.GetFullPath(input)) throw new UsageException("the output would replace the model: give -o another file");
+        // the file a write to -o replaces, through symbolic links (which a write follows)
+        if (WrittenFile(output) is { } target && target == WrittenFile(input)) throw new UsageException("the output would replace the model: give -o another file");
         if (!WeightFormats.TryParse(name, out var format) || format == WeightFormat.F32)
             throw new UsageException($"--weights must be bf16 or int8, got '{name}'");
         ReplaceCheck.OnlyModel(output, "-o");
+        ReplaceCheck.NoTrainingState(output, "-o");
         var loaded = Inputs.LoadModel(input);
         var metadata = loaded.Metadata.Where(kv => !IsTrainingKey(kv.Key)).ToDictionary();
+        long before = new FileInfo(input).Length;
         try { Checkpoint.SaveCompact(output, loaded.Model, format, metadata); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write '{output}': {FileErrors.Reason(e, output)}"); }
-        long before = new FileInfo(input).Length, after = new FileInfo(output).Length;
+        long after = new FileInfo(WrittenFile(output) ?? output).Length;
         if (a.Has("json"))
             JsonLine.Write(w =>
             {
@@ -45,6 +48,13 @@ internal static class QuantizeCommand
             });
         else Console.Out.WriteLine($"wrote {output}: {format.Name()} weights, {after:N0} bytes (the input file: {before:N0})");
         return 0;
+    }
+
+    // The full path of the file a write to path replaces, or null when no write could (a directory; the write or load says why).
+    private static string? WrittenFile(string path)
+    {
+        try { return SafetensorsWriter.ResolveTarget(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     // Training state does not survive quantization: the compact file is a model.

@@ -1,11 +1,13 @@
 using System.Buffers.Binary;
 using System.Text;
+using CharRnn.Fast.IO;
 
 namespace CharRnn.Cli.Commands;
 
 /// <summary>
 /// What an output option may replace: a file of the kind the command writes, never another (a corpus, a model given
-/// to the wrong option). Each check reads only the file's first bytes, so a large file costs nothing.
+/// to the wrong option), nor a run's training state with a model alone. The kind checks read only the file's first bytes,
+/// so a large file costs nothing.
 /// </summary>
 internal static class ReplaceCheck
 {
@@ -17,6 +19,19 @@ internal static class ReplaceCheck
         // safetensors: an 8-byte little-endian header length, then the JSON header
         bool model = head.Length == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) is var n && n >= 2 && n <= (ulong)(length - 8);
         if (!model) throw Refusal(path, "a model file", option);
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a checkpoint with a run's training state
+    /// (its step, optimizer state and sampling RNG), which a write of a model alone would lose. Reads the file's header.
+    /// </summary>
+    public static void NoTrainingState(string path, string option)
+    {
+        IReadOnlyDictionary<string, string> metadata;
+        try { metadata = SafetensorsReader.Read(SafetensorsWriter.ResolveTarget(path)).Metadata; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException) { return; } // missing, or no model to keep
+        if (metadata.TryGetValue(CheckpointKeys.Step, out var step))
+            throw new CommandError($"'{path}' holds a training run's checkpoint (step {step}), which {option} would replace with a model alone; choose another {option}, or remove the file if it may be replaced");
     }
 
     /// <summary>Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a non-empty file that is not an SVG.</summary>
