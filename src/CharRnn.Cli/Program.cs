@@ -29,6 +29,12 @@ internal static class Program
         Console.OutputEncoding = new System.Text.UTF8Encoding(false);
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
+            // charrnn help COMMAND: that command's help, as charrnn COMMAND --help
+            if (args is ["help", var name] && Commands.FirstOrDefault(c => c.Name == name) is { } named)
+            {
+                Console.Out.Write(named.Help());
+                return 0;
+            }
             Console.Out.Write(TopLevelHelp());
             return args.Length == 0 ? 2 : 0;
         }
@@ -84,7 +90,7 @@ internal static class Program
                "Character-level recurrent networks: train, sample, evaluate, inspect, benchmark; tokenize corpora, plot training\n" +
                "logs. Models are safetensors files.\n\n" +
                "commands:\n" + string.Join('\n', lines) + "\n\n" +
-               "charrnn <command> --help shows a command's options; charrnn --version shows the version, the build and the vector path.\n" +
+               "charrnn <command> --help (or charrnn help <command>) shows a command's options; charrnn --version shows the version, the build and the vector path.\n" +
                $"Environment: {KernelPolicy.EnvironmentVariable}=512|256|128|scalar forces a narrower vector path\n" +
                $"(kernel policies on this CPU: {string.Join(", ", KernelPolicy.Available.Select(p => p.Name))}).\n";
     }

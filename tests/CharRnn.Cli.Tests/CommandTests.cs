@@ -43,6 +43,9 @@ public sealed class CommandTests : IDisposable
         AssertOk(r);
         Assert.StartsWith($"usage: charrnn {command}", r.Stdout);
         Assert.Contains("--json", r.Stdout);
+        var asked = Charrnn($"help {command}");
+        AssertOk(asked);
+        Assert.Equal(r.Stdout, asked.Stdout);
         var top = Charrnn("--help");
         AssertOk(top);
         // listed under "commands:" (the summary's prose alone contains "train", "sample", "eval…" and "bench…")

@@ -126,6 +126,21 @@ public sealed class TrainRunTests : IDisposable
     private static int FirstProgressLine(string stderr) => stderr.Split('\n').ToList().FindIndex(l => l.StartsWith("step ", StringComparison.Ordinal));
 
     [Fact]
+    public void A_resume_whose_text_has_moved_says_so_and_takes_the_new_place_from_input()
+    {
+        string before = PathOf("moving.txt"), after = PathOf("moved.txt");
+        File.Copy(_text, before, overwrite: true);
+        AssertOk(Charrnn($"train --input {before} {Small} --steps 10 --checkpoint moving.safetensors"));
+        File.Move(before, after, overwrite: true);
+
+        var r = Charrnn("train --resume moving.safetensors --steps 20");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"the run's input '{before}', as the checkpoint records it, does not exist: if the text has moved, give it with --input", r.Stderr);
+        AssertOk(Charrnn($"train --resume moving.safetensors --steps 20 --input {after}"));
+        Assert.Equal(20, Checkpoint.Load(PathOf("moving.safetensors")).Training!.Step);
+    }
+
+    [Fact]
     public void A_resumed_run_saves_back_to_the_file_it_resumed_from()
     {
         AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint charrnn.safetensors"));

@@ -46,8 +46,8 @@ internal static class TrainCommand
         new("clip-norm", "C", "scale the whole gradient to norm ≤ C; 0 = off (default 0)"),
         new("lr-decay", "F", "multiply the learning rate by F every --lr-decay-every steps (default 1 = none)"),
         new("lr-decay-every", "N", "steps between learning-rate decays (default 1000)"),
-        new("init", "SCHEME", "weights: normal:SIGMA, xavier (N(0, 1/fan_in)) or uniform:A (default normal:0.01 for rnn, uniform:0.08 for lstm and gru)"),
-        new("init-bias", "SCHEME", "biases: zero, normal:SIGMA or uniform:A (default zero)"),
+        new("init", "SCHEME", "weights: normal:SIGMA, xavier (N(0, 1/fan_in)), uniform:A or zero (default normal:0.01 for rnn, uniform:0.08 for lstm and gru)"),
+        new("init-bias", "SCHEME", "biases: zero, normal:SIGMA, xavier or uniform:A (default zero)"),
         new("forget-bias", "B", "LSTM: the forget gate's bias at initialisation (default 0; torch-rnn uses 1)"),
         new("relu", null, "relu hidden units instead of tanh (rnn cells)"),
         new("seed", "S", "seed of initialisation and sampling (default 1)"),
@@ -367,9 +367,18 @@ internal static class TrainCommand
         var stored = resumed?.Metadata.GetValueOrDefault(InputKey);
         if (stored == StandardInput) throw new UsageException("the run read its text from standard input: give it again with --input -");
         if (stored is null or EmbeddedInput) return [];
-        if (!stored.StartsWith('[')) return [stored];
-        try { return JsonSerializer.Deserialize(stored, InputsJson.Default.StringArray) ?? []; }
-        catch (JsonException) { throw new CommandError($"the checkpoint's metadata \"{InputKey}\" is '{stored}', not a path or a JSON array of paths: give --input again"); }
+        IReadOnlyList<string> paths;
+        if (!stored.StartsWith('[')) paths = [stored];
+        else
+        {
+            try { paths = JsonSerializer.Deserialize(stored, InputsJson.Default.StringArray) ?? []; }
+            catch (JsonException) { throw new CommandError($"the checkpoint's metadata \"{InputKey}\" is '{stored}', not a path or a JSON array of paths: give --input again"); }
+        }
+        // a corpus moved since: the path is the checkpoint's, and --input names the new place (the text is still checked)
+        foreach (var path in paths)
+            if (!File.Exists(path) && !Directory.Exists(path))
+                throw new CommandError($"the run's input '{path}', as the checkpoint records it, does not exist: if the text has moved, give it with --input");
+        return paths;
     }
 
     /// <summary>The resumed run's <c>--val-frac</c> or <c>--test-frac</c> (0 in checkpoints that predate it).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CharRnn.Fast.Data;
 
 namespace CharRnn.Fast.Training;
@@ -36,7 +37,7 @@ public sealed class TokenStream
             if (source.Length == 0) throw new ArgumentException("the training text is empty");
             long needed = (long)sequenceLength * batchSize + 1;
             if (source.Length < needed)
-                throw new ArgumentException($"the training text has {source.Length} character{(source.Length == 1 ? "" : "s")}; one step of {batchSize} stream(s) × {sequenceLength} characters needs at least {needed}: use a longer text, or a smaller --seq-len or --batch");
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the training text has {source.Length:N0} character{(source.Length == 1 ? "" : "s")}; one step of {batchSize:N0} stream(s) × {sequenceLength:N0} characters needs at least {needed:N0}: use a longer text, or a smaller --seq-len or --batch"));
             if (steps > int.MaxValue)
                 throw new ArgumentException($"the training text has {source.Length} characters: {steps} steps per epoch of {batchSize} stream(s) × {sequenceLength} characters is more than {int.MaxValue}; use a larger --seq-len or --batch");
         }
