@@ -141,6 +141,18 @@ public sealed class TrainRunTests : IDisposable
     }
 
     [Fact]
+    public void A_resume_of_several_streams_on_other_threads_warns_that_it_does_not_continue_bit_identically()
+    {
+        AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint threads.safetensors"));
+        var other = Charrnn("train --resume threads.safetensors --steps 20 --threads 2");
+        AssertOk(other);
+        Assert.Contains("warning: --threads 2 differs from the checkpoint's run (1): its 2 streams' gradients then sum in another order", other.Stderr);
+        var same = Charrnn("train --resume threads.safetensors --steps 30 --threads 2");
+        AssertOk(same);
+        Assert.DoesNotContain("differs from the checkpoint", same.Stderr); // the checkpoint now records the run's 2 threads
+    }
+
+    [Fact]
     public void A_resumed_run_saves_back_to_the_file_it_resumed_from()
     {
         AssertOk(Charrnn($"train --input {_text} {Small} --steps 10 --checkpoint charrnn.safetensors"));
