@@ -108,6 +108,10 @@ public sealed class LongRunTests : IDisposable
         var resumed = Records(Charrnn("train --resume run.safetensors --patience 3 --keep-best --steps 1000 --eval-every 10 --sample-length 0 --json").Stdout);
         Assert.Equal(50, Assert.Single(Events(resumed, "early_stop")).GetProperty("step").GetInt64());
         Assert.Equal(10, Checkpoint.Load(PathOf("run.best.safetensors")).Training!.Step);
+        // and the message counts every pass since the best, not the patience
+        var again = Charrnn("train --resume run.safetensors --patience 3 --keep-best --steps 1000 --eval-every 10 --sample-length 0");
+        AssertOk(again);
+        Assert.Contains("step 60: stopping early, no better validation in 5 pass(es); the best was", again.Stdout + again.Stderr);
 
         Assert.Equal(2, Charrnn($"train --input {_text} --patience 2 --eval-every 0").ExitCode);
         var empty = Charrnn($"train --input {_text} --keep-best --val-frac 1e-9");

@@ -171,7 +171,7 @@ internal sealed class TrainingRun(
     {
         Validate(step, counts: true, stop.Token);
         if (schedule.Patience == 0 || _lastStep != step || _best is not { } b || b.Since < schedule.Patience) return false;
-        report.EarlyStop(step, schedule.Patience, b.Step, new Evaluation(b.Nats, 0));
+        report.EarlyStop(step, schedule.Patience, b.Since, b.Step, new Evaluation(b.Nats, 0));
         return true;
     }
 

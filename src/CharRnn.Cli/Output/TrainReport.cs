@@ -123,14 +123,15 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
     }
 
     /// <summary>--patience ran out: training ends here, the closing steps (test, save, sample) follow.</summary>
-    public void EarlyStop(long step, int patience, long bestStep, Evaluation best)
+    /// <param name="since">validation passes since the best, at least <paramref name="patience"/> (more in a run resumed past an early stop)</param>
+    public void EarlyStop(long step, int patience, long since, long bestStep, Evaluation best)
     {
         Record("early_stop", w =>
         {
             w.WriteNumber("step", step); w.WriteNumber("patience", patience); w.WriteNumber("best_step", bestStep);
             w.WriteNumber("best_val_bits_per_char", best.BitsPerChar); Elapsed(w);
         });
-        if (!json) Line(Invariant($"step {step}: stopping early, no better validation in {patience} pass(es); the best was {best.BitsPerChar:F4} bits/char at step {bestStep}"));
+        if (!json) Line(Invariant($"step {step}: stopping early, no better validation in {since} pass(es); the best was {best.BitsPerChar:F4} bits/char at step {bestStep}"));
     }
 
     /// <summary>The first Ctrl+C: what happens now.</summary>
