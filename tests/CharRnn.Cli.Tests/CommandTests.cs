@@ -281,6 +281,12 @@ public sealed class CommandTests : IDisposable
         { "eval --model good.safetensors --input other.txt", 1, "not in the model's vocabulary" },
         { "train --resume good-weights.safetensors", 1, "no training state" },
         { "train --resume good.safetensors --hidden 64", 2, "cannot change on --resume" },
+        { "bench --peak --hidden 999", 2, "--peak measures one core's FMA peak: --hidden does not apply" },
+        { "bench --peak --threads 2", 2, "--peak measures one core's FMA peak: --threads does not apply" },
+        { "bench --latency good.safetensors --vocab 7", 2, "--latency measures the model file it names: --vocab does not apply" },
+        { "bench --latency good.safetensors --streams 4", 2, "--latency measures the model file it names: --streams does not apply" },
+        { "bench --chars 5000", 2, "--chars applies to --latency" },
+        { "bench --streams 0", 2, "--streams must be" },
     };
 
     [Theory]

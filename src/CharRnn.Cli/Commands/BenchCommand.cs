@@ -46,7 +46,9 @@ internal static class BenchCommand
         "CHARRNN_ISA=512|256|128|scalar forces a kernel policy.\n" +
         "With --latency it measures a model file instead: after 20,000 warm-up characters, each call that samples and feeds\n" +
         "one character (Generator.Next, temperature 1, seed 1) is timed on its own, as bench/native/latency.c times\n" +
-        "charrnn_generator_next; --hidden, --batch, --seq-len, --vocab and --seconds do not apply there.", Options,
+        "charrnn_generator_next. A flag a mode does not use is refused: the synthetic model's (--hidden, --cell, --layers,\n" +
+        "--batch, --seq-len, --vocab, --streams) with --peak or --latency, --seconds with --latency, and --threads,\n" +
+        "--weights and --chars with --peak.", Options,
         "With --streams N, generation of N streams at once counts 2GH²(2L − 1) + 2HV flops per character.\n" +
         "--json prints {\"event\":\"bench\",\"train_chars_per_s\":…,\"train_gflops\":…,\"peak_gflops\":…,\"fraction_of_peak\":…,\"generate_us_per_char\":…,\n" +
         "\"generate_weight_bytes_per_char\":…,\"generate_gbps\":…,\"read_gbps\":…,\"generate_fraction_of_read\":…,\n" +
@@ -55,8 +57,15 @@ internal static class BenchCommand
         "with --latency {\"event\":\"latency\",\"api\":\"dotnet\",\"p50_us\":…,\"p99_us\":…,\"max_us\":…,\"mean_us\":…,\"chars\":…,\"weights\":…}.\n" +
         "--weights applies to generation only (and --streams): training always runs in f32.");
 
+    // the synthetic model's shape and the streams measured on it, which --peak and --latency do not build
+    private static readonly string[] SyntheticModel = ["hidden", "cell", "layers", "batch", "seq-len", "vocab", "streams"];
+
     public static int Run(ParsedArguments a)
     {
+        // a flag the measurement would ignore is refused, as train refuses one its cell or optimizer ignores
+        if (a.Has("peak")) NotApplicable(a, "--peak measures one core's FMA peak", [.. SyntheticModel, "threads", "weights", "latency", "chars"]);
+        else if (a.Has("latency")) NotApplicable(a, "--latency measures the model file it names", [.. SyntheticModel, "seconds"]);
+        else if (a.Has("chars")) throw new UsageException("--chars applies to --latency");
         if (a.Has("peak")) return Peak(a.Double("seconds", 3, 0.05, 3600), a.Has("json"));
         var weights = WeightsChoice.Read(a);
         if (a.String("latency") is { } modelPath) return Latency(modelPath, a.Int("chars", 200_000, 1000), ThreadCount.Read(a), weights, a.Has("json"));
@@ -89,7 +98,7 @@ internal static class BenchCommand
         var sampling = new SamplingOptions();
         Measure(() => generator.Next(sampling), Math.Min(0.2, seconds / 8), 1000);
         double usPerChar = 1e6 / BestRate(() => generator.Next(sampling), seconds / 2, 2000);
-        int streams = a.Int("streams", 0, 0, 100_000);
+        int streams = a.Int("streams", 0, 1, 100_000);
         double streamRate = 0;
         if (streams > 0)
         {
@@ -150,6 +159,12 @@ internal static class BenchCommand
     {
         double h = shape.HiddenSize, g = shape.Gates;
         return 6 * g * h * h * (2 * shape.Layers - 1) + 6 * h * shape.OutputSize;
+    }
+
+    private static void NotApplicable(ParsedArguments a, string mode, string[] flags)
+    {
+        foreach (var flag in flags)
+            if (a.Has(flag)) throw new UsageException($"{mode}: --{flag} does not apply");
     }
 
     private static int Peak(double seconds, bool json)
