@@ -273,6 +273,7 @@ public sealed class CommandTests : IDisposable
         { "sample", 2, "--model FILE is required" },
         { "sample --model missing.safetensors", 1, "does not exist" },
         { "sample --model corrupt.safetensors", 1, "not a valid model file" },
+        { "info --model surrogate.safetensors", 1, "not a valid model file" },
         { "sample --model truncated.safetensors", 1, "truncated" },
         { "sample --model nan.safetensors", 1, "NaN" },
         { "sample --model good.safetensors --prime 日本", 1, "not in the model's vocabulary: '日' '本'" },
@@ -298,6 +299,9 @@ public sealed class CommandTests : IDisposable
         File.WriteAllBytes(Path.Combine(_dir, "invalid.txt"), [(byte)'a', (byte)'b', (byte)'c', 0xFF, (byte)'d']);
         File.WriteAllText(Path.Combine(_dir, "other.txt"), "xyz€");
         File.WriteAllBytes(Path.Combine(_dir, "corrupt.safetensors"), Encoding.UTF8.GetBytes("this is not a model at all, just some text"));
+        // JSON that parses, with a string that is no Unicode text: an escaped lone surrogate
+        byte[] surrogate = Encoding.UTF8.GetBytes("{\"__metadata__\":{\"vocab\":\"[\\\"a\\\"]\",\"cell\":\"\\ud800\"}}");
+        File.WriteAllBytes(Path.Combine(_dir, "surrogate.safetensors"), [.. BitConverter.GetBytes((ulong)surrogate.Length), .. surrogate]);
         if (args.Contains("good", StringComparison.Ordinal) || args.Contains("truncated", StringComparison.Ordinal) || args.Contains("nan", StringComparison.Ordinal))
         {
             AssertOk(Charrnn($"train --input {_text} --hidden 8 --seq-len 5 --batch 1 --steps 3 --checkpoint good.safetensors"));

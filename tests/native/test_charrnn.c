@@ -331,6 +331,10 @@ int main(int argc, char** argv) {
     expect(charrnn_model_load("/nonexistent/model.safetensors", &none), CHARRNN_IO_ERROR, "load a missing file");
     expect(charrnn_model_load(argv[0], &none), CHARRNN_FORMAT_ERROR, "load a file that is not a model");
     expect(charrnn_model_load_memory("garbage", 7, &none), CHARRNN_FORMAT_ERROR, "load garbage from memory");
+    {   /* a header that parses as JSON, with an escaped lone surrogate (no Unicode text) as a value */
+        static const char lone[] = "\x22\0\0\0\0\0\0\0" "{\"__metadata__\":{\"cell\":\"\\ud800\"}}";
+        expect(charrnn_model_load_memory(lone, sizeof lone - 1, &none), CHARRNN_FORMAT_ERROR, "load a header with a lone surrogate");
+    }
     /* the weight formats: every one loads the model (from the file and from memory) and generates; others are refused */
     const int32_t formats[] = { CHARRNN_WEIGHTS_STORED, CHARRNN_WEIGHTS_F32, CHARRNN_WEIGHTS_BF16, CHARRNN_WEIGHTS_INT8 };
     const char* const format_names[] = { "stored", "f32", "bf16", "int8" };

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using CharRnn.Fast.Text;
 
 namespace CharRnn.Fast.IO;
 
@@ -66,7 +67,7 @@ public static class SafetensorsReader
 
         if (!System.Text.Unicode.Utf8.IsValid(header)) throw new CheckpointFormatException("the header is not valid UTF-8");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8 }); }
+        try { doc = UnicodeJson.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8 }); }
         catch (JsonException e) { throw new CheckpointFormatException($"the header is not valid UTF-8 JSON: {e.Message}"); }
         using (doc)
         {

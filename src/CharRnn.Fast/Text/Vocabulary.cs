@@ -109,7 +109,7 @@ public sealed class Vocabulary
     public static Vocabulary FromJson(string json)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(json); }
+        try { doc = UnicodeJson.Parse(json); }
         catch (JsonException e) { throw new FormatException($"the vocabulary is not valid JSON: {e.Message}"); }
         using (doc)
         {

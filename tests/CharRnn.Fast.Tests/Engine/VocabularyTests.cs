@@ -28,6 +28,8 @@ public class VocabularyTests
         Assert.Throws<FormatException>(() => Vocabulary.FromJson("[\"b\",\"a\"]"));   // not sorted
         Assert.Throws<FormatException>(() => Vocabulary.FromJson("[\"ab\"]"));        // not one character
         Assert.Throws<FormatException>(() => Vocabulary.FromJson("{}"));
+        Assert.Throws<FormatException>(() => Vocabulary.FromJson("[\"a\",\"\\ud800\"]")); // an escaped lone surrogate: no character
+        Assert.Throws<FormatException>(() => Vocabulary.FromJson("[\"\\udc00\"]"));
     }
 
     [Fact]

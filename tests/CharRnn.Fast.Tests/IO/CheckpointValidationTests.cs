@@ -95,4 +95,15 @@ public sealed class CheckpointValidationTests : IDisposable
     [InlineData("rng_state", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")]
     public void A_corrupt_metadata_value_is_a_format_error_naming_its_key(string key, string value)
         => Assert.Contains($"\"{key}\"", LoadError(meta: (key, value)));
+
+    [Theory]
+    [InlineData("\\ud800")] // a high surrogate with no low one after it
+    [InlineData("\\udc00")] // a low surrogate with no high one before it
+    public void A_vocabulary_entry_escaping_a_lone_surrogate_is_a_format_error(string escape)
+    {
+        // the vocabulary's own JSON, held in the metadata value: V = 6 entries, the last no Unicode character
+        string message = LoadError(meta: ("vocab", $"[\" \",\"a\",\"b\",\"c\",\"d\",\"{escape}\"]"));
+        Assert.Contains("bad \"vocab\"", message);
+        Assert.Contains("escapes a lone surrogate", message);
+    }
 }

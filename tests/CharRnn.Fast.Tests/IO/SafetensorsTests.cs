@@ -123,6 +123,13 @@ public sealed class SafetensorsTests : IDisposable
         { "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"v\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", "overlap" },
         { "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", "twice" },
         { "{\"w\":7}", "must be an object" },
+        // an escaped lone surrogate parses as JSON but is no Unicode text: in a metadata value, a metadata key, a tensor name
+        { "{\"__metadata__\":{\"cell\":\"rnn\\ud800\"}}", "a string in 'cell' escapes a lone surrogate" },
+        { "{\"__metadata__\":{\"cell\":\"\\udc00\"}}", "a string in 'cell' escapes a lone surrogate" },
+        { "{\"__metadata__\":{\"vocab\":\"[\\\"\\ud800\\\"]\"}}", "a string in 'vocab' escapes a lone surrogate" },
+        { "{\"__metadata__\":{\"\\udc00\":\"x\"}}", "a name escapes a lone surrogate" },
+        { "{\"w\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "a name escapes a lone surrogate" },
+        { "{\"\\udc00w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "a name escapes a lone surrogate" },
     };
 
     [Theory]
