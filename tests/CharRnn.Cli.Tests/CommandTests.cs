@@ -280,6 +280,7 @@ public sealed class CommandTests : IDisposable
         { "sample --model good.safetensors --top-p 0", 2, "--top-p must be" },
         { "eval --model good.safetensors", 2, "--input FILE is required" },
         { "eval --model good.safetensors --input other.txt", 1, "not in the model's vocabulary" },
+        { "eval --model good.safetensors --input good.safetensors", 1, "'good.safetensors' is a model file (safetensors), not text" },
         { "train --resume good-weights.safetensors", 1, "no training state" },
         { "train --resume good.safetensors --hidden 64", 2, "cannot change on --resume" },
         { "bench --peak --hidden 999", 2, "--peak measures one core's FMA peak: --hidden does not apply" },

@@ -78,7 +78,7 @@ public sealed class CorpusTests : IDisposable
         foreach (var command in new[] { "train", "eval", "prepare" })
         {
             var help = string.Join(' ', Charrnn($"{command} --help").Stdout.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
-            Assert.Contains("a directory stands for the regular files below it, in ordinal (byte) order of their relative paths, skipping hidden entries, symbolic links and *.charrnn-tokens files", help);
+            Assert.Contains("a directory stands for the regular files below it, in ordinal (byte) order of their relative paths, skipping hidden entries, symbolic links, *.charrnn-tokens files and model files", help);
             Assert.Contains("several inputs are concatenated in the order given", help);
         }
     }
@@ -104,6 +104,22 @@ public sealed class CorpusTests : IDisposable
         var refused = Charrnn("train --resume run.safetensors --steps 30");
         AssertFails(refused, "'" + PathOf("c.txt") + "' is not the text 'run.safetensors' was trained on");
         Assert.Equal(20, Checkpoint.Load(PathOf("run.safetensors")).Training!.Step);
+    }
+
+    [Fact]
+    public void A_checkpoint_saved_inside_the_input_directory_is_no_part_of_the_corpus_a_resume_reads()
+    {
+        Write("corpus/a.txt", Words(1500, 5));
+        AssertOk(Charrnn($"train --input corpus {Quick} --steps 5 --checkpoint corpus/model.safetensors"));
+        // a second model file under a name that does not say so: known by its content
+        File.Copy(PathOf("corpus/model.safetensors"), PathOf("corpus/b.weights"));
+
+        var resumed = Charrnn("train --resume corpus/model.safetensors --steps 10 --json");
+        AssertOk(resumed);
+        Assert.DoesNotContain("rebuilt", resumed.Stdout + resumed.Stderr); // the store of the first run's files still holds
+        var stored = Checkpoint.Load(PathOf("corpus/model.safetensors")).Training!;
+        Assert.Equal(10, stored.Step);
+        Assert.Equal(Sha256Of(File.ReadAllBytes(PathOf("corpus/a.txt"))), stored.TextHash);
     }
 
     [Fact]

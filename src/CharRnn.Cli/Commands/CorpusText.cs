@@ -22,8 +22,8 @@ internal sealed partial class CorpusText : IDisposable
     /// <summary>The order in which inputs are read (<see cref="CorpusFiles.Expand"/>), for the --help of every command that reads a corpus.</summary>
     public const string InputOrderHelp =
         "Inputs: a directory stands for the regular files below it, in ordinal (byte) order of their relative paths,\n" +
-        "skipping hidden entries, symbolic links and *.charrnn-tokens files; several inputs are concatenated in the order\n" +
-        "given, nothing between them (in lines mode each file ends a line).";
+        "skipping hidden entries, symbolic links, *.charrnn-tokens files and model files (a checkpoint saved there);\n" +
+        "several inputs are concatenated in the order given, nothing between them (in lines mode each file ends a line).";
 
     /// <summary>The tokens, ids in <see cref="Vocabulary"/>.</summary>
     public ITokenSource Tokens { get; }

@@ -11,10 +11,12 @@ public static class CorpusFiles
     /// <summary>
     /// Full paths of the files named by <paramref name="inputs"/>, in order: a file stands for itself; a directory
     /// for every regular file below it, recursively, sorted by relative path ('/'-separated) in ordinal (byte) order,
-    /// skipping hidden entries (names starting with '.'), symbolic links, token stores (*.charrnn-tokens) and anything
-    /// that is not a regular file (pipes, devices, sockets). An empty, missing or unreachable input (permission denied),
-    /// a dangling link, a named input that is not a regular file, a directory that cannot be listed or a directory without
-    /// such files throws <see cref="TextInputException"/>.
+    /// skipping hidden entries (names starting with '.'), symbolic links, token stores (*.charrnn-tokens), model files
+    /// (<see cref="SafetensorsReader.HasSafetensorsHeader"/>, whatever their name: a run's checkpoint saved into its
+    /// corpus directory must not change the text its resume reads) and anything that is not a regular file (pipes,
+    /// devices, sockets). An empty, missing or unreachable input (permission denied), a dangling link, a named input that
+    /// is not a regular file or is a model file, a directory that cannot be listed or a directory without such files
+    /// throws <see cref="TextInputException"/>.
     /// </summary>
     public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
     {
@@ -30,13 +32,14 @@ public static class CorpusFiles
                 var kind = FileKinds.Of(full);
                 if (kind != FileKind.Regular)
                     throw new TextInputException($"input '{input}' is {FileKinds.Describe(kind)}, not a regular file (a corpus is read twice, so pipes and devices cannot be used; --input - reads standard input)");
+                if (SafetensorsReader.HasSafetensorsHeader(full)) throw new TextInputException($"input '{input}' is a model file (safetensors), not text");
                 files.Add(full);
             }
             else if (Directory.Exists(full))
             {
                 var found = new List<string>();
                 Walk(new DirectoryInfo(full), input, found);
-                if (found.Count == 0) throw new TextInputException($"input directory '{input}' has no text files (hidden files, links and {StoreExtension} files are skipped)");
+                if (found.Count == 0) throw new TextInputException($"input directory '{input}' has no text files (hidden files, links, {StoreExtension} files and model files are skipped)");
                 int prefix = Path.TrimEndingDirectorySeparator(full).Length + 1;
                 found.Sort((a, b) => string.CompareOrdinal(Relative(a, prefix), Relative(b, prefix)));
                 files.AddRange(found);
@@ -84,7 +87,8 @@ public static class CorpusFiles
         {
             if (entry.Name.StartsWith('.') || entry.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
             if (entry is DirectoryInfo sub) Walk(sub, Path.Combine(shown, sub.Name), found);
-            else if (!entry.Name.EndsWith(StoreExtension, StringComparison.Ordinal) && FileKinds.Of(entry.FullName) == FileKind.Regular) found.Add(entry.FullName);
+            else if (!entry.Name.EndsWith(StoreExtension, StringComparison.Ordinal) && FileKinds.Of(entry.FullName) == FileKind.Regular
+                && !SafetensorsReader.HasSafetensorsHeader(entry.FullName)) found.Add(entry.FullName);
         }
     }
 

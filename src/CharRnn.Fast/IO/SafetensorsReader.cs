@@ -54,6 +54,25 @@ public static class SafetensorsReader
         return Read(File.ReadAllBytes(path));
     }
 
+    /// <summary>
+    /// Whether the file at <paramref name="path"/> starts as a safetensors file does: an 8-byte little-endian header
+    /// length that fits in the file, then '{'. No text starts so (the length's high bytes would be NULs), so this tells a
+    /// model file given or found as text from a text by 9 bytes, without parsing it. False when the file cannot be read:
+    /// reading it as text then says why.
+    /// </summary>
+    public static bool HasSafetensorsHeader(string path)
+    {
+        try
+        {
+            using var file = File.OpenHandle(path);
+            Span<byte> start = stackalloc byte[9];
+            if (RandomAccess.Read(file, start, 0) < start.Length) return false;
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
+            return start[8] == (byte)'{' && headerLength >= 2 && headerLength <= (ulong)(RandomAccess.GetLength(file) - 8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     /// <summary>Reads a whole safetensors file held in memory.</summary>
     public static SafetensorsContents Read(ReadOnlySpan<byte> file)
     {
