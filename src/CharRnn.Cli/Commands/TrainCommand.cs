@@ -135,10 +135,9 @@ internal static class TrainCommand
         long? storedValidation = resumed?.Metadata.GetValueOrDefault(ValidationLengthKey) is { } storedLength
             ? storedLength == FullValidation ? long.MaxValue : StoredCount(resumed!, resumePath!, ValidationLengthKey, long.MaxValue - 1)
             : null;
-        if (storedValidation is { } fixedLength && a.Has("val-full") != (fixedLength == long.MaxValue))
-            throw new UsageException(a.Has("val-full")
-                ? $"--val-full differs from the checkpoint's validation sample ({fixedLength:N0} characters per stream): a resumed run validates as it did"
-                : "the checkpoint's run validated on the whole held-out range: give --val-full again");
+        // a resumed run validates as its checkpoint did, on the whole range (--val-full, kept) or on the same sample
+        if (storedValidation is { } fixedLength && a.Has("val-full") && fixedLength != long.MaxValue)
+            throw new UsageException($"--val-full differs from the checkpoint's validation sample ({fixedLength:N0} characters per stream): a resumed run validates as it did");
         if (patience > 0 && evalEvery == 0)
             throw new UsageException(a.Has("patience") ? "--patience counts periodic validations: give --eval-every K > 0"
                 : $"the checkpoint's run stops with --patience {patience}, which counts periodic validations: give --eval-every K > 0, or --patience 0");
