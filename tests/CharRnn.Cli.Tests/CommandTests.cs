@@ -419,6 +419,8 @@ public sealed class CommandTests : IDisposable
         AssertOk(Charrnn($"train --input {path} {Small} --steps 5 --replace-invalid --checkpoint replaced.safetensors"));
         using var info = JsonDocument.Parse(Charrnn("info --model replaced.safetensors --json").Stdout);
         Assert.Contains("\uFFFD", info.RootElement.GetProperty("vocab").EnumerateArray().Select(e => e.GetString()));
+        // the checkpoint records the replacement, so a resume reads the text as the run did
+        AssertOk(Charrnn("train --resume replaced.safetensors --steps 10"));
     }
 
     [Fact]

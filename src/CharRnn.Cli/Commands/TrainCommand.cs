@@ -22,6 +22,7 @@ internal static class TrainCommand
     // same sample, so its passes compare with the checkpoint's best, and keeps the interval unless given another
     private const string ValidationLengthKey = "cli.validation_length", EvalEveryKey = "cli.eval_every", FullValidation = "full";
     private const string PatienceKey = "cli.patience", KeepBestKey = "cli.keep_best", SampleEveryKey = "cli.sample_every", SampleLengthKey = "cli.sample_length";
+    private const string ReplaceInvalidKey = "cli.replace_invalid"; // "1": the run's text had its invalid UTF-8 replaced (--replace-invalid)
 
     public static readonly Option[] Options =
     [
@@ -150,7 +151,9 @@ internal static class TrainCommand
         using var log = a.String("log") is { } logPath ? RunLog.Open(logPath) : null;
         var report = new TrainReport(json, log);
         var inputs = a.Has("input") ? a.Strings("input") : StoredInputs(resumed);
-        using var corpus = CorpusText.Open(inputs, lines, a.Has("replace-invalid"), mb => report.Task("tokenizing", mb, "MB/s"));
+        // a resumed run reads its text as the checkpoint's run did
+        bool replaceInvalid = a.Has("replace-invalid") || resumed?.Metadata.GetValueOrDefault(ReplaceInvalidKey) == "1";
+        using var corpus = CorpusText.Open(inputs, lines, replaceInvalid, mb => report.Task("tokenizing", mb, "MB/s"));
         var vocabulary = resumed?.Model.Vocabulary ?? initial?.Model.Vocabulary ?? corpus.Vocabulary;
         var tokens = corpus.In(vocabulary, resumed is not null || initial is not null ? "the training text does not fit the model" : "the training text");
         var warnings = new List<string>();
@@ -232,6 +235,7 @@ internal static class TrainCommand
                 [SampleLengthKey] = sampleLength.ToString(CultureInfo.InvariantCulture),
                 [TestFracKey] = testFrac.ToString("R", CultureInfo.InvariantCulture),
                 [KeepBestKey] = keepBest ? "1" : "0",
+                [ReplaceInvalidKey] = replaceInvalid ? "1" : "0",
                 [CheckpointKeys.RunId] = runId,
                 [CheckpointKeys.TextLength] = corpus.Length.ToString(CultureInfo.InvariantCulture),
                 [CheckpointKeys.TextHash] = corpus.TextHash,
