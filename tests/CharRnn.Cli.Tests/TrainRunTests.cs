@@ -601,8 +601,52 @@ public sealed class TrainRunTests : IDisposable
         AssertStoppedAndSaved(process, "hup.safetensors");
     }
 
-    // A StartLongSteps run that was asked to stop: it ends with 130 once it has saved step 2 to checkpoint.
-    private void AssertStoppedAndSaved(Process process, string checkpoint)
+    [Theory]
+    [InlineData(0)] // the save the first Ctrl+C asked for
+    [InlineData(1)] // a periodic save of the step the run stops at: the same save
+    public void A_second_ctrl_c_while_the_step_is_saved_lets_the_save_finish_and_reports_it_once(int checkpointEvery)
+    {
+        // the second press, a person's pause after the first, lands while step 2 is written: charrnn is frozen (SIGSTOP)
+        // once the checkpoint's temporary file appears, and the signal is sent before it goes on
+        using var process = StartLongSteps("during.safetensors", $"--val-frac 0 --steps 1000 --checkpoint-every {checkpointEvery}");
+        string? line;
+        if (checkpointEvery == 1) // step 1's save is over: the next one is step 2's
+            do line = process.StandardError.ReadLine(); while (line is not null && !line.StartsWith("step 1: checkpoint saved", StringComparison.Ordinal));
+        Interrupt(process);
+        var sinceFirst = Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
+        while (Directory.GetFiles(_dir, "*.tmp").Length == 0)
+        {
+            Assert.False(process.HasExited, "charrnn ended before it began to save");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "no checkpoint was begun in 60 s");
+        }
+        Assert.Equal(0, Kill(process.Id, SigStop));
+        try
+        {
+            Assert.NotEmpty(Directory.GetFiles(_dir, "*.tmp")); // still under way: not yet renamed to the checkpoint
+            var rest = StopRequest.Grace + TimeSpan.FromMilliseconds(50) - sinceFirst.Elapsed;
+            if (rest > TimeSpan.Zero) Thread.Sleep(rest); // a person's second press, not the first one delivered twice
+            Interrupt(process);
+        }
+        catch
+        {
+            process.Kill(); // a frozen run would never end, and a continued one would train for many minutes
+            throw;
+        }
+        finally
+        {
+            _ = Kill(process.Id, SigCont); // fails only for the run killed above
+        }
+        string all = AssertStoppedAndSaved(process, "during.safetensors");
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(all, "interrupted at step"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+    }
+
+    private const int SigStop = 19, SigCont = 18;
+
+    // A StartLongSteps run that was asked to stop: it ends with 130 once it has saved step 2 to checkpoint. Returns what
+    // it wrote on stderr meanwhile.
+    private string AssertStoppedAndSaved(Process process, string checkpoint)
     {
         var rest = process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(60_000));
@@ -610,6 +654,7 @@ public sealed class TrainRunTests : IDisposable
         Assert.DoesNotContain("without saving;", rest);
         Assert.Matches(@"interrupted at step \d+", rest);
         Assert.True(Checkpoint.Load(PathOf(checkpoint)).Training!.Step >= 2);
+        return rest;
     }
 
     [Fact]

@@ -46,14 +46,19 @@ internal sealed class CheckpointTarget(string path, string? resumedFrom = null, 
         return $"'{Path}' holds {what}; this run will replace it";
     }
 
-    /// <summary>Saves atomically (unless <see cref="StopWriting"/> was called: then it waits for the process to end).</summary>
-    public void Save(CharRnnModel model, Trainer trainer, IReadOnlyDictionary<string, string> metadata, string rngState)
+    /// <summary>
+    /// Saves atomically (unless <see cref="StopWriting"/> was called: then it waits for the process to end), then calls
+    /// <paramref name="written"/> to report it while no one can stop the writing yet: a quit that waited for this write
+    /// names it after its report, never before.
+    /// </summary>
+    public void Save(CharRnnModel model, Trainer trainer, IReadOnlyDictionary<string, string> metadata, string rngState, Action written)
     {
         lock (_writing)
         {
             try { Checkpoint.Save(Path, model, trainer, metadata, rngState); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write checkpoint '{Path}': {e.Message}"); }
             LastWrittenStep = trainer.Step;
+            written();
         }
     }
 

@@ -13,7 +13,9 @@ namespace CharRnn.Cli.Commands;
 /// hang-up is never a second request, and after one no signal is (a SIGTERM from the session's manager, say: nobody can
 /// press Ctrl+C on a closed terminal), so the run saves. After a hang-up nothing can be shown any more and a write to the closed terminal
 /// would fail, so standard output and error that went to it are silenced first (<see cref="Output.Terminal"/>) and the
-/// run still saves and ends. Until disposed; after that a signal has its default effect.
+/// run still saves and ends. Once the run has begun the save that ends it (<see cref="FinishFirst"/>) a second request
+/// changes nothing either: the save is finished and reported, once. Until disposed; after that a signal has its default
+/// effect.
 /// </summary>
 internal sealed class StopRequest : IDisposable
 {
@@ -23,6 +25,9 @@ internal sealed class StopRequest : IDisposable
     private readonly PosixSignalRegistration _interrupt, _terminate, _hangUp;
     private readonly Action _onFirst, _onSecond;
     private long _firstAt; // Stopwatch timestamp of the first signal; 0 before it
+    private int _ending;   // Open, then Quitting (a second request won) or Finishing (the run's last save won): taken once
+
+    private const int Open = 0, Quitting = 1, Finishing = 2;
 
     /// <summary>Signals this soon after the first are the first one again.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
@@ -46,6 +51,17 @@ internal sealed class StopRequest : IDisposable
     /// <summary>Cancelled by the first signal.</summary>
     public CancellationToken Token => _stop.Token;
 
+    /// <summary>
+    /// Before the save that ends the run (the one a first request asked for, or a completed run's): from here a second
+    /// request changes nothing, so the run reports that it saved and nothing else. If a second request came first, its
+    /// handler is ending the process without saving and has said so: this never returns (a report or a save now would
+    /// contradict it).
+    /// </summary>
+    public void FinishFirst()
+    {
+        if (Interlocked.CompareExchange(ref _ending, Finishing, Open) == Quitting) Thread.Sleep(Timeout.Infinite);
+    }
+
     private void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true;
@@ -56,7 +72,8 @@ internal sealed class StopRequest : IDisposable
             _stop.Cancel();
             _onFirst();
         }
-        else if (Stopwatch.GetElapsedTime(first, now) >= Grace && !Output.Terminal.IsHungUp)
+        else if (Stopwatch.GetElapsedTime(first, now) >= Grace && !Output.Terminal.IsHungUp
+                 && Interlocked.CompareExchange(ref _ending, Quitting, Open) == Open) // not once the last save has begun, nor twice
         {
             _onSecond();
             Environment.Exit(ExitCode);

@@ -75,8 +75,9 @@ internal static class TrainCommand
         "backpropagation through time and saves it as a safetensors checkpoint in PyTorch's own names and layouts.\n" +
         "Ctrl+C stops after the current step (a validation pass under way stops at once), saves the checkpoint and exits with\n" +
         "130; a second Ctrl+C (a quarter of a second or more after the first: a signal sent twice at once, as GNU timeout\n" +
-        "sends it, counts once) quits at once without saving. SIGTERM does what Ctrl+C does, and so does a hang-up (SIGHUP:\n" +
-        "the terminal or ssh session went away), silently. --resume continues bit-identically.", Options,
+        "sends it, counts once) quits at once without saving, unless the save has begun: that one is finished. SIGTERM does\n" +
+        "what Ctrl+C does, and so does a hang-up (SIGHUP: the terminal or ssh session went away), silently. --resume\n" +
+        "continues bit-identically.", Options,
         "Progress: chars/s counts the time spent in training steps only; the ETA adds the validation passes still to come,\n" +
         "each priced at the mean duration of the passes so far (before the first, from a short timed pass at the start).\n" +
         "\n" +

@@ -87,16 +87,17 @@ internal sealed class TrainingRun(
             // a Ctrl+C during the last step (or just after it) ends the loop with every step trained: what is left are
             // the closing steps, which the checkpoint must then say are due
             _closing = trainer.Step >= schedule.TotalSteps;
-            if (stop.IsRequested) return Interrupted();
+            if (stop.IsRequested) return Interrupted(stop);
             _closing = true;
             // the closing pass (unless an early stop has just validated, or a resume only finishes closing steps whose
             // validation had run); between two periodic passes it is reported only, so a run cut there continues with the
             // same best and patience as a straight run
             bool validate = _lastStep != trainer.Step && (trainer.Step > _firstStep || validationDue || !closingDue);
             var final = validate ? Validate(trainer.Step, Compared(trainer.Step), stop.Token) : _lastStep == trainer.Step ? _last : null;
-            if (stop.IsRequested) return Interrupted(); // during the closing validation
+            if (stop.IsRequested) return Interrupted(stop); // during the closing validation
             var test = Test(stop.Token);
-            if (stop.IsRequested) return Interrupted();
+            if (stop.IsRequested) return Interrupted(stop);
+            stop.FinishFirst();
             Save(periodic: false);
             stop.Dispose(); // saved: from here a Ctrl+C loses nothing and ends the process as usual
             double seconds = wall.Elapsed.TotalSeconds;
@@ -142,7 +143,11 @@ internal sealed class TrainingRun(
             if (schedule.SampleEvery > 0 && schedule.SampleLength > 0 && step % schedule.SampleEvery == 0)
                 report.Sample(step, DrawSample(), final: false);
             bool stopEarly = Periodic(step) && step < total && ValidateOnSchedule(step, stop);
-            if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total) Save(periodic: true);
+            if (schedule.CheckpointEvery > 0 && step % schedule.CheckpointEvery == 0 && step < total)
+            {
+                if (stop.IsRequested) stop.FinishFirst(); // the save the stop asked for: the run ends with it (Interrupted)
+                Save(periodic: true);
+            }
             if (stopEarly) return;
         }
     }
@@ -211,8 +216,7 @@ internal sealed class TrainingRun(
             _best!.WriteTo(metadata);
             MarkDue(step);
             EnsureFinite();
-            best.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
-            report.Saved(step, best.Path, periodic: false, best: true);
+            best.Save(trainer.Model, trainer, metadata, sampleRng.SaveState(), () => report.Saved(step, best.Path, periodic: false, best: true));
         }
         return result;
     }
@@ -272,8 +276,7 @@ internal sealed class TrainingRun(
         EnsureFinite();
         _best?.WriteTo(metadata);
         MarkDue(trainer.Step);
-        checkpoint.Save(trainer.Model, trainer, metadata, sampleRng.SaveState());
-        report.Saved(trainer.Step, checkpoint.Path, periodic);
+        checkpoint.Save(trainer.Model, trainer, metadata, sampleRng.SaveState(), () => report.Saved(trainer.Step, checkpoint.Path, periodic));
     }
 
     /// <summary>
@@ -297,9 +300,13 @@ internal sealed class TrainingRun(
         else metadata.Remove(ClosingDueKey);
     }
 
-    /// <summary>After the first Ctrl+C: the step's state is saved, unless this run has not trained a step.</summary>
-    private int Interrupted()
+    /// <summary>
+    /// After the first Ctrl+C: the step's state is saved, unless this run has not trained a step, and that is reported;
+    /// a second Ctrl+C from here changes nothing (and one that came first is ending the process: this waits for it).
+    /// </summary>
+    private int Interrupted(StopRequest stop)
     {
+        stop.FinishFirst();
         bool trained = trainer.Step > _firstStep;
         _closingCut = _closing;
         if (trained && checkpoint.LastWrittenStep != trainer.Step) Save(periodic: false);
@@ -307,7 +314,10 @@ internal sealed class TrainingRun(
         return StopRequest.ExitCode;
     }
 
-    /// <summary>The second Ctrl+C (on the signal's thread, before the process ends): a write under way is finished, no other starts.</summary>
+    /// <summary>
+    /// The second Ctrl+C before the run's last save began (on the signal's thread, before the process ends): a write
+    /// under way is finished (and reported first), no other starts, and nothing is reported after this.
+    /// </summary>
     private void QuitWithoutSaving()
     {
         checkpoint.StopWriting();

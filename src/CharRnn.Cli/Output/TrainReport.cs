@@ -142,9 +142,14 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
         if (!json) Line(message);
     }
 
-    /// <summary>The second Ctrl+C: the process ends without saving; <paramref name="written"/> says what this run did save.</summary>
+    /// <summary>
+    /// The second Ctrl+C: the process ends without saving; <paramref name="written"/> says what this run did save. This is
+    /// the report's last word: the output is never released after it, so nothing the run's thread reports while the
+    /// process ends comes after it.
+    /// </summary>
     public void QuitWithoutSaving(long step, long? lastWrittenStep, string written, string checkpoint)
     {
+        _output.Enter();
         string message = $"quitting at once without saving; {written}";
         Record("interrupted", w =>
         {
