@@ -30,8 +30,9 @@ internal static class Program
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             // charrnn help COMMAND: that command's help, as charrnn COMMAND --help
-            if (args is ["help", var name] && Commands.FirstOrDefault(c => c.Name == name) is { } named)
+            if (args is ["help", var name])
             {
+                if (Commands.FirstOrDefault(c => c.Name == name) is not { } named) return UnknownCommand(name);
                 Console.Out.Write(named.Help());
                 return 0;
             }
@@ -47,7 +48,7 @@ internal static class Program
             return 0;
         }
         var command = Commands.FirstOrDefault(c => c.Name == args[0]);
-        if (command is null) return Fail(2, $"unknown command '{args[0]}'; commands: {string.Join(", ", Commands.Select(c => c.Name))} (see charrnn --help)");
+        if (command is null) return UnknownCommand(args[0]);
         var rest = args[1..];
         if (rest.Any(x => x is "-h" or "--help"))
         {
@@ -76,6 +77,9 @@ internal static class Program
             return Fail(70, $"internal error: {e.GetType().Name}: {e.Message}\nThis is a bug in charrnn; please report it with the command line that caused it.\n{e.StackTrace}");
         }
     }
+
+    private static int UnknownCommand(string name)
+        => Fail(2, $"unknown command '{name}'; commands: {string.Join(", ", Commands.Select(c => c.Name))} (see charrnn --help)");
 
     private static int Fail(int code, string message)
     {

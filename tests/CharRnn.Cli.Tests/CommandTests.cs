@@ -259,6 +259,7 @@ public sealed class CommandTests : IDisposable
     public static TheoryData<string, int, string> BadInputs => new()
     {
         { "frobnicate", 2, "unknown command" },
+        { "help frobnicate", 2, "unknown command 'frobnicate'" },
         { "train --hiden 3", 2, "unknown option --hiden" },
         { "train --hidden abc", 2, "--hidden expects an integer" },
         { "train --hidden 0", 2, "--hidden must be" },

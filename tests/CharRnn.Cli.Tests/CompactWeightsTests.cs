@@ -139,6 +139,11 @@ public sealed class CompactWeightsTests(TrainedModelFixture fixture) : IClassFix
         var r = Charrnn("quantize", "linked.safetensors", "-o", "link.safetensors", "--weights", "bf16");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("the output would replace the model", r.Stderr);
+        // a linked directory on the way: here → .
+        if (!Directory.Exists(Path.Combine(fixture.Dir, "here"))) Directory.CreateSymbolicLink(Path.Combine(fixture.Dir, "here"), ".");
+        var through = Charrnn("quantize", "linked.safetensors", "-o", "here/linked.safetensors", "--weights", "bf16");
+        Assert.Equal(2, through.ExitCode);
+        Assert.Contains("the output would replace the model", through.Stderr);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(fixture.Dir, "linked.safetensors")));
     }
 

@@ -150,6 +150,9 @@ public sealed class TrainRunTests : IDisposable
         var same = Charrnn("train --resume threads.safetensors --steps 30 --threads 2");
         AssertOk(same);
         Assert.DoesNotContain("differs from the checkpoint", same.Stderr); // the checkpoint now records the run's 2 threads
+        var more = Charrnn("train --resume threads.safetensors --steps 40 --threads 4");
+        AssertOk(more);
+        Assert.DoesNotContain("differs from the checkpoint", more.Stderr); // 2 streams take at most 2 threads either way
     }
 
     [Fact]
@@ -525,6 +528,23 @@ public sealed class TrainRunTests : IDisposable
         Assert.Empty(Events(finished, "validation")); // it ran before the Ctrl+C
         Assert.Equal(1, Assert.Single(Events(finished, "test")).GetProperty("step").GetInt64());
         Assert.False(SafetensorsReader.Read(PathOf("t.safetensors")).Metadata.ContainsKey("cli.validation_due"));
+    }
+
+    [Fact]
+    public void Ctrl_c_after_an_early_stop_is_finished_by_a_resume_that_trains_no_further()
+    {
+        // learning rate 1e-30: step 2's validation ties with step 1's, and --patience 1 stops there; then the test pass
+        // over 150,000 characters at H = 512 (seconds), cut short
+        string text = Words("long.txt", 60_000);
+        using var process = StartUntil($"train --input {text} --hidden 512 --seq-len 10 --batch 2 --val-frac 0.001 --test-frac 0.5 --steps 100 --eval-every 1 --patience 1 --optimizer sgd --lr 1e-30 --checkpoint-every 1 --sample-length 0 --json --checkpoint e.safetensors", "\"event\":\"early_stop\"");
+        Assert.Empty(Events(InterruptedRecords(process), "test"));
+        Assert.Equal("1", SafetensorsReader.Read(PathOf("e.safetensors")).Metadata["cli.closing_due"]);
+
+        // a straight run ends at step 2: so does the resume, which only runs the test
+        var finished = Records(Charrnn("train --resume e.safetensors --steps 100 --sample-length 0 --json").Stdout);
+        Assert.Empty(Events(finished, "progress"));
+        Assert.Equal(2, Assert.Single(Events(finished, "test")).GetProperty("step").GetInt64());
+        Assert.Equal("done", finished[^1].GetProperty("event").GetString());
     }
 
     // charrnn ARGS (JSON records on stdout), returned once it has written a record that contains marker.

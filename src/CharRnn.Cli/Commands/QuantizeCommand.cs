@@ -29,7 +29,7 @@ internal static class QuantizeCommand
         string output = a.String("out") ?? throw new UsageException("-o OUT is required: the compact model file to write");
         string name = a.String("weights") ?? throw new UsageException("--weights bf16|int8 is required");
         // the file a write to -o replaces, through symbolic links (which a write follows)
-        if (WrittenFile(output) is { } target && target == WrittenFile(input)) throw new UsageException("the output would replace the model: give -o another file");
+        if (FileIdentity.Same(output, input)) throw new UsageException("the output would replace the model: give -o another file");
         if (!WeightFormats.TryParse(name, out var format) || format == WeightFormat.F32)
             throw new UsageException($"--weights must be bf16 or int8, got '{name}'");
         ReplaceCheck.OnlyModel(output, "-o");
@@ -39,7 +39,7 @@ internal static class QuantizeCommand
         long before = new FileInfo(input).Length;
         try { Checkpoint.SaveCompact(output, loaded.Model, format, metadata); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CommandError($"cannot write '{output}': {FileErrors.Reason(e, output)}"); }
-        long after = new FileInfo(WrittenFile(output) ?? output).Length;
+        long after = new FileInfo(FileIdentity.Target(output) ?? output).Length;
         if (a.Has("json"))
             JsonLine.Write(w =>
             {
@@ -48,13 +48,6 @@ internal static class QuantizeCommand
             });
         else Console.Out.WriteLine($"wrote {output}: {format.Name()} weights, {after:N0} bytes (the input file: {before:N0})");
         return 0;
-    }
-
-    // The full path of the file a write to path replaces, or null when no write could (a directory; the write or load says why).
-    private static string? WrittenFile(string path)
-    {
-        try { return SafetensorsWriter.ResolveTarget(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     // Training state does not survive quantization: the compact file is a model.

@@ -23,7 +23,7 @@ internal static class ReplaceCheck
 
     /// <summary>
     /// Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a checkpoint with a run's training state
-    /// (its step, optimizer state and sampling RNG), which a write of a model alone would lose. Reads the file's header.
+    /// (its step, optimizer state and sampling RNG), which a write of a model alone would lose. Reads the whole file.
     /// </summary>
     public static void NoTrainingState(string path, string option)
     {

@@ -182,8 +182,10 @@ internal static class TrainCommand
             {
                 trainer = resume.CreateTrainer(trainTokens, a.Has("threads") ? resumeOptions!.Threads : null);
                 seed = resume.Options.Seed;
-                // B streams split among other threads sum their gradients in another order (batch 1 splits columns: the same)
-                if (a.Has("threads") && resumeOptions!.Threads != resume.Options.Threads && resume.Options.BatchSize > 1)
+                // B streams split among other threads (at most one per stream) sum their gradients in another order; batch
+                // 1 splits columns, which gives the same numbers
+                int batch = resume.Options.BatchSize;
+                if (a.Has("threads") && batch > 1 && Math.Min(resumeOptions!.Threads, batch) != Math.Min(resume.Options.Threads, batch))
                     warnings.Add($"--threads {resumeOptions.Threads} differs from the checkpoint's run ({resume.Options.Threads}): its {resume.Options.BatchSize} streams' gradients then sum in another order, so the run does not continue bit-identically to one on {resume.Options.Threads} thread(s)");
             }
             else

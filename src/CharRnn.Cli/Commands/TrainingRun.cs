@@ -81,12 +81,15 @@ internal sealed class TrainingRun(
         try
         {
             EstimateValidation(stop.Token);
-            bool stopped = validationDue && trainer.Step < schedule.TotalSteps && Periodic(trainer.Step) && ValidateOnSchedule(trainer.Step, stop);
-            if (!stopped) Loop(stop);
+            // a checkpoint whose run had stopped early (--patience ran out) before its closing steps were cut short
+            // trains no further, as the straight run did not
+            bool stopped = closingDue && schedule.Patience > 0 && _best is { } b && b.Since >= schedule.Patience
+                || validationDue && trainer.Step < schedule.TotalSteps && Periodic(trainer.Step) && ValidateOnSchedule(trainer.Step, stop);
+            if (!stopped) stopped = Loop(stop);
             report.Finish();
-            // a Ctrl+C during the last step (or just after it) ends the loop with every step trained: what is left are
-            // the closing steps, which the checkpoint must then say are due
-            _closing = trainer.Step >= schedule.TotalSteps;
+            // a Ctrl+C during the last step (or just after it, or after an early stop) ends the loop with every step
+            // trained: what is left are the closing steps, which the checkpoint must then say are due
+            _closing = stopped || trainer.Step >= schedule.TotalSteps;
             if (stop.IsRequested) return Interrupted(stop);
             _closing = true;
             // the closing pass (unless an early stop has just validated, or a resume only finishes closing steps whose
@@ -119,7 +122,8 @@ internal sealed class TrainingRun(
         }
     }
 
-    private void Loop(StopRequest stop)
+    /// <summary>Trains to the total, a Ctrl+C or an early stop; true for the early stop.</summary>
+    private bool Loop(StopRequest stop)
     {
         long total = schedule.TotalSteps;
         var wall = Stopwatch.StartNew();
@@ -148,8 +152,9 @@ internal sealed class TrainingRun(
                 if (stop.IsRequested) stop.FinishFirst(); // the save the stop asked for: the run ends with it (Interrupted)
                 Save(periodic: true);
             }
-            if (stopEarly) return;
+            if (stopEarly) return true;
         }
+        return false;
     }
 
     // A sample from the model as it is now; weights an update made so large that the outputs overflow stop the run here
@@ -309,7 +314,8 @@ internal sealed class TrainingRun(
         stop.FinishFirst();
         bool trained = trainer.Step > _firstStep;
         _closingCut = _closing;
-        if (trained && checkpoint.LastWrittenStep != trainer.Step) Save(periodic: false);
+        // a periodic save of this step (an early stop's) did not yet say that the closing steps are due
+        if (trained && (checkpoint.LastWrittenStep != trainer.Step || _closingCut)) Save(periodic: false);
         report.Interrupted(trainer.Step, trained ? checkpoint.Path : null);
         return StopRequest.ExitCode;
     }
