@@ -107,6 +107,7 @@ public sealed class LongRunTests : IDisposable
         // the count carries over a resume: the next validation without improvement stops at once
         var resumed = Records(Charrnn("train --resume run.safetensors --patience 3 --keep-best --steps 1000 --eval-every 10 --sample-length 0 --json").Stdout);
         Assert.Equal(50, Assert.Single(Events(resumed, "early_stop")).GetProperty("step").GetInt64());
+        Assert.Equal(4, Assert.Single(Events(resumed, "early_stop")).GetProperty("passes_since_best").GetInt64());
         Assert.Equal(10, Checkpoint.Load(PathOf("run.best.safetensors")).Training!.Step);
         // and the message counts every pass since the best, not the patience
         var again = Charrnn("train --resume run.safetensors --patience 3 --keep-best --steps 1000 --eval-every 10 --sample-length 0");

@@ -128,7 +128,7 @@ internal sealed class TrainReport(bool json, RunLog? log = null)
     {
         Record("early_stop", w =>
         {
-            w.WriteNumber("step", step); w.WriteNumber("patience", patience); w.WriteNumber("best_step", bestStep);
+            w.WriteNumber("step", step); w.WriteNumber("patience", patience); w.WriteNumber("passes_since_best", since); w.WriteNumber("best_step", bestStep);
             w.WriteNumber("best_val_bits_per_char", best.BitsPerChar); Elapsed(w);
         });
         if (!json) Line(Invariant($"step {step}: stopping early, no better validation in {since} pass(es); the best was {best.BitsPerChar:F4} bits/char at step {bestStep}"));
