@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using CharRnn.Fast.IO;
 
@@ -14,11 +13,8 @@ internal static class ReplaceCheck
     /// <summary>Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a non-empty file that is not a safetensors file.</summary>
     public static void OnlyModel(string path, string option)
     {
-        var head = Head(path, 9, out long length);
-        if (head is null) return;
-        // safetensors: an 8-byte little-endian header length, then the JSON header
-        bool model = head.Length == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) is var n && n >= 2 && n <= (ulong)(length - 8);
-        if (!model) throw Refusal(path, "a model file", option);
+        if (Head(path, 1) is null) return; // nothing to keep
+        if (!SafetensorsReader.HasSafetensorsHeader(path)) throw Refusal(path, "a model file", option);
     }
 
     /// <summary>
@@ -37,7 +33,7 @@ internal static class ReplaceCheck
     /// <summary>Refuses (<see cref="CommandError"/>) when <paramref name="path"/> holds a non-empty file that is not an SVG.</summary>
     public static void OnlySvg(string path, string option)
     {
-        var head = Head(path, 512, out _);
+        var head = Head(path, 512);
         if (head is null) return;
         if (!Encoding.UTF8.GetString(head).Contains("<svg", StringComparison.Ordinal))
             throw Refusal(path, "an SVG", option);
@@ -48,17 +44,15 @@ internal static class ReplaceCheck
         => new($"'{path}' exists and is not {kind}; choose another {option}, or remove the file if it may be replaced");
 
     // the first bytes of an existing non-empty regular file (through symlinks), else null
-    private static byte[]? Head(string path, int count, out long length)
+    private static byte[]? Head(string path, int count)
     {
-        length = 0;
         var info = new FileInfo(path);
         if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
         if (!info.Exists || info.Length == 0) return null;
-        length = info.Length;
         try
         {
             using var stream = info.OpenRead();
-            var head = new byte[Math.Min(count, length)];
+            var head = new byte[Math.Min(count, info.Length)];
             stream.ReadExactly(head);
             return head;
         }

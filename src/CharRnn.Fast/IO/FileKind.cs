@@ -62,7 +62,9 @@ internal static partial class FileKinds
         _ => FileKind.Regular, // statx follows links, so the rest is S_IFREG
     };
 
-    private const int AtCurrentDirectory = -100, StatxType = 0x1, StatxSize = 256, ModeOffset = 28; // struct statx: stx_mode is a u16 at byte 28
+    // struct statx: stx_mode is a u16 at byte 28, stx_ino a u64 at byte 32, stx_dev_major and stx_dev_minor u32s at 136
+    private const int AtCurrentDirectory = -100, StatxType = 0x1, StatxInode = 0x100, StatxSize = 256, ModeOffset = 28,
+        InodeOffset = 32, DeviceOffset = 136;
 
     [SupportedOSPlatform("linux")]
     private static bool HasStatx => s_hasStatx ??= TypeBits("/") is not null;
@@ -72,12 +74,25 @@ internal static partial class FileKinds
     private static unsafe int? TypeBits(string path)
     {
         byte* buffer = stackalloc byte[StatxSize];
-        try
-        {
-            if (Statx(AtCurrentDirectory, path, 0, StatxType, buffer) != 0) return null;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
-        return *(ushort*)(buffer + ModeOffset);
+        return Stat(path, StatxType, buffer) ? *(ushort*)(buffer + ModeOffset) : null;
+    }
+
+    /// <summary>
+    /// The file <paramref name="path"/> reaches through every link, as its inode number and device (statx), or null
+    /// where there is none (missing, unreadable) or the C library cannot tell (not Linux, no statx).
+    /// </summary>
+    public static unsafe (ulong Inode, ulong Device)? Identity(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        byte* buffer = stackalloc byte[StatxSize];
+        return Stat(path, StatxInode, buffer) ? (*(ulong*)(buffer + InodeOffset), *(ulong*)(buffer + DeviceOffset)) : null;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool Stat(string path, uint mask, byte* buffer)
+    {
+        try { return Statx(AtCurrentDirectory, path, 0, mask, buffer) == 0; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
     [SupportedOSPlatform("linux")]
